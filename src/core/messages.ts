@@ -1,0 +1,142 @@
+// Every message between nodes. Each carries the sender's epoch: a receiver
+// rejects anything from an older epoch (fencing) and steps down on a newer one.
+import type { Entry, EpochStart, Epoch, Lsn, NodeId, Update } from './types.ts';
+
+/**
+ * Claim 1's "notification to clear": updates up to clearLsn are held by every configured
+ * secondary (or waived for a region resync), so every log may advance its start-of-log
+ * pointer (claim 3) and next-to-clear pointer (claim 4) up to it. Piggybacked on appends
+ * and heartbeats.
+ */
+export interface ClearNotice {
+  readonly clearLsn: Lsn;
+}
+
+/** Primary → secondary: updates to insert (claim 1), or an empty heartbeat. */
+export interface AppendMsg {
+  readonly t: 'append';
+  readonly epoch: Epoch;
+  /** The lsn/epoch just before updates[0]: the receiver accepts only if its log matches there. */
+  readonly prevLsn: Lsn;
+  readonly prevEpoch: Epoch;
+  readonly updates: readonly Update[];
+  /** Highest lsn committed (acknowledged by all of its dest). */
+  readonly commitLsn: Lsn;
+  readonly clear: ClearNotice;
+  /**
+   * FailoverSync / divergent tail: everything after this lsn in the receiver's log is not in
+   * the current history and must be truncated before appending. -1 when not set.
+   */
+  readonly truncateAfter: Lsn;
+  /** Heartbeat round, echoed in the ack; the primary's read lease counts confirmed rounds. */
+  readonly round: number;
+}
+
+/** Secondary → primary: cumulative acknowledgement (claim 1's "acknowledgement"). */
+export interface AckMsg {
+  readonly t: 'ack';
+  readonly epoch: Epoch;
+  /** True when the append matched the log; false asks the primary to resend from lastLsn. */
+  readonly ok: boolean;
+  /** Every update up to here is durable in the sender's log and matches the primary's. */
+  readonly ackLsn: Lsn;
+  /** The sender's last lsn and its epoch (for the primary to find where logs part). */
+  readonly lastLsn: Lsn;
+  readonly lastEpoch: Epoch;
+  /** The sender's storage area is durable up to here (logs never clear beyond it). */
+  readonly storageDurableLsn: Lsn;
+  readonly round: number;
+}
+
+/** Candidate → voters. */
+export interface VoteRequestMsg {
+  readonly t: 'vote-req';
+  readonly epoch: Epoch;
+  readonly lastLsn: Lsn;
+  readonly lastEpoch: Epoch;
+  /** Set by a planned switchover: voters skip the "recently heard from a primary" check. */
+  readonly transfer: boolean;
+}
+
+export interface VoteMsg {
+  readonly t: 'vote';
+  readonly epoch: Epoch;
+  readonly granted: boolean;
+}
+
+/** New primary → every node (claims 5–6): report where your log stands. */
+export interface SyncRequestMsg {
+  readonly t: 'sync-req';
+  readonly epoch: Epoch;
+}
+
+/** The location of the next update in the sender's log, and its epoch history. */
+export interface SyncStateMsg {
+  readonly t: 'sync-state';
+  readonly epoch: Epoch;
+  readonly startLsn: Lsn;
+  readonly lastLsn: Lsn;
+  readonly history: readonly EpochStart[];
+}
+
+/** New primary → a secondary ahead of it: send me your updates in [fromLsn, toLsn]. */
+export interface PullRequestMsg {
+  readonly t: 'pull-req';
+  readonly epoch: Epoch;
+  readonly fromLsn: Lsn;
+  readonly toLsn: Lsn;
+}
+
+export interface PullDataMsg {
+  readonly t: 'pull-data';
+  readonly epoch: Epoch;
+  readonly updates: readonly Update[];
+  /** True when this message ends the reply to the pull request. */
+  readonly done: boolean;
+}
+
+/** Secondary → primary: send me the content of these regions (region resync). */
+export interface RegionRequestMsg {
+  readonly t: 'region-req';
+  readonly epoch: Epoch;
+  readonly regions: readonly number[];
+}
+
+/** One chunk of a region's content, as of the primary's applied lsn `asOfLsn`. */
+export interface RegionDataMsg {
+  readonly t: 'region-data';
+  readonly epoch: Epoch;
+  readonly region: number;
+  readonly asOfLsn: Lsn;
+  readonly first: boolean;
+  readonly last: boolean;
+  readonly entries: ReadonlyArray<readonly [Buffer, Entry]>;
+}
+
+/** Planned switchover: the primary, drained, tells the chosen secondary to stand now. */
+export interface TimeoutNowMsg {
+  readonly t: 'timeout-now';
+  readonly epoch: Epoch;
+}
+
+export type Message =
+  | AppendMsg
+  | AckMsg
+  | VoteRequestMsg
+  | VoteMsg
+  | SyncRequestMsg
+  | SyncStateMsg
+  | PullRequestMsg
+  | PullDataMsg
+  | RegionRequestMsg
+  | RegionDataMsg
+  | TimeoutNowMsg;
+
+export type MessageType = Message['t'];
+
+/** A message with its addressing. */
+export interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly msg: Message;
+}

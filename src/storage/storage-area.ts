@@ -1,0 +1,60 @@
+// The storage area of claim 1: a node's copy of the data. Updates are copied
+// here from the UpdateLog. Applying an update and recording its lsn are one
+// atomic step, so after a crash the node knows exactly which log records to
+// replay (the log is the durability; the storage area may lag behind it).
+import type { Entry, Lsn, Update } from '../core/types.ts';
+
+/** Read access the protocol core needs (synchronous: LMDB reads are). */
+export interface StateReader {
+  /** The entry stored for key, or undefined. Does not hide expired entries: callers decide. */
+  get(key: Buffer): Entry | undefined;
+  /**
+   * Entries of one region in key byte order, starting strictly after `afterKey` (or at the
+   * beginning), at most `limit` of them. For region resync and digests.
+   */
+  regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]>;
+  /** Number of keys stored (DBSIZE). */
+  size(): number;
+}
+
+export interface StorageArea extends StateReader {
+  /** Highest lsn applied (visible to reads); may not be durable yet. */
+  readonly appliedLsn: Lsn;
+  /** Highest lsn whose application survived a crash (the log may be cleared up to here). */
+  readonly durableLsn: Lsn;
+
+  /**
+   * Applies every op of `update` and sets appliedLsn = update.lsn, atomically.
+   * Requires update.lsn > appliedLsn (gaps are allowed: a node may skip updates it
+   * learned through a region resync, and config/epoch-start updates carry no ops).
+   */
+  apply(update: Update): void;
+
+  /** Makes everything applied so far durable; calls back with the new durableLsn. */
+  sync(cb: (err: Error | null, durableLsn: Lsn) => void): void;
+
+  /**
+   * Replaces the whole content of `region` with `entries` (region resync). Used when a node's
+   * divergent tail touched the region, or it fell beyond the log's retention limit.
+   * `entries` may come in several calls: the first with `first = true` clears the region.
+   */
+  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void;
+
+  /**
+   * Sets appliedLsn explicitly (after truncation of a divergent tail, the storage area's
+   * content is repaired by region resync and its lsn moves back with the log).
+   */
+  setAppliedLsn(lsn: Lsn): void;
+
+  /** Regions whose content is known to be wrong until a resync completes (persisted). */
+  dirtyRegions(): number[];
+  markDirty(regions: readonly number[]): void;
+  markClean(region: number): void;
+
+  /** Digest of one region's content (key, value, expiry), equal on equal content. Hex string. */
+  regionDigest(region: number): string;
+  /** Digest of the whole store: combines every region's digest. Hex string. */
+  digest(): string;
+
+  close(cb: (err: Error | null) => void): void;
+}
