@@ -1,0 +1,113 @@
+// What a running node offers to the servers on top of it (RESP, admin HTTP)
+// and to programs embedding it. The servers never reach into core state
+// except through this.
+import type { Reply } from '../core/reply.ts';
+import type { Epoch, Lsn, NodeId } from '../core/types.ts';
+
+export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
+
+export interface MemberInfo {
+  readonly id: NodeId;
+  readonly kind: 'data' | 'witness';
+  /** host:port where peers reach this member. */
+  readonly peerAddr: string;
+  /** host:port of its Redis-protocol server (data members only). */
+  readonly redisAddr?: string;
+  /** host:port of its admin HTTP server. */
+  readonly adminAddr?: string;
+}
+
+/** Per-secondary replication state, as seen by the primary. */
+export interface SecondaryStatus {
+  readonly id: NodeId;
+  readonly inDest: boolean;
+  readonly connection: 'connected' | 'connecting' | 'down';
+  readonly sentLsn: Lsn;
+  readonly ackedLsn: Lsn;
+  readonly lagUpdates: number;
+  readonly lagMs: number;
+  readonly resyncRegions: number;
+}
+
+export interface InFlightStatus {
+  readonly lsn: Lsn;
+  readonly regions: readonly number[];
+  /** Claims 7–9: per secondary, sent / received indicators. */
+  readonly sent: readonly NodeId[];
+  readonly received: readonly NodeId[];
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: Role;
+  readonly epoch: Epoch;
+  readonly primaryId: NodeId | null;
+  readonly leaseValid: boolean;
+  readonly log: {
+    readonly start: Lsn;
+    readonly nextToClear: Lsn;
+    readonly appliedLsn: Lsn;
+    readonly commitLsn: Lsn;
+    readonly lastLsn: Lsn;
+    readonly durableLsn: Lsn;
+    readonly bytes: number;
+    readonly segments: number;
+  };
+  readonly secondaries: readonly SecondaryStatus[];
+  readonly inFlight: readonly InFlightStatus[];
+  /** Claim 26: non-zero regional counters, region → outstanding acknowledgements. */
+  readonly regionalCounters: Readonly<Record<number, number>>;
+  readonly dirtyRegions: readonly number[];
+  readonly keys: number;
+  readonly digest?: string;
+}
+
+/** One record per failover (also a library event and a log line). */
+export interface FailoverReport {
+  readonly at: number; // wall ms
+  readonly oldPrimary: NodeId | null;
+  readonly newPrimary: NodeId;
+  readonly oldEpoch: Epoch;
+  readonly newEpoch: Epoch;
+  readonly detectionMs: number;
+  readonly electionMs: number;
+  readonly failoverSyncMs: number;
+  /** Updates FailoverSync shipped to each node, and pulled from each node. */
+  readonly shippedTo: Readonly<Record<NodeId, number>>;
+  readonly pulledFrom: Readonly<Record<NodeId, number>>;
+  readonly truncated: Readonly<Record<NodeId, number>>;
+  readonly regionsResynced: Readonly<Record<NodeId, number>>;
+}
+
+export interface NodeEvents {
+  role: (role: Role, epoch: Epoch) => void;
+  epoch: (epoch: Epoch) => void;
+  failover: (report: FailoverReport) => void;
+  /** A divergent tail was truncated from this node's log (the fork of hypercore's shape). */
+  truncate: (afterLsn: Lsn, epoch: Epoch, removed: number) => void;
+  committed: (lsn: Lsn) => void;
+}
+
+export interface NodeHandle {
+  readonly id: NodeId;
+  readonly members: readonly MemberInfo[];
+  role(): Role;
+  epoch(): Epoch;
+  primaryId(): NodeId | null;
+  /**
+   * Runs data commands (GET, SET, INCR, …). `cmds` holds one command, or the queued commands
+   * of a MULTI/EXEC, which become one atomic update. On the primary, writes answer once
+   * committed on every secondary in dest and reads are linearizable; on a secondary, reads
+   * come from the local storage area and writes get -READONLY.
+   */
+  execute(cmds: Buffer[][], cb: (replies: Reply[]) => void): void;
+  /** WAIT: resolves with how many secondaries hold every update up to `lsn`, by timeoutMs. */
+  waitReplicas(lsn: Lsn, numReplicas: number, timeoutMs: number, cb: (count: number) => void): void;
+  /** The lsn of the last write this node accepted (for WAIT). */
+  lastLsn(): Lsn;
+  status(): NodeStatus;
+  switchover(to: NodeId | undefined, cb: (err: Error | null) => void): void;
+  on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
+  off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
+  stop(cb: (err: Error | null) => void): void;
+}
