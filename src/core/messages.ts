@@ -95,11 +95,29 @@ export interface PullDataMsg {
   readonly done: boolean;
 }
 
-/** Secondary → primary: send me the content of these regions (region resync). */
+/**
+ * Secondary → primary: send me the content of these regions (region resync), as of an lsn at
+ * least `atLsn` (the point the sender's storage area stands at, so that replaying its log
+ * after the install converges).
+ */
 export interface RegionRequestMsg {
   readonly t: 'region-req';
   readonly epoch: Epoch;
   readonly regions: readonly number[];
+  readonly atLsn: Lsn;
+}
+
+/**
+ * Primary → a secondary whose log lacks updates the primary has already cleared (it was down
+ * beyond the retention limit): restart your log empty after `afterLsn` (of `afterEpoch`) and
+ * expect these regions' content; keep your storage area's other regions.
+ */
+export interface ResyncStartMsg {
+  readonly t: 'resync-start';
+  readonly epoch: Epoch;
+  readonly regions: readonly number[];
+  readonly afterLsn: Lsn;
+  readonly afterEpoch: Epoch;
 }
 
 /** One chunk of a region's content, as of the primary's applied lsn `asOfLsn`. */
@@ -129,6 +147,7 @@ export type Message =
   | PullRequestMsg
   | PullDataMsg
   | RegionRequestMsg
+  | ResyncStartMsg
   | RegionDataMsg
   | TimeoutNowMsg;
 
