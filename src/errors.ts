@@ -21,9 +21,13 @@ export const ERRORS = {
   LOG_GAP: { resp: 'ERR', http: 500 },
   LOG_CLOSED: { resp: 'ERR', http: 503 },
   LOG_IO: { resp: 'ERR', http: 500 },
+  LOG_HARD_STATE_CORRUPT: { resp: 'ERR', http: 500 },
   // Storage area (src/storage)
   STORAGE_IO: { resp: 'ERR', http: 500 },
   STORAGE_OUT_OF_ORDER: { resp: 'ERR', http: 500 },
+  STORAGE_KEY_TOO_LARGE: { resp: 'ERR', http: 413 },
+  STORAGE_CORRUPT: { resp: 'ERR', http: 500 },
+  STORAGE_CLOSED: { resp: 'ERR', http: 503 },
   // Wire and peers (src/codec, src/host)
   FRAME_TOO_LARGE: { resp: 'ERR', http: 400 },
   FRAME_CORRUPT: { resp: 'ERR', http: 400 },

@@ -1,0 +1,351 @@
+// The default storage area, on LMDB. Each apply() is one LMDB write
+// transaction covering the update's ops and the meta keys (appliedLsn, key
+// count), so a reopened store always sits exactly at an lsn whose ops are all
+// present — never a torn update.
+//
+// Durability: the UpdateLog is what makes writes durable, so LMDB commits do
+// not wait for the disk (NO_SYNC_FLUSH commits under lmdb's overlapping sync,
+// which keeps the last flushed transaction as a safe recovery point). sync()
+// flushes the environment on a worker thread; after it completes, everything
+// applied before the call survives a machine crash. A process crash (kill -9)
+// loses nothing committed: the pages are already in the OS page cache.
+//
+// On-disk layout (format 1), in one LMDB environment:
+// - db "data": key = [regionId: u8] ++ raw key, so each region is one contiguous key range
+//   (regionEntries and digests scan only that range, in key byte order);
+//   value = [expireAtMs: u64 big-endian] ++ raw value.
+// - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
+//   is O(1)), dirty (sorted region ids), stored with lmdb's default msgpack encoding.
+import { open, type Database, type RootDatabase } from 'lmdb';
+import type { Entry, Lsn, Update } from '../core/types.ts';
+import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
+import { UnderstudyError } from '../errors.ts';
+import type { StorageArea } from './storage-area.ts';
+import { combineRegionDigests, readExpiry, RegionDigest, writeExpiry } from './region-digest.ts';
+import {
+  checkApplyOrder,
+  checkLimit,
+  checkLsn,
+  checkOps,
+  checkRegion,
+  checkRegionEntries,
+} from './update-checks.ts';
+
+/** Version of the on-disk layout above; a store written in another layout is refused. */
+export const LMDB_FORMAT_VERSION = 1;
+
+/** Bytes before the raw value in a data value: the expiry. */
+const VALUE_PREFIX_BYTES = 8;
+/** Bytes before the raw key in a data key: the region id. */
+const KEY_PREFIX_BYTES = 1;
+
+/**
+ * lmdb-js transaction flags (its TransactionFlags enum exists only as a type declaration):
+ * ABORTABLE (1) so a throw inside the transaction rolls everything back, SYNCHRONOUS_COMMIT (2)
+ * so the commit is visible when transactionSync returns, NO_SYNC_FLUSH (0x10000) so the commit
+ * does not wait for the disk (sync() does that, for many updates at once).
+ */
+const TXN_FLAGS = 0x1 | 0x2 | 0x10000;
+
+const META_FORMAT = 'format';
+const META_APPLIED_LSN = 'appliedLsn';
+const META_COUNT = 'count';
+const META_DIRTY = 'dirty';
+
+/** The environment-level flush that lmdb's open.js defines but its type declarations omit. */
+interface EnvSync {
+  sync(cb: (err?: Error | null) => void): void;
+}
+
+type Lifecycle = 'open' | 'closing' | 'closed';
+
+function dataKey(region: number, key: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(KEY_PREFIX_BYTES + key.length);
+  out[0] = region;
+  key.copy(out, KEY_PREFIX_BYTES);
+  return out;
+}
+
+function encodeValue(entry: Entry): Buffer {
+  const out = Buffer.allocUnsafe(VALUE_PREFIX_BYTES + entry.value.length);
+  writeExpiry(out, 0, entry.expireAtMs);
+  entry.value.copy(out, VALUE_PREFIX_BYTES);
+  return out;
+}
+
+function decodeValue(raw: Buffer): Entry {
+  if (raw.length < VALUE_PREFIX_BYTES) {
+    throw new UnderstudyError('STORAGE_CORRUPT', `stored value of ${raw.length} bytes is shorter than its ${VALUE_PREFIX_BYTES}-byte expiry prefix`);
+  }
+  return { value: raw.subarray(VALUE_PREFIX_BYTES), expireAtMs: readExpiry(raw, 0) };
+}
+
+function ioError(what: string, err: unknown): UnderstudyError {
+  const message = err instanceof Error ? err.message : String(err);
+  return new UnderstudyError('STORAGE_IO', `${what}: ${message}`, { cause: message });
+}
+
+function corrupt(dir: string, what: string): UnderstudyError {
+  return new UnderstudyError('STORAGE_CORRUPT', `storage area at ${dir}: ${what}`, { dir });
+}
+
+function isLsn(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+export class LmdbStorage implements StorageArea {
+  private readonly root: RootDatabase;
+  private readonly data: Database<Buffer, Buffer>;
+  private readonly meta: Database<unknown, string>;
+  private applied: Lsn;
+  private durable: Lsn;
+  private count: number;
+  private dirty: Set<number>;
+  /** Per region, its digest; dropped whenever the region's content changes. */
+  private readonly digests: Array<string | undefined> = new Array<string | undefined>(REGION_COUNT);
+  private pendingSyncs = 0;
+  private afterSyncs: Array<() => void> = [];
+  private lifecycle: Lifecycle = 'open';
+
+  /** Opens (creating if needed) the storage area in directory `dir`. Synchronous, like LMDB. */
+  static open(dir: string): LmdbStorage {
+    return new LmdbStorage(dir);
+  }
+
+  private constructor(readonly dir: string) {
+    try {
+      this.root = open({ path: dir });
+      this.data = this.root.openDB<Buffer, Buffer>({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+      this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
+    } catch (err) {
+      throw ioError(`cannot open the storage area at ${dir}`, err);
+    }
+    try {
+      const format = this.meta.get(META_FORMAT);
+      if (format === undefined) this.initialise();
+      else if (format !== LMDB_FORMAT_VERSION) throw corrupt(dir, `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}`);
+      const applied = this.meta.get(META_APPLIED_LSN);
+      const count = this.meta.get(META_COUNT);
+      const dirty = this.meta.get(META_DIRTY);
+      if (!isLsn(applied)) throw corrupt(dir, `bad appliedLsn ${String(applied)}`);
+      if (!isLsn(count)) throw corrupt(dir, `bad key count ${String(count)}`);
+      if (!Array.isArray(dirty) || !dirty.every((r) => Number.isInteger(r) && r >= 0 && r < REGION_COUNT)) {
+        throw corrupt(dir, 'bad dirty-region list');
+      }
+      this.applied = applied;
+      this.durable = applied;
+      this.count = count;
+      this.dirty = new Set(dirty as number[]);
+    } catch (err) {
+      this.root.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  get appliedLsn(): Lsn {
+    return this.applied;
+  }
+
+  get durableLsn(): Lsn {
+    return this.durable;
+  }
+
+  get(key: Buffer): Entry | undefined {
+    this.checkOpen();
+    const raw = this.data.getBinary(dataKey(regionOfKey(key), key));
+    return raw === undefined ? undefined : decodeValue(raw);
+  }
+
+  regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]> {
+    this.checkOpen();
+    checkRegion(region);
+    checkLimit(limit);
+    if (limit === 0) return [];
+    // The smallest key strictly after afterKey is afterKey ++ 0x00.
+    const start = afterKey === undefined ? Buffer.from([region]) : Buffer.concat([Buffer.from([region]), afterKey, Buffer.from([0])]);
+    const out: Array<[Buffer, Entry]> = [];
+    for (const { key, value } of this.data.getRange({ start, end: Buffer.from([region + 1]), limit })) {
+      out.push([key.subarray(KEY_PREFIX_BYTES), decodeValue(value)]);
+    }
+    return out;
+  }
+
+  size(): number {
+    this.checkOpen();
+    return this.count;
+  }
+
+  apply(update: Update): void {
+    this.checkOpen();
+    checkApplyOrder(this.applied, update);
+    checkOps(update.ops);
+    const touched = new Set<number>();
+    let count = this.count;
+    this.transact('apply', () => {
+      for (const op of update.ops) {
+        switch (op.k) {
+          case 'put': {
+            const region = regionOfKey(op.key);
+            touched.add(region);
+            count += this.putEntry(region, op.key, { value: op.value, expireAtMs: op.expireAtMs });
+            break;
+          }
+          case 'del': {
+            const region = regionOfKey(op.key);
+            touched.add(region);
+            if (this.data.removeSync(dataKey(region, op.key))) count--;
+            break;
+          }
+          case 'flush':
+            for (let r = 0; r < REGION_COUNT; r++) touched.add(r);
+            this.data.clearSync();
+            count = 0;
+            break;
+        }
+      }
+      this.meta.putSync(META_APPLIED_LSN, update.lsn);
+      if (count !== this.count) this.meta.putSync(META_COUNT, count);
+    }, touched);
+    this.applied = update.lsn;
+    this.count = count;
+  }
+
+  sync(cb: (err: Error | null, durableLsn: Lsn) => void): void {
+    this.checkOpen();
+    const lsn = this.applied;
+    this.pendingSyncs++;
+    (this.root as unknown as EnvSync).sync((err) => {
+      this.pendingSyncs--;
+      if (err) cb(ioError('cannot flush the storage area', err), this.durable);
+      else {
+        // Never report more than is applied (setAppliedLsn may have moved it back meanwhile).
+        this.durable = Math.max(this.durable, Math.min(lsn, this.applied));
+        cb(null, this.durable);
+      }
+      if (this.pendingSyncs === 0) for (const fn of this.afterSyncs.splice(0)) fn();
+    });
+  }
+
+  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void {
+    this.checkOpen();
+    checkRegionEntries(region, entries);
+    let count = this.count;
+    this.transact('install region', () => {
+      if (first) {
+        const keys = [...this.data.getKeys({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })];
+        for (const k of keys) if (this.data.removeSync(k)) count--;
+      }
+      for (const [key, entry] of entries) count += this.putEntry(region, key, entry);
+      if (count !== this.count) this.meta.putSync(META_COUNT, count);
+    }, new Set([region]));
+    this.count = count;
+  }
+
+  setAppliedLsn(lsn: Lsn): void {
+    this.checkOpen();
+    checkLsn(lsn);
+    this.transact('set applied lsn', () => this.meta.putSync(META_APPLIED_LSN, lsn), new Set());
+    this.applied = lsn;
+    this.durable = Math.min(this.durable, lsn);
+  }
+
+  dirtyRegions(): number[] {
+    this.checkOpen();
+    return [...this.dirty].sort((a, b) => a - b);
+  }
+
+  markDirty(regions: readonly number[]): void {
+    this.checkOpen();
+    for (const r of regions) checkRegion(r);
+    if (regions.every((r) => this.dirty.has(r))) return;
+    this.writeDirty(new Set([...this.dirty, ...regions]));
+  }
+
+  markClean(region: number): void {
+    this.checkOpen();
+    checkRegion(region);
+    if (!this.dirty.has(region)) return;
+    const next = new Set(this.dirty);
+    next.delete(region);
+    this.writeDirty(next);
+  }
+
+  regionDigest(region: number): string {
+    this.checkOpen();
+    checkRegion(region);
+    const cached = this.digests[region];
+    if (cached !== undefined) return cached;
+    const digest = new RegionDigest();
+    for (const { key, value } of this.data.getRange({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })) {
+      digest.add(key.subarray(KEY_PREFIX_BYTES), decodeValue(value));
+    }
+    const hex = digest.hex();
+    this.digests[region] = hex;
+    return hex;
+  }
+
+  digest(): string {
+    return combineRegionDigests(Array.from({ length: REGION_COUNT }, (_, r) => this.regionDigest(r)));
+  }
+
+  /** Waits for pending syncs, then closes the environment. Applied but unsynced updates stay (not flushed). */
+  close(cb: (err: Error | null) => void): void {
+    this.checkOpen();
+    this.lifecycle = 'closing';
+    const finish = (): void => {
+      this.root.close().then(
+        () => {
+          this.lifecycle = 'closed';
+          cb(null);
+        },
+        (err: unknown) => {
+          this.lifecycle = 'closed';
+          cb(ioError('cannot close the storage area', err));
+        },
+      );
+    };
+    if (this.pendingSyncs === 0) finish();
+    else this.afterSyncs.push(finish);
+  }
+
+  /** Puts one entry inside the current transaction; returns 1 if the key is new, else 0. */
+  private putEntry(region: number, key: Buffer, entry: Entry): number {
+    const k = dataKey(region, key);
+    const isNew = this.data.getBinaryFast(k) === undefined;
+    this.data.putSync(k, encodeValue(entry));
+    return isNew ? 1 : 0;
+  }
+
+  private writeDirty(next: Set<number>): void {
+    const list = [...next].sort((a, b) => a - b);
+    this.transact('mark dirty regions', () => this.meta.putSync(META_DIRTY, list), new Set());
+    this.dirty = next;
+  }
+
+  private initialise(): void {
+    this.transact('initialise', () => {
+      this.meta.putSync(META_FORMAT, LMDB_FORMAT_VERSION);
+      this.meta.putSync(META_APPLIED_LSN, 0);
+      this.meta.putSync(META_COUNT, 0);
+      this.meta.putSync(META_DIRTY, []);
+    }, new Set());
+  }
+
+  /** Runs `body` as one LMDB write transaction: all of it commits, or none of it (it rolls back on a throw). */
+  private transact(what: string, body: () => void, touched: ReadonlySet<number>): void {
+    try {
+      this.root.transactionSync(body, TXN_FLAGS);
+    } catch (err) {
+      if (err instanceof UnderstudyError) throw err;
+      throw ioError(`cannot ${what}`, err);
+    } finally {
+      for (const r of touched) this.digests[r] = undefined;
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.lifecycle !== 'open') {
+      throw new UnderstudyError('STORAGE_CLOSED', `storage area at ${this.dir} is ${this.lifecycle}`, { dir: this.dir });
+    }
+  }
+}

@@ -1,0 +1,330 @@
+// The in-memory storage area, with a crash model. The simulator runs every
+// node on it: deterministic (no timers, no I/O; sync completions go through an
+// injected scheduler), and `crash()` returns the state a restarted node would
+// find — only what the last completed sync() made durable — the way a real
+// machine loses its page cache.
+//
+// How the crash model works: every change since the last completed sync is
+// recorded as an undo record (key → previous entry, previous lsn, previous
+// dirty set, or the whole previous map for a flush). A completed sync drops
+// the records it covered; crash() replays the remaining ones backwards. So the
+// memory cost of the model is one record per change between two syncs.
+import type { Entry, Lsn, Update } from '../core/types.ts';
+import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
+import { UnderstudyError } from '../errors.ts';
+import { assert } from '../lib/assert.ts';
+import type { StorageArea } from './storage-area.ts';
+import { combineRegionDigests, RegionDigest } from './region-digest.ts';
+import {
+  checkApplyOrder,
+  checkLimit,
+  checkLsn,
+  checkOps,
+  checkRegion,
+  checkRegionEntries,
+} from './update-checks.ts';
+
+/** Runs a completion later: the simulator's event queue, or the microtask queue outside it. */
+export type SyncScheduler = (fn: () => void) => void;
+
+export interface MemoryStorageOptions {
+  /**
+   * Delivers sync() and close() completions. Defaults to queueMicrotask, which is fine for
+   * tests and embedding but not for the simulator: it must pass its own deterministic queue.
+   */
+  readonly scheduler?: SyncScheduler;
+}
+
+/** One stored key; `key` keeps the bytes, the map is keyed by their latin1 string. */
+interface Stored {
+  readonly key: Buffer;
+  readonly entry: Entry;
+}
+
+type Undo =
+  | { readonly t: 'key'; readonly id: string; readonly region: number; readonly prev: Stored | undefined }
+  | { readonly t: 'all'; readonly entries: Map<string, Stored>; readonly regionKeys: Array<Set<string>> }
+  | { readonly t: 'lsn'; readonly prev: Lsn }
+  | { readonly t: 'dirty'; readonly prev: ReadonlySet<number> };
+
+type Lifecycle = 'open' | 'closed' | 'crashed';
+
+function emptyRegionKeys(): Array<Set<string>> {
+  return Array.from({ length: REGION_COUNT }, () => new Set<string>());
+}
+
+/**
+ * latin1 maps each byte to one UTF-16 code unit of the same value, so comparing these strings
+ * with `<` (code-unit order, the default of Array.prototype.sort) is comparing key bytes.
+ */
+function idOf(key: Buffer): string {
+  return key.toString('latin1');
+}
+
+/** Index of the first id in `sorted` strictly greater than `id`. */
+function upperBound(sorted: readonly string[], id: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class MemoryStorage implements StorageArea {
+  private readonly scheduler: SyncScheduler;
+  private entries = new Map<string, Stored>();
+  private regionKeys: Array<Set<string>> = emptyRegionKeys();
+  /** Per region, its ids sorted; rebuilt on demand (O(m log m)) after a key enters or leaves it. */
+  private readonly sortedIds: Array<string[] | undefined> = new Array<string[] | undefined>(REGION_COUNT);
+  /** Per region, its digest; dropped whenever the region's content changes. */
+  private readonly digests: Array<string | undefined> = new Array<string | undefined>(REGION_COUNT);
+  private dirty = new Set<number>();
+  private applied: Lsn = 0;
+  private durable: Lsn = 0;
+  /** Changes not yet covered by a completed sync; undo[i] has sequence number undoBase + i. */
+  private undo: Undo[] = [];
+  private undoBase = 0;
+  private lifecycle: Lifecycle = 'open';
+
+  constructor(options: MemoryStorageOptions = {}) {
+    this.scheduler = options.scheduler ?? queueMicrotask;
+  }
+
+  get appliedLsn(): Lsn {
+    return this.applied;
+  }
+
+  get durableLsn(): Lsn {
+    return this.durable;
+  }
+
+  /** Number of changes a crash would lose right now (for tests and the simulator's metrics). */
+  get unsyncedChanges(): number {
+    return this.undo.length;
+  }
+
+  get(key: Buffer): Entry | undefined {
+    this.checkOpen();
+    return this.entries.get(idOf(key))?.entry;
+  }
+
+  regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]> {
+    this.checkOpen();
+    checkRegion(region);
+    checkLimit(limit);
+    const sorted = this.sorted(region);
+    const from = afterKey === undefined ? 0 : upperBound(sorted, idOf(afterKey));
+    const out: Array<[Buffer, Entry]> = [];
+    for (let i = from; i < sorted.length && out.length < limit; i++) {
+      const stored = this.entries.get(sorted[i]!);
+      assert(stored !== undefined, 'region key index out of step with the entries');
+      out.push([stored.key, stored.entry]);
+    }
+    return out;
+  }
+
+  size(): number {
+    this.checkOpen();
+    return this.entries.size;
+  }
+
+  apply(update: Update): void {
+    this.checkOpen();
+    checkApplyOrder(this.applied, update);
+    checkOps(update.ops);
+    for (const op of update.ops) {
+      switch (op.k) {
+        case 'put':
+          this.setKey(op.key, { value: Buffer.from(op.value), expireAtMs: op.expireAtMs });
+          break;
+        case 'del':
+          this.deleteKey(idOf(op.key), regionOfKey(op.key));
+          break;
+        case 'flush':
+          this.clearAll();
+          break;
+      }
+    }
+    this.setLsn(update.lsn);
+  }
+
+  sync(cb: (err: Error | null, durableLsn: Lsn) => void): void {
+    this.checkOpen();
+    const mark = this.undoBase + this.undo.length;
+    const lsn = this.applied;
+    this.scheduler(() => {
+      // A crashed node runs no more callbacks: its sync never completed.
+      if (this.lifecycle === 'crashed') return;
+      if (mark > this.undoBase) {
+        this.undo.splice(0, mark - this.undoBase);
+        this.undoBase = mark;
+      }
+      // Never report more than is applied (setAppliedLsn may have moved it back meanwhile).
+      this.durable = Math.max(this.durable, Math.min(lsn, this.applied));
+      cb(null, this.durable);
+    });
+  }
+
+  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void {
+    this.checkOpen();
+    checkRegionEntries(region, entries);
+    if (first) {
+      for (const id of [...this.regionKeys[region]!]) this.deleteKey(id, region);
+    }
+    for (const [key, entry] of entries) this.setKey(key, { value: Buffer.from(entry.value), expireAtMs: entry.expireAtMs });
+  }
+
+  setAppliedLsn(lsn: Lsn): void {
+    this.checkOpen();
+    checkLsn(lsn);
+    this.setLsn(lsn);
+    this.durable = Math.min(this.durable, lsn);
+  }
+
+  dirtyRegions(): number[] {
+    this.checkOpen();
+    return [...this.dirty].sort((a, b) => a - b);
+  }
+
+  markDirty(regions: readonly number[]): void {
+    this.checkOpen();
+    for (const r of regions) checkRegion(r);
+    if (regions.every((r) => this.dirty.has(r))) return;
+    this.undo.push({ t: 'dirty', prev: new Set(this.dirty) });
+    for (const r of regions) this.dirty.add(r);
+  }
+
+  markClean(region: number): void {
+    this.checkOpen();
+    checkRegion(region);
+    if (!this.dirty.has(region)) return;
+    this.undo.push({ t: 'dirty', prev: new Set(this.dirty) });
+    this.dirty.delete(region);
+  }
+
+  regionDigest(region: number): string {
+    this.checkOpen();
+    checkRegion(region);
+    const cached = this.digests[region];
+    if (cached !== undefined) return cached;
+    const digest = new RegionDigest();
+    for (const id of this.sorted(region)) {
+      const stored = this.entries.get(id)!;
+      digest.add(stored.key, stored.entry);
+    }
+    const hex = digest.hex();
+    this.digests[region] = hex;
+    return hex;
+  }
+
+  digest(): string {
+    return combineRegionDigests(Array.from({ length: REGION_COUNT }, (_, r) => this.regionDigest(r)));
+  }
+
+  close(cb: (err: Error | null) => void): void {
+    this.checkOpen();
+    this.lifecycle = 'closed';
+    this.scheduler(() => cb(null));
+  }
+
+  /**
+   * Simulates a crash of the process and the machine: returns a new MemoryStorage holding only
+   * what completed syncs made durable (content, appliedLsn and dirty marks). This instance is
+   * dead afterwards: its pending sync completions are dropped and every call throws.
+   */
+  crash(): MemoryStorage {
+    assert(this.lifecycle !== 'crashed', 'this storage area has already crashed');
+    for (let i = this.undo.length - 1; i >= 0; i--) this.revert(this.undo[i]!);
+    this.lifecycle = 'crashed';
+    const next = new MemoryStorage({ scheduler: this.scheduler });
+    next.entries = this.entries;
+    next.regionKeys = this.regionKeys;
+    next.dirty = this.dirty;
+    next.applied = this.applied;
+    next.durable = this.applied;
+    this.entries = new Map();
+    this.regionKeys = emptyRegionKeys();
+    this.undo = [];
+    return next;
+  }
+
+  private revert(u: Undo): void {
+    switch (u.t) {
+      case 'key': {
+        if (u.prev === undefined) {
+          this.entries.delete(u.id);
+          this.regionKeys[u.region]!.delete(u.id);
+        } else {
+          this.entries.set(u.id, u.prev);
+          this.regionKeys[u.region]!.add(u.id);
+        }
+        break;
+      }
+      case 'all':
+        this.entries = u.entries;
+        this.regionKeys = u.regionKeys;
+        break;
+      case 'lsn':
+        this.applied = u.prev;
+        break;
+      case 'dirty':
+        this.dirty = new Set(u.prev);
+        break;
+    }
+  }
+
+  private setKey(key: Buffer, entry: Entry): void {
+    const id = idOf(key);
+    const region = regionOfKey(key);
+    const prev = this.entries.get(id);
+    this.undo.push({ t: 'key', id, region, prev });
+    this.entries.set(id, { key: Buffer.from(key), entry });
+    if (prev === undefined) {
+      this.regionKeys[region]!.add(id);
+      this.sortedIds[region] = undefined;
+    }
+    this.digests[region] = undefined;
+  }
+
+  private deleteKey(id: string, region: number): void {
+    const prev = this.entries.get(id);
+    if (prev === undefined) return;
+    this.undo.push({ t: 'key', id, region, prev });
+    this.entries.delete(id);
+    this.regionKeys[region]!.delete(id);
+    this.sortedIds[region] = undefined;
+    this.digests[region] = undefined;
+  }
+
+  private clearAll(): void {
+    // The old maps become the undo record as they are: a flush costs O(1), not O(keys).
+    this.undo.push({ t: 'all', entries: this.entries, regionKeys: this.regionKeys });
+    this.entries = new Map();
+    this.regionKeys = emptyRegionKeys();
+    this.sortedIds.fill(undefined);
+    this.digests.fill(undefined);
+  }
+
+  private setLsn(lsn: Lsn): void {
+    this.undo.push({ t: 'lsn', prev: this.applied });
+    this.applied = lsn;
+  }
+
+  private sorted(region: number): string[] {
+    let ids = this.sortedIds[region];
+    if (ids === undefined) {
+      ids = [...this.regionKeys[region]!].sort();
+      this.sortedIds[region] = ids;
+    }
+    return ids;
+  }
+
+  private checkOpen(): void {
+    if (this.lifecycle !== 'open') {
+      throw new UnderstudyError('STORAGE_CLOSED', `storage area is ${this.lifecycle}`, { lifecycle: this.lifecycle });
+    }
+  }
+}

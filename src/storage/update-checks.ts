@@ -1,0 +1,69 @@
+// Checks shared by every StorageArea implementation, so that the in-memory
+// store and the LMDB store accept and refuse exactly the same updates (the
+// simulator runs on one, production on the other: they must not diverge).
+import type { Entry, Lsn, Op, Update } from '../core/types.ts';
+import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
+import { UnderstudyError } from '../errors.ts';
+import { assert } from '../lib/assert.ts';
+
+/**
+ * Longest key a storage area accepts, in bytes: LMDB's compiled-in maximum key size (1978)
+ * less the one-byte region prefix of the LMDB layout. The in-memory store enforces it too.
+ */
+export const MAX_KEY_BYTES = 1977;
+
+/** Refuses an update whose lsn does not move the storage area forward. */
+export function checkApplyOrder(appliedLsn: Lsn, update: Update): void {
+  assert(Number.isSafeInteger(update.lsn) && update.lsn > 0, () => `update lsn must be a positive integer, got ${update.lsn}`);
+  if (update.lsn <= appliedLsn) {
+    throw new UnderstudyError(
+      'STORAGE_OUT_OF_ORDER',
+      `update lsn ${update.lsn} is not above the applied lsn ${appliedLsn}: updates must be applied in increasing lsn order`,
+      { lsn: update.lsn, appliedLsn },
+    );
+  }
+}
+
+export function checkKey(key: Buffer): void {
+  if (key.length > MAX_KEY_BYTES) {
+    throw new UnderstudyError('STORAGE_KEY_TOO_LARGE', `key of ${key.length} bytes exceeds the limit of ${MAX_KEY_BYTES} bytes`, {
+      keyBytes: key.length,
+      limit: MAX_KEY_BYTES,
+    });
+  }
+}
+
+export function checkExpiry(expireAtMs: number): void {
+  assert(Number.isSafeInteger(expireAtMs) && expireAtMs >= 0, () => `expireAtMs must be a non-negative integer, got ${expireAtMs}`);
+}
+
+/** Validates every op before any is applied, so a refused update changes nothing. */
+export function checkOps(ops: readonly Op[]): void {
+  for (const op of ops) {
+    if (op.k === 'flush') continue;
+    checkKey(op.key);
+    if (op.k === 'put') checkExpiry(op.expireAtMs);
+  }
+}
+
+export function checkRegion(region: number): void {
+  assert(Number.isInteger(region) && region >= 0 && region < REGION_COUNT, () => `region must be an integer in [0, ${REGION_COUNT}), got ${region}`);
+}
+
+/** Validates a chunk of a region resync: every key must belong to the region being installed. */
+export function checkRegionEntries(region: number, entries: ReadonlyArray<readonly [Buffer, Entry]>): void {
+  checkRegion(region);
+  for (const [key, entry] of entries) {
+    checkKey(key);
+    checkExpiry(entry.expireAtMs);
+    assert(regionOfKey(key) === region, () => `key ${key.toString('hex')} belongs to region ${regionOfKey(key)}, not ${region}`);
+  }
+}
+
+export function checkLsn(lsn: Lsn): void {
+  assert(Number.isSafeInteger(lsn) && lsn >= 0, () => `lsn must be a non-negative integer, got ${lsn}`);
+}
+
+export function checkLimit(limit: number): void {
+  assert(Number.isSafeInteger(limit) && limit >= 0, () => `limit must be a non-negative integer, got ${limit}`);
+}
