@@ -1,0 +1,144 @@
+// The Update / Entry / EpochStart binary layouts: exact round trips and strict
+// rejection of anything malformed (FRAME_CORRUPT, never a RangeError or a
+// silently different value).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  UPDATE_FORMAT_VERSION,
+  decodeEntries,
+  decodeEpochStarts,
+  decodeUpdate,
+  encodeEntries,
+  encodeEpochStarts,
+  encodeUpdate,
+  encodedSize,
+} from '../../src/codec/update-codec.ts';
+import { isUnderstudyError } from '../../src/errors.ts';
+import type { Update } from '../../src/core/types.ts';
+import { entry, epochStart, update } from './arbitraries.ts';
+
+function throwsCorrupt(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(isUnderstudyError(e, 'FRAME_CORRUPT'), `expected FRAME_CORRUPT, got ${String(e)}`);
+    return e.message;
+  }
+  assert.fail('expected FRAME_CORRUPT, nothing was thrown');
+}
+
+test('an Update round-trips exactly, and encodedSize is the encoded length', () => {
+  fc.assert(
+    fc.property(update(), (u) => {
+      const buf = encodeUpdate(u);
+      assert.equal(buf.length, encodedSize(u));
+      assert.equal(buf[0], UPDATE_FORMAT_VERSION);
+      assert.deepStrictEqual(decodeUpdate(buf), u);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a small Update is compact (varints, raw bytes)', () => {
+  const u: Update = {
+    lsn: 5,
+    epoch: 1,
+    dest: ['n2', 'n3'],
+    kind: 'data',
+    ops: [{ k: 'put', key: Buffer.from('k'), value: Buffer.from('v'), expireAtMs: 0 }],
+    regions: [7],
+  };
+  // format, lsn, epoch, kind, dest(1 + 2*3), regions(1+1), ops(1 + tag + 2 + 2 + 1)
+  assert.equal(encodeUpdate(u).length, 4 + 7 + 2 + 7);
+});
+
+test('decoded keys and values are copies, not views of the input buffer', () => {
+  const u: Update = { lsn: 1, epoch: 1, dest: [], kind: 'data', ops: [{ k: 'del', key: Buffer.from('abc') }], regions: [] };
+  const buf = encodeUpdate(u);
+  const d = decodeUpdate(buf);
+  buf.fill(0);
+  assert.deepStrictEqual(d, u);
+});
+
+test('every truncation of an Update is FRAME_CORRUPT, and so is a trailing byte', () => {
+  fc.assert(
+    fc.property(update(), fc.nat(), (u, cut) => {
+      const buf = encodeUpdate(u);
+      const at = cut % buf.length;
+      const msg = throwsCorrupt(() => decodeUpdate(buf.subarray(0, at)));
+      assert.match(msg, /^update: /);
+      throwsCorrupt(() => decodeUpdate(Buffer.concat([buf, Buffer.from([0])])));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('garbage either is rejected as FRAME_CORRUPT or decodes to an Update that re-encodes to the same bytes', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (raw) => {
+      // Make the format byte right half the time so the decoder goes deeper.
+      const buf = Buffer.from(raw);
+      if (buf.length > 0 && buf[0]! % 2 === 0) buf[0] = UPDATE_FORMAT_VERSION;
+      let u: Update;
+      try {
+        u = decodeUpdate(buf);
+      } catch (e) {
+        assert.ok(isUnderstudyError(e, 'FRAME_CORRUPT'), `unexpected ${String(e)}`);
+        return;
+      }
+      // The encoding is canonical: anything accepted is exactly what we would write.
+      assert.deepStrictEqual(encodeUpdate(u), buf);
+    }),
+    { numRuns: 2000 },
+  );
+});
+
+test('precise messages for specific malformations', () => {
+  const good = encodeUpdate({ lsn: 1, epoch: 2, dest: ['n1'], kind: 'config', ops: [{ k: 'flush' }], regions: [] });
+  const wrongFormat = Buffer.from(good);
+  wrongFormat[0] = 9;
+  assert.match(throwsCorrupt(() => decodeUpdate(wrongFormat)), /unsupported update format 9 .*reads format 1.*'format' at offset 0/);
+  const badKind = Buffer.from(good);
+  badKind[3] = 7;
+  assert.match(throwsCorrupt(() => decodeUpdate(badKind)), /unknown update kind 7 in 'kind' at offset 3/);
+  // Overlong varint (lsn 1 written as 0x81 0x00).
+  const overlong = Buffer.concat([Buffer.from([1, 0x81, 0x00]), good.subarray(2)]);
+  assert.match(throwsCorrupt(() => decodeUpdate(overlong)), /non-minimal varint in 'lsn'/);
+  // A varint above 2^53 - 1.
+  const huge = Buffer.concat([Buffer.from([1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), good.subarray(2)]);
+  assert.match(throwsCorrupt(() => decodeUpdate(huge)), /exceeds the largest safe integer in 'lsn'/);
+  // A huge dest count must not allocate: it cannot fit in what is left.
+  const bigCount = Buffer.from([1, 1, 1, 0, 0xff, 0xff, 0xff, 0x7f]);
+  assert.match(throwsCorrupt(() => decodeUpdate(bigCount)), /count \d+ cannot fit/);
+  // Invalid UTF-8 in a node id.
+  const badId = Buffer.from([1, 1, 1, 0, 1, 2, 0xc3, 0x28, 0, 0]);
+  assert.match(throwsCorrupt(() => decodeUpdate(badId)), /not valid UTF-8 in 'dest'/);
+  // Unknown op tag.
+  const badOp = Buffer.from([1, 1, 1, 0, 0, 0, 1, 9]);
+  assert.match(throwsCorrupt(() => decodeUpdate(badOp)), /unknown op tag 9/);
+  throwsCorrupt(() => decodeUpdate(Buffer.alloc(0)));
+});
+
+test('Entry lists and EpochStart lists round-trip and reject truncation', () => {
+  fc.assert(
+    fc.property(fc.array(entry(), { maxLength: 8 }), fc.array(epochStart(), { maxLength: 8 }), fc.nat(), (entries, starts, cut) => {
+      const eb = encodeEntries(entries);
+      assert.deepStrictEqual(decodeEntries(eb), entries);
+      const sb = encodeEpochStarts(starts);
+      assert.deepStrictEqual(decodeEpochStarts(sb), starts);
+      throwsCorrupt(() => decodeEntries(eb.subarray(0, cut % eb.length)));
+      throwsCorrupt(() => decodeEpochStarts(sb.subarray(0, cut % sb.length)));
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('encoding refuses values the layout cannot represent (a bug in the caller, not a wire error)', () => {
+  const base: Update = { lsn: 1, epoch: 1, dest: [], kind: 'data', ops: [], regions: [] };
+  assert.throws(() => encodeUpdate({ ...base, lsn: -1 }), /non-negative safe integer/);
+  assert.throws(() => encodeUpdate({ ...base, lsn: 1.5 }), /non-negative safe integer/);
+  assert.throws(() => encodeUpdate({ ...base, dest: [''] }), /node id/);
+  assert.throws(() => encodeUpdate({ ...base, dest: ['x'.repeat(256)] }), /node id/);
+  assert.throws(() => encodeUpdate({ ...base, dest: ['\uD800'] }), /node id/);
+});
