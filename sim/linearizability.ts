@@ -1,0 +1,472 @@
+// Per-key linearizability checker (invariant 2: reads and writes at the
+// primary are linearizable).
+//
+// Linearizability is compositional (Herlihy & Wing), so the history is split
+// by key and every key is checked on its own: the cost grows with the
+// concurrency on one key, not with the whole history. Each key is searched
+// with Wing & Gong's algorithm as improved by Lowe and implemented in
+// Porcupine: operations sit in a doubly linked list of call / return events
+// ordered by time; the search repeatedly "linearizes" a call that is still
+// open (removes it and its return from the list) when the model accepts its
+// result, and backtracks when it meets a return whose call has not been
+// linearized. The memo of (set of linearized ops, model state) pairs already
+// explored is what makes the search practical: two orders of the same ops
+// that end in the same state have the same future.
+//
+// Pure and deterministic (no clock of its own): a time budget works only
+// through a clock the caller passes in.
+
+import { assert } from '../src/lib/assert.ts';
+import type { HistoryOp, OpCall, OpResult } from './history.ts';
+import { describeOp } from './history.ts';
+
+export interface CheckOptions {
+  /** Search steps allowed per key before that key is reported unknown. */
+  readonly maxStepsPerKey?: number;
+  /** A clock (ms) for the time budget; without one only steps bound the work. */
+  readonly clock?: () => number;
+  /** Wall-clock budget for the whole check, read through `clock`. */
+  readonly maxTimeMs?: number;
+  /** Most operations printed in a failure's timeline (the latest ones are kept). */
+  readonly maxShownOps?: number;
+}
+
+export type CheckResult =
+  | { readonly ok: true; readonly steps: number }
+  | {
+      readonly ok: false;
+      readonly key: string;
+      /** A readable timeline of the smallest failing prefix found. */
+      readonly explanation: string;
+      /** The operations of that prefix (pending ones turned into `info`). */
+      readonly ops: readonly HistoryOp[];
+      /** The operation whose completion is the first that cannot be explained. */
+      readonly culprit: HistoryOp;
+      readonly steps: number;
+    }
+  | { readonly ok: 'unknown'; readonly keys: readonly string[]; readonly reason: string; readonly steps: number };
+
+export const DEFAULT_MAX_STEPS_PER_KEY = 2_000_000;
+const DEFAULT_MAX_SHOWN_OPS = 40;
+/** How often (in steps) the optional clock is read: reading it is not free. */
+const CLOCK_EVERY_STEPS = 4096;
+/** Bound on the re-checks spent shrinking a failure for display. */
+const MAX_SHRINK_TRIALS = 200;
+
+/** The value of one key: a string, or null when the key is missing. */
+type State = string | null;
+
+/** One operation as the search sees it. `known` = its result must be matched. */
+interface SearchOp {
+  readonly src: HistoryOp;
+  readonly call: OpCall;
+  readonly known: boolean;
+  readonly result: OpResult;
+  readonly invoke: number;
+  readonly complete: number;
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Redis's strict integer syntax: no spaces, no '+', no leading zeros, no "-0". */
+function parseRedisInt(s: string): bigint | undefined {
+  if (s.length > 20 || !/^(0|-?[1-9][0-9]*)$/.test(s)) return undefined;
+  const n = BigInt(s);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
+}
+
+/** Length in bytes of the UTF-8 encoding: APPEND returns bytes, not UTF-16 units. */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/**
+ * The sequential specification. Returns the next state, or undefined when the
+ * operation cannot have returned what it returned from this state. An op with
+ * an unknown outcome that would have failed here (INCR of a non-integer) simply
+ * had no effect.
+ */
+function step(state: State, op: SearchOp): State | undefined {
+  const c = op.call;
+  switch (c.kind) {
+    case 'read':
+      return !op.known || op.result === state ? state : undefined;
+    case 'write':
+      return c.value;
+    case 'delete':
+      if (op.known && op.result !== null && op.result !== (state === null ? 0 : 1)) return undefined;
+      return null;
+    case 'incr': {
+      const cur = state === null ? 0n : parseRedisInt(state);
+      const next = cur === undefined ? undefined : cur + BigInt(c.by);
+      if (next === undefined || next < INT64_MIN || next > INT64_MAX) return op.known ? undefined : state;
+      if (op.known && (typeof op.result !== 'number' || BigInt(op.result) !== next)) return undefined;
+      return next.toString();
+    }
+    case 'append': {
+      const next = (state ?? '') + c.suffix;
+      return op.known && op.result !== utf8Length(next) ? undefined : next;
+    }
+  }
+}
+
+function stateKey(s: State): string {
+  return s === null ? 'N' : 'S' + s;
+}
+
+type Verdict = 'ok' | 'fail' | 'unknown';
+
+interface Budget {
+  readonly maxSteps: number;
+  /** True once the caller's time budget is spent. */
+  readonly outOfTime: () => boolean;
+}
+
+/**
+ * The Wing & Gong / Lowe search over one key's operations. `steps` counts
+ * loop iterations, each O(1) apart from the memo key.
+ */
+function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; steps: number } {
+  const n = ops.length;
+  // Events 0..n-1 are calls, n..2n-1 the matching returns; 2n is the head
+  // sentinel and 2n+1 the tail sentinel, so the list needs no null checks.
+  const HEAD = 2 * n;
+  const TAIL = 2 * n + 1;
+  const order: number[] = [];
+  for (let i = 0; i < 2 * n; i++) order.push(i);
+  const timeOf = (e: number): number => (e < n ? ops[e]!.invoke : ops[e - n]!.complete);
+  // At equal times calls come first: an op completing at t and one invoked at
+  // t are concurrent, so neither is forced before the other.
+  order.sort((a, b) => timeOf(a) - timeOf(b) || Number(a >= n) - Number(b >= n) || a - b);
+  const next = new Int32Array(2 * n + 2);
+  const prev = new Int32Array(2 * n + 2);
+  let last = HEAD;
+  for (const e of order) {
+    next[last] = e;
+    prev[e] = last;
+    last = e;
+  }
+  next[last] = TAIL;
+  prev[TAIL] = last;
+
+  const lift = (call: number): void => {
+    const ret = call + n;
+    next[prev[call]!] = next[call]!;
+    prev[next[call]!] = prev[call]!;
+    next[prev[ret]!] = next[ret]!;
+    prev[next[ret]!] = prev[ret]!;
+  };
+  // Undo in the reverse order of lift (dancing links): the return, then the call.
+  const unlift = (call: number): void => {
+    const ret = call + n;
+    next[prev[ret]!] = ret;
+    prev[next[ret]!] = ret;
+    next[prev[call]!] = call;
+    prev[next[call]!] = call;
+  };
+
+  const bits = new Uint32Array(Math.ceil(n / 32));
+  const memo = new Set<string>();
+  const stackCall: number[] = [];
+  const stackState: State[] = [];
+  let state: State = null;
+  // An op with an unknown outcome can always be linearized after everything
+  // else (or never take effect, which no one could tell apart), so the search
+  // succeeds as soon as every op with a known result is placed.
+  let remainingKnown = 0;
+  for (const op of ops) if (op.known) remainingKnown++;
+
+  let steps = 0;
+  let entry = next[HEAD]!;
+  for (;;) {
+    if (remainingKnown === 0) return { verdict: 'ok', steps };
+    steps++;
+    if (steps > budget.maxSteps) return { verdict: 'unknown', steps };
+    if (steps % CLOCK_EVERY_STEPS === 0 && budget.outOfTime()) return { verdict: 'unknown', steps };
+    assert(entry !== TAIL, 'search ran past the last return with known ops left');
+    if (entry < n) {
+      const op = ops[entry]!;
+      const ns = step(state, op);
+      if (ns !== undefined) {
+        const w = entry >>> 5;
+        const mask = 1 << (entry & 31);
+        bits[w]! |= mask;
+        const key = stateKey(ns) + '|' + bits.join(',');
+        if (!memo.has(key)) {
+          memo.add(key);
+          stackCall.push(entry);
+          stackState.push(state);
+          state = ns;
+          lift(entry);
+          if (op.known) remainingKnown--;
+          entry = next[HEAD]!;
+          continue;
+        }
+        bits[w]! &= ~mask;
+      }
+      entry = next[entry]!;
+    } else {
+      // A return whose call is not linearized: every op that could come
+      // before it has been tried from here, so undo the latest choice.
+      const call = stackCall.pop();
+      if (call === undefined) return { verdict: 'fail', steps };
+      state = stackState.pop()!;
+      bits[call >>> 5]! &= ~(1 << (call & 31));
+      unlift(call);
+      if (ops[call]!.known) remainingKnown++;
+      entry = next[call]!;
+    }
+  }
+}
+
+function toSearchOp(op: HistoryOp): SearchOp {
+  assert(op.status !== 'fail', 'failed ops take no part in the search');
+  assert(op.completeTime >= op.invokeTime, () => `op #${op.id} completes (${op.completeTime}) before it is invoked (${op.invokeTime})`);
+  const known = op.status === 'ok';
+  assert(!known || Number.isFinite(op.completeTime), () => `op #${op.id} is ok but never completes`);
+  return { src: op, call: op.call, known, result: op.result, invoke: op.invokeTime, complete: known ? op.completeTime : Infinity };
+}
+
+/**
+ * Checks that some order of the history's operations, respecting real time
+ * (an op that completed before another was invoked comes first), gives every
+ * `ok` operation the result it returned. `fail` ops are ignored; `info` ops
+ * take effect at some instant after their invocation, or never.
+ */
+export function checkLinearizable(history: readonly HistoryOp[], options: CheckOptions = {}): CheckResult {
+  const maxSteps = options.maxStepsPerKey ?? DEFAULT_MAX_STEPS_PER_KEY;
+  const clock = options.clock;
+  const maxTimeMs = options.maxTimeMs;
+  const start = clock?.() ?? 0;
+  const budget: Budget = {
+    maxSteps,
+    outOfTime: () => clock !== undefined && maxTimeMs !== undefined && clock() - start > maxTimeMs,
+  };
+
+  const byKey = new Map<string, SearchOp[]>();
+  for (const op of history) {
+    // A failed op did not happen; a read with an unknown outcome observed
+    // nothing and changed nothing.
+    if (op.status === 'fail' || (op.status === 'info' && op.call.kind === 'read')) continue;
+    let list = byKey.get(op.call.key);
+    if (list === undefined) byKey.set(op.call.key, (list = []));
+    list.push(toSearchOp(op));
+  }
+
+  let steps = 0;
+  const unknown: string[] = [];
+  let timedOut = false;
+  // Sorted keys: the same history always gives the same verdict and report.
+  for (const key of [...byKey.keys()].sort()) {
+    const ops = byKey.get(key)!;
+    if (timedOut || budget.outOfTime()) {
+      timedOut = true;
+      unknown.push(key);
+      continue;
+    }
+    const r = search(ops, budget);
+    steps += r.steps;
+    if (r.verdict === 'fail') {
+      const ex = explain(key, ops, budget, options.maxShownOps ?? DEFAULT_MAX_SHOWN_OPS);
+      return { ok: false, key, explanation: ex.text, ops: ex.ops, culprit: ex.culprit, steps: steps + ex.steps };
+    }
+    if (r.verdict === 'unknown') unknown.push(key);
+  }
+  if (unknown.length > 0) {
+    const reason = timedOut
+      ? `time budget of ${maxTimeMs} ms spent before every key was checked`
+      : `search exceeded ${maxSteps} steps on ${unknown.length} key(s)`;
+    return { ok: 'unknown', keys: unknown, reason, steps };
+  }
+  return { ok: true, steps };
+}
+
+/** An op of a prefix: still running at the cut when `pending`. */
+interface WindowOp {
+  readonly op: SearchOp;
+  readonly pending: boolean;
+}
+
+/**
+ * Finds a small failing piece of one key's history and prints it.
+ *
+ * Linearizability is prefix-closed if ops still running at the cut are
+ * treated as unknown-outcome ops: so the shortest prefix, cut just after some
+ * op completes, that fails is found by binary search, and its last completion
+ * is the first result nothing can explain. Completed reads change no state,
+ * so dropping one can only make a history easier to linearize: every read the
+ * failure still holds without is dropped too.
+ */
+function explain(
+  key: string,
+  ops: readonly SearchOp[],
+  budget: Budget,
+  maxShown: number,
+): { text: string; ops: HistoryOp[]; culprit: HistoryOp; steps: number } {
+  let steps = 0;
+  const fails = (win: readonly WindowOp[]): boolean => {
+    const r = search(
+      win.map((w) => (w.pending ? { ...w.op, known: false, result: null, complete: Infinity } : w.op)),
+      budget,
+    );
+    steps += r.steps;
+    return r.verdict === 'fail';
+  };
+  const cuts = ops
+    .filter((o) => o.known)
+    .sort((a, b) => a.complete - b.complete || a.src.id - b.src.id);
+  // The prefix ending at the completion of cuts[j]: ops invoked by then, those
+  // completing later (or with another op at the same instant, after it) pending.
+  const prefix = (j: number): WindowOp[] => {
+    const cut = cuts[j]!;
+    const out: WindowOp[] = [];
+    for (const o of ops) {
+      if (o.invoke > cut.complete) continue;
+      const done = o.known && (o.complete < cut.complete || (o.complete === cut.complete && o.src.id <= cut.src.id));
+      if (o.call.kind === 'read' && !done) continue; // a pending read observes nothing
+      out.push({ op: o, pending: !done });
+    }
+    return out;
+  };
+
+  let lo = 0;
+  let hi = cuts.length - 1;
+  let window: WindowOp[] = ops.map((o) => ({ op: o, pending: false }));
+  if (hi >= 0 && fails(prefix(hi))) {
+    window = prefix(hi);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const p = prefix(mid);
+      if (fails(p)) {
+        hi = mid;
+        window = p;
+      } else lo = mid + 1;
+    }
+  } else hi = cuts.length - 1;
+  const culprit = cuts[hi] ?? ops[ops.length - 1]!;
+
+  let dropped = 0;
+  let trials = 0;
+  for (const w of [...window]) {
+    if (trials >= MAX_SHRINK_TRIALS) break;
+    if (w.op === culprit || w.pending || w.op.call.kind !== 'read') continue;
+    trials++;
+    const without = window.filter((x) => x !== w);
+    if (fails(without)) {
+      window = without;
+      dropped++;
+    }
+  }
+
+  const shownOps: HistoryOp[] = window.map((w) =>
+    w.pending ? { ...w.op.src, status: 'info', result: null, completeTime: Infinity, gaveUpTime: null } : w.op.src,
+  );
+  const text = render(key, window, culprit, dropped, maxShown);
+  return { text, ops: shownOps, culprit: culprit.src, steps };
+}
+
+function fmtTime(t: number): string {
+  return t === Infinity ? '∞' : String(t);
+}
+
+function pad(s: string, n: number): string {
+  return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+function padLeft(s: string, n: number): string {
+  return s.length >= n ? s : ' '.repeat(n - s.length) + s;
+}
+
+function render(key: string, window: readonly WindowOp[], culprit: SearchOp, dropped: number, maxShown: number): string {
+  const sorted = [...window].sort((a, b) => a.op.invoke - b.op.invoke || a.op.src.id - b.op.src.id);
+  const shown = sorted.length > maxShown ? sorted.slice(sorted.length - maxShown) : sorted;
+  const elided = sorted.length - shown.length;
+
+  // One timeline column per distinct finite time shown, two characters wide:
+  // only the order of events matters for linearizability, not the gaps.
+  const times = new Set<number>();
+  for (const w of shown) {
+    times.add(w.op.invoke);
+    if (!w.pending && w.op.known) times.add(w.op.complete);
+  }
+  const cols = [...times].sort((a, b) => a - b);
+  const colOf = new Map<number, number>();
+  cols.forEach((t, i) => colOf.set(t, i * 2));
+  const width = cols.length * 2 + 1;
+
+  const lines: string[] = [];
+  lines.push(`key ${JSON.stringify(key)} is not linearizable.`);
+  lines.push(
+    `No order of the operations below, each taking effect at one instant between its invocation and its completion, ` +
+      `gives every completed operation the result it returned.`,
+  );
+  lines.push(
+    `This is the shortest prefix of the key's history that fails: it ends when #${culprit.src.id} completed ` +
+      `(t=${fmtTime(culprit.complete)}), marked ✗, the first result that cannot be explained. Operations still running ` +
+      `then, and those whose outcome is unknown, end in '…': they may take effect at any later instant, or never.`,
+  );
+  if (dropped > 0) lines.push(`${dropped} read(s) not needed to show the violation are left out.`);
+  if (elided > 0) lines.push(`${elided} earlier operation(s) are not shown.`);
+  lines.push('');
+
+  const rows = shown.map((w) => {
+    const o = w.op;
+    const desc = w.pending && o.known ? `${describeOp(o.src).replace(/ → .*$/, '')} → (not yet completed)` : describeOp(o.src);
+    const open = w.pending || !o.known;
+    const a = colOf.get(o.invoke)!;
+    const bar = Array<string>(width).fill(' ');
+    if (open) {
+      bar[a] = '├';
+      for (let i = a + 1; i < width; i++) bar[i] = '─';
+      bar.push('…');
+    } else {
+      const b = colOf.get(o.complete)!;
+      if (a === b) bar[a] = '│';
+      else {
+        bar[a] = '├';
+        for (let i = a + 1; i < b; i++) bar[i] = '─';
+        bar[b] = '┤';
+      }
+    }
+    return {
+      mark: o === culprit ? '✗' : ' ',
+      id: `#${o.src.id}`,
+      client: o.src.client,
+      desc,
+      inv: fmtTime(o.invoke),
+      comp: w.pending && o.known
+        ? `after ${fmtTime(culprit.complete)}`
+        : open
+          ? o.src.gaveUpTime !== null
+            ? `? (gave up ${fmtTime(o.src.gaveUpTime)})`
+            : '?'
+          : fmtTime(o.complete),
+      bar: bar.join('').trimEnd(),
+    };
+  });
+  const wId = Math.max(2, ...rows.map((r) => r.id.length));
+  const wClient = Math.max(6, ...rows.map((r) => r.client.length));
+  const wDesc = Math.max(9, ...rows.map((r) => r.desc.length));
+  const wInv = Math.max(7, ...rows.map((r) => r.inv.length));
+  const wComp = Math.max(9, ...rows.map((r) => r.comp.length));
+  lines.push(
+    `  ${pad('op', wId)}  ${pad('client', wClient)}  ${pad('operation', wDesc)}  ${padLeft('invoked', wInv)}  ${pad('completed', wComp)}  timeline`,
+  );
+  for (const r of rows) {
+    lines.push(
+      `${r.mark} ${pad(r.id, wId)}  ${pad(r.client, wClient)}  ${pad(r.desc, wDesc)}  ${padLeft(r.inv, wInv)}  ${pad(r.comp, wComp)}  ${r.bar}`,
+    );
+  }
+  return lines.join('\n');
+}
