@@ -105,6 +105,8 @@ export interface RegionRequestMsg {
   readonly epoch: Epoch;
   readonly regions: readonly number[];
   readonly atLsn: Lsn;
+  /** Numbers the requests of one secondary; region data echoes it so stale chunks are ignored. */
+  readonly seq: number;
 }
 
 /**
@@ -120,12 +122,19 @@ export interface ResyncStartMsg {
   readonly afterEpoch: Epoch;
 }
 
-/** One chunk of a region's content, as of the primary's applied lsn `asOfLsn`. */
+/**
+ * One chunk of a region's content, as of the primary's applied lsn `asOfLsn`. Chunks of one
+ * transfer are contiguous: each starts right after `afterKey` (null for the first), so a lost,
+ * duplicated or reordered chunk is detected and the region asked for again.
+ */
 export interface RegionDataMsg {
   readonly t: 'region-data';
   readonly epoch: Epoch;
   readonly region: number;
   readonly asOfLsn: Lsn;
+  /** The region request this answers (0 for a transfer the primary started with resync-start). */
+  readonly seq: number;
+  readonly afterKey: Buffer | null;
   readonly first: boolean;
   readonly last: boolean;
   readonly entries: ReadonlyArray<readonly [Buffer, Entry]>;
