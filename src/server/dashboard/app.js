@@ -1,0 +1,545 @@
+// understudy live dashboard. Plain ES module, no build step, no network beyond
+// the node that serves it: an EventSource on /events delivers cluster
+// snapshots (~500 ms), one throughput/latency sample per second from the
+// server's rolling window, and failover reports as they happen.
+/* global uPlot */
+
+/** A snapshot older than this means the stream stalled even if the socket looks open. */
+const STALE_AFTER_MS = 2500;
+/** Rows of the in-flight matrix; the rest are counted, not drawn (the page must fit one screen). */
+const MAX_INFLIGHT_ROWS = 12;
+/** Failover reports kept on the page (the server keeps its own bounded list). */
+const MAX_TIMELINE = 50;
+/** Chart points kept client-side: five minutes at one sample per second, as on the server. */
+const MAX_POINTS = 300;
+const REGION_COUNT = 64;
+const TOKEN_KEY = 'understudy.adminToken';
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY) ?? '',
+  cluster: null,
+  lastSnapshotAt: 0,
+  reports: [],
+  series: { t: [], commands: [], updates: [], p99: [] },
+  es: null,
+  charts: null,
+};
+
+// ---------- helpers ----------
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = String(text);
+  return e;
+}
+
+function fmt(n) {
+  return typeof n === 'number' ? n.toLocaleString('en-US') : '–';
+}
+
+function fmtBytes(b) {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
+  if (b < 1024 ** 3) return `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(b / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString('en-GB', { hour12: false });
+}
+
+function authHeaders() {
+  return state.token ? { authorization: `Bearer ${state.token}` } : {};
+}
+
+async function api(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { ...authHeaders(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = { code: 'HTTP', message: text };
+  }
+  if (res.status === 401) askToken();
+  if (!res.ok) throw new Error(json?.message ? `${json.code}: ${json.message}` : `HTTP ${res.status}`);
+  return json;
+}
+
+let toastTimer = 0;
+function toast(msg, isError = false) {
+  const t = $('#toast');
+  t.textContent = msg;
+  t.className = isError ? 'toast error' : 'toast';
+  t.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => (t.hidden = true), 4000);
+}
+
+function setConn(kind, text) {
+  const c = $('#conn');
+  c.className = `conn conn-${kind}`;
+  c.textContent = text;
+}
+
+const isDown = (n) => typeof n.error === 'string';
+
+// ---------- auth ----------
+
+function askToken() {
+  const d = $('#token-dialog');
+  if (!d.open) d.showModal();
+}
+
+$('#token-form').addEventListener('submit', () => {
+  state.token = $('#token-input').value.trim();
+  sessionStorage.setItem(TOKEN_KEY, state.token);
+  start();
+});
+
+// ---------- node cards ----------
+
+const cards = new Map();
+
+function ensureCard(id) {
+  let c = cards.get(id);
+  if (c) return c;
+  const root = el('article', 'card');
+  root.dataset.node = id;
+  const head = el('div', 'card-head');
+  const name = el('span', 'id', id);
+  const self = el('span', 'self');
+  const role = el('span', 'role');
+  const epoch = el('span', 'epoch num');
+  head.append(name, self, role, epoch);
+  const error = el('div', 'error-text');
+  const body = el('div', 'card-body');
+  const facts = el('div', 'facts');
+  const bar = el('div', 'logbar');
+  bar.title = 'update log: cleared (awaiting segment deletion) · committed · not yet committed';
+  const segCleared = el('div', 'seg cleared');
+  const segCommitted = el('div', 'seg committed');
+  const segPending = el('div', 'seg pending');
+  const tickApplied = el('div', 'tick applied');
+  tickApplied.title = 'applied';
+  bar.append(segCleared, segCommitted, segPending, tickApplied);
+  const pointers = el('div', 'pointers');
+  body.append(facts, bar, pointers);
+  root.append(head, error, body);
+  c = { root, self, role, epoch, error, facts, segCleared, segCommitted, segPending, tickApplied, pointers };
+  cards.set(id, c);
+  return c;
+}
+
+function pointerCell(label, value) {
+  const s = el('span');
+  s.append(el('span', '', label), el('b', 'num', fmt(value)));
+  return s;
+}
+
+function fact(label, value) {
+  const s = el('span');
+  s.append(`${label} `, el('b', '', value));
+  return s;
+}
+
+function renderNodes(view) {
+  const container = $('#nodes');
+  const up = view.nodes.filter((n) => !isDown(n));
+  // One scale for every bar, so the logs can be compared position for position.
+  let lo = Math.min(...up.map((n) => n.log.start));
+  let hi = Math.max(...up.map((n) => n.log.lastLsn));
+  if (!Number.isFinite(lo)) lo = 0;
+  if (!Number.isFinite(hi) || hi - lo < 10) hi = lo + 10;
+  const pct = (lsn) => `${(Math.max(0, Math.min(1, (lsn - lo) / (hi - lo))) * 100).toFixed(2)}%`;
+  const span = (seg, a, b) => {
+    seg.style.left = pct(a);
+    seg.style.width = `calc(${pct(Math.max(a, b))} - ${pct(a)})`;
+  };
+
+  const seen = new Set();
+  for (const n of view.nodes) {
+    seen.add(n.id);
+    const c = ensureCard(n.id);
+    if (c.root.parentElement !== container || container.children[view.nodes.indexOf(n)] !== c.root) {
+      container.insertBefore(c.root, container.children[view.nodes.indexOf(n)] ?? null);
+    }
+    c.self.textContent = n.id === view.servedBy ? '(this node)' : '';
+    if (isDown(n)) {
+      c.root.className = 'card down';
+      c.role.className = 'role down';
+      c.role.textContent = 'unreachable';
+      c.error.textContent = n.error;
+      c.error.hidden = false;
+      continue;
+    }
+    c.error.hidden = true;
+    c.root.className = `card role-${n.role}`;
+    c.role.className = `role ${n.role}`;
+    c.role.textContent = n.role;
+    c.epoch.textContent = `epoch ${n.epoch}`;
+    const f = [fact('keys', fmt(n.keys)), fact('log', `${fmtBytes(n.log.bytes)} · ${n.log.segments} seg`)];
+    if (n.role === 'primary') {
+      f.push(fact('lease', n.leaseValid ? 'valid' : 'EXPIRED'));
+      const lag = n.secondaries.map((s) => `${s.id} ${s.lagUpdates}`).join(', ');
+      if (lag) f.push(fact('lag', lag));
+    } else {
+      f.push(fact('primary', n.primaryId ?? 'none'));
+    }
+    if (n.dirtyRegions.length) f.push(fact('resyncing', `${n.dirtyRegions.length} regions`));
+    c.facts.replaceChildren(...f);
+    const L = n.log;
+    span(c.segCleared, L.start, L.nextToClear);
+    span(c.segCommitted, L.nextToClear, L.commitLsn + 1);
+    span(c.segPending, Math.max(L.commitLsn + 1, L.nextToClear), L.lastLsn + 1);
+    c.tickApplied.style.left = pct(L.appliedLsn + 1);
+    c.pointers.replaceChildren(
+      pointerCell('start', L.start),
+      pointerCell('next to clear', L.nextToClear),
+      pointerCell('applied', L.appliedLsn),
+      pointerCell('commit', L.commitLsn),
+      pointerCell('end', L.lastLsn),
+    );
+  }
+  for (const [id, c] of cards) {
+    if (!seen.has(id)) {
+      c.root.remove();
+      cards.delete(id);
+    }
+  }
+}
+
+// ---------- in-flight matrix (claims 7–9) ----------
+
+function renderInFlight(primary) {
+  const box = $('#inflight');
+  if (!primary) {
+    box.replaceChildren(el('div', 'empty', 'No reachable primary: nothing is in flight.'));
+    return;
+  }
+  const secs = primary.secondaries.map((s) => s.id);
+  const rows = [...primary.inFlight].sort((a, b) => b.lsn - a.lsn);
+  if (rows.length === 0) {
+    box.replaceChildren(el('div', 'empty', `Nothing in flight on ${primary.id}: every update is acknowledged.`));
+    return;
+  }
+  const table = el('table', 'matrix');
+  const head = el('tr');
+  head.append(el('th', '', 'lsn'), el('th', '', 'regions'), ...secs.map((s) => el('th', '', s)));
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
+  for (const u of rows.slice(0, MAX_INFLIGHT_ROWS)) {
+    const tr = el('tr');
+    const regions = el('td', 'regions num', u.regions.join(' '));
+    regions.title = `regions ${u.regions.join(', ')}`;
+    tr.append(el('td', 'num', u.lsn), regions);
+    for (const s of secs) {
+      const td = el('td');
+      const sent = u.sent.includes(s);
+      const recv = u.received.includes(s);
+      td.title = `${s}: ${sent ? 'sent' : 'not sent'}, ${recv ? 'received' : 'not received'}`;
+      td.append(el('span', `ind s${sent ? ' on' : ''}`), el('span', `ind r${recv ? ' on' : ''}`));
+      tr.append(td);
+    }
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  const legend = el('div', 'legend');
+  legend.innerHTML =
+    '<span><span class="swatch" style="background:var(--sent)"></span>sent indicator</span>' +
+    '<span><span class="swatch" style="background:var(--received)"></span>received indicator</span>';
+  const parts = [table];
+  if (rows.length > MAX_INFLIGHT_ROWS) parts.push(el('div', 'more', `+ ${rows.length - MAX_INFLIGHT_ROWS} more in flight (older)`));
+  parts.push(legend);
+  box.replaceChildren(...parts);
+}
+
+// ---------- regional counters heat map (claim 26) ----------
+
+const heatCells = [];
+function renderHeatmap(primary, view) {
+  const box = $('#heatmap');
+  if (heatCells.length === 0) {
+    for (let r = 0; r < REGION_COUNT; r++) {
+      const c = el('div', 'cell', r);
+      heatCells.push(c);
+      box.append(c);
+    }
+  }
+  const counters = primary?.regionalCounters ?? {};
+  const dirty = new Set();
+  for (const n of view.nodes) if (!isDown(n)) for (const r of n.dirtyRegions) dirty.add(r);
+  const max = Math.max(1, ...Object.values(counters));
+  for (let r = 0; r < REGION_COUNT; r++) {
+    const v = counters[r] ?? 0;
+    const c = heatCells[r];
+    const x = v / max;
+    c.style.background = v === 0 ? '' : heat(x);
+    c.classList.toggle('hot', v > 0);
+    c.classList.toggle('dirty', dirty.has(r));
+    c.textContent = v > 0 ? String(v) : String(r);
+    c.title = `region ${r}: ${v} outstanding acknowledgement${v === 1 ? '' : 's'}${dirty.has(r) ? ' · awaiting resync' : ''}`;
+  }
+  $('#heatmap-legend').innerHTML =
+    `<span>0 <span class="gradient"></span> ${max}</span>` +
+    '<span><span class="swatch" style="outline:2px solid var(--down);outline-offset:-2px"></span>awaiting resync</span>' +
+    `<span>${primary ? `from ${primary.id}` : 'no primary'}</span>`;
+}
+
+function heat(x) {
+  // amber → red as a region's outstanding acknowledgements grow
+  const h = 38 - 34 * x;
+  const l = 55 - 15 * x;
+  return `hsl(${h.toFixed(0)} 85% ${l.toFixed(0)}%)`;
+}
+
+// ---------- charts ----------
+
+function makeCharts() {
+  const tputBox = $('#chart-tput');
+  const p99Box = $('#chart-p99');
+  const width = Math.max(240, tputBox.clientWidth);
+  const axes = (label) => [
+    { stroke: '#6a7587', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e1e6ee' }, font: '11px system-ui' },
+    { stroke: '#6a7587', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e1e6ee' }, font: '11px system-ui', label, labelFont: '11px system-ui', labelSize: 16, size: 44 },
+  ];
+  const tput = new uPlot(
+    {
+      width,
+      height: 130,
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.15)] } },
+      axes: axes('per second'),
+      series: [
+        {},
+        { label: 'updates/s', stroke: '#2563eb', width: 1.6, fill: 'rgba(37,99,235,.08)', value: (_u, v) => (v == null ? '–' : v.toFixed(0)) },
+        { label: 'commands/s', stroke: '#0f9d7a', width: 1.4, value: (_u, v) => (v == null ? '–' : v.toFixed(0)) },
+      ],
+    },
+    [[], [], []],
+    tputBox,
+  );
+  const p99 = new uPlot(
+    {
+      width,
+      height: 130,
+      cursor: { drag: { x: false, y: false } },
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.15)] } },
+      axes: axes('ms'),
+      series: [{}, { label: 'p99 write ms', stroke: '#d97706', width: 1.6, fill: 'rgba(217,119,6,.08)', spanGaps: false, value: (_u, v) => (v == null ? '–' : v.toFixed(2)) }],
+    },
+    [[], []],
+    p99Box,
+  );
+  window.addEventListener('resize', () => {
+    const w = Math.max(240, tputBox.clientWidth);
+    tput.setSize({ width: w, height: 130 });
+    p99.setSize({ width: w, height: 130 });
+  });
+  return { tput, p99 };
+}
+
+function pushSample(s) {
+  const S = state.series;
+  const t = s.t / 1000;
+  if (S.t.length && t <= S.t[S.t.length - 1]) return;
+  S.t.push(t);
+  S.updates.push(s.updatesPerS);
+  S.commands.push(s.commandsPerS);
+  S.p99.push(s.p99WriteMs);
+  if (S.t.length > MAX_POINTS) for (const k of Object.keys(S)) S[k].splice(0, S[k].length - MAX_POINTS);
+}
+
+function drawCharts() {
+  if (!state.charts) return;
+  const S = state.series;
+  state.charts.tput.setData([S.t, S.updates, S.commands]);
+  state.charts.p99.setData([S.t, S.p99]);
+}
+
+// ---------- failover timeline ----------
+
+const reportKey = (r) => `${r.newEpoch}/${r.newPrimary}/${r.at}`;
+
+function addReports(list, fresh) {
+  const known = new Set(state.reports.map(reportKey));
+  for (const r of list) {
+    if (known.has(reportKey(r))) continue;
+    state.reports.push({ ...r, fresh });
+    known.add(reportKey(r));
+  }
+  state.reports.sort((a, b) => b.at - a.at);
+  state.reports.length = Math.min(state.reports.length, MAX_TIMELINE);
+  renderTimeline();
+}
+
+const sum = (rec) => Object.values(rec).reduce((a, b) => a + b, 0);
+const per = (rec) => {
+  const e = Object.entries(rec).filter(([, v]) => v > 0);
+  return e.length ? ` (${e.map(([k, v]) => `${k}: ${v}`).join(', ')})` : '';
+};
+
+function renderTimeline() {
+  const ol = $('#timeline');
+  if (state.reports.length === 0) {
+    ol.replaceChildren(el('li', 'empty', 'No failover seen by this node yet.'));
+    ol.firstChild.style.border = 'none';
+    return;
+  }
+  ol.replaceChildren(
+    ...state.reports.map((r) => {
+      const li = el('li', r.fresh ? 'fresh' : '');
+      r.fresh = false;
+      li.dataset.epoch = r.newEpoch;
+      const total = r.detectionMs + r.electionMs + r.failoverSyncMs;
+      const what = el('div', 'what', `${r.oldPrimary ?? '—'} → ${r.newPrimary}`);
+      const when = el('span', 'when', ` ${clock(r.at)} · epoch ${r.oldEpoch} → ${r.newEpoch} · ${total.toFixed(0)} ms total`);
+      what.append(when);
+      const phases = el('div', 'phases');
+      phases.title = 'detection · election · FailoverSync';
+      for (const [cls, ms] of [['detect', r.detectionMs], ['elect', r.electionMs], ['sync', r.failoverSyncMs]]) {
+        const p = el('div', cls);
+        p.style.width = `${total > 0 ? (ms / total) * 100 : 0}%`;
+        phases.append(p);
+      }
+      const kv = el('div', 'kv');
+      const item = (k, v) => {
+        const s = el('span');
+        s.append(`${k} `, el('b', '', v));
+        kv.append(s);
+      };
+      item('detection', `${r.detectionMs.toFixed(0)} ms`);
+      item('election', `${r.electionMs.toFixed(0)} ms`);
+      item('FailoverSync', `${r.failoverSyncMs.toFixed(0)} ms`);
+      item('updates shipped', `${sum(r.shippedTo)}${per(r.shippedTo)}`);
+      if (sum(r.pulledFrom) > 0) item('pulled', `${sum(r.pulledFrom)}${per(r.pulledFrom)}`);
+      item('lost writes (never acked, truncated)', `${sum(r.truncated)}${per(r.truncated)}`);
+      if (sum(r.regionsResynced) > 0) item('regions resynced', `${sum(r.regionsResynced)}${per(r.regionsResynced)}`);
+      li.append(what, phases, kv);
+      return li;
+    }),
+  );
+}
+
+// ---------- controls ----------
+
+function renderControls(view) {
+  const sel = $('#switch-target');
+  const primaryId = view.nodes.find((n) => !isDown(n) && n.role === 'primary')?.id ?? null;
+  const options = view.nodes.filter((n) => n.id !== primaryId && (isDown(n) || n.role !== 'witness')).map((n) => n.id);
+  const want = ['', ...options].join('|');
+  if (sel.dataset.options !== want) {
+    const keep = sel.value;
+    sel.replaceChildren(new Option('most up-to-date secondary', ''), ...options.map((id) => new Option(id, id)));
+    sel.value = options.includes(keep) ? keep : '';
+    sel.dataset.options = want;
+  }
+  $('#kill-btn').hidden = !view.demo;
+}
+
+$('#switch-btn').addEventListener('click', async () => {
+  const btn = $('#switch-btn');
+  const to = $('#switch-target').value;
+  btn.disabled = true;
+  try {
+    const r = await api('POST', '/switchover', to ? { to } : {});
+    toast(`Switchover done: primary is ${r.primaryId ?? 'unknown'}, epoch ${r.epoch}`);
+  } catch (e) {
+    toast(`Switchover failed — ${e.message}`, true);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+$('#kill-btn').addEventListener('click', async () => {
+  const btn = $('#kill-btn');
+  btn.disabled = true;
+  try {
+    const r = await api('POST', '/demo/kill-primary');
+    toast(`Killed primary ${r.killed ?? '(none)'} — watch the failover`);
+  } catch (e) {
+    toast(`Kill failed — ${e.message}`, true);
+  } finally {
+    btn.disabled = false;
+  }
+});
+
+// ---------- snapshots ----------
+
+function onCluster(view) {
+  state.cluster = view;
+  state.lastSnapshotAt = Date.now();
+  $('#served-by').textContent = view.servedBy;
+  $('#chart-source').textContent = `measured on ${view.servedBy}`;
+  setConn('live', 'live');
+  const primary = view.nodes.find((n) => !isDown(n) && n.role === 'primary' && n.leaseValid) ?? view.nodes.find((n) => !isDown(n) && n.role === 'primary');
+  renderNodes(view);
+  renderInFlight(primary);
+  renderHeatmap(primary, view);
+  renderControls(view);
+  const down = view.nodes.filter(isDown);
+  const banner = $('#banner');
+  if (down.length > 0) {
+    banner.className = 'banner error';
+    banner.textContent = `${down.length} of ${view.nodes.length} nodes unreachable: ${down.map((n) => `${n.id} (${n.error})`).join('; ')}. The page keeps updating with the rest.`;
+    banner.hidden = false;
+  } else if (!primary) {
+    banner.className = 'banner';
+    banner.textContent = 'No primary right now: an election or failover is in progress.';
+    banner.hidden = false;
+  } else {
+    banner.hidden = true;
+  }
+}
+
+function connect() {
+  state.es?.close();
+  const url = state.token ? `/events?access_token=${encodeURIComponent(state.token)}` : '/events';
+  const es = new EventSource(url);
+  state.es = es;
+  es.addEventListener('open', () => setConn('live', 'live'));
+  es.addEventListener('error', () => {
+    // EventSource reconnects by itself (the server sets `retry`); say so meanwhile.
+    setConn('down', `connection to ${state.cluster?.servedBy ?? 'node'} lost — reconnecting…`);
+  });
+  es.addEventListener('cluster', (e) => onCluster(JSON.parse(e.data)));
+  es.addEventListener('series', (e) => {
+    const S = state.series;
+    for (const k of Object.keys(S)) S[k].length = 0;
+    for (const s of JSON.parse(e.data).samples) pushSample(s);
+    drawCharts();
+  });
+  es.addEventListener('sample', (e) => {
+    pushSample(JSON.parse(e.data));
+    drawCharts();
+  });
+  es.addEventListener('failover', (e) => addReports([JSON.parse(e.data)], true));
+}
+
+async function start() {
+  try {
+    const { reports } = await api('GET', '/failovers');
+    addReports(reports, false);
+  } catch (e) {
+    if (!/NOAUTH/.test(String(e.message))) toast(`Could not read failovers — ${e.message}`, true);
+    if (/NOAUTH/.test(String(e.message))) return; // the token dialog is open; start() runs again on submit
+  }
+  connect();
+}
+
+setInterval(() => {
+  if (state.lastSnapshotAt && Date.now() - state.lastSnapshotAt > STALE_AFTER_MS && state.es?.readyState === EventSource.OPEN) {
+    setConn('stale', `no update for ${Math.round((Date.now() - state.lastSnapshotAt) / 1000)} s`);
+  }
+}, 1000);
+
+state.charts = makeCharts();
+renderTimeline();
+start();
