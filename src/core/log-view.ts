@@ -1,0 +1,165 @@
+// The protocol's view of its own UpdateLog: the retained updates (start..last)
+// in memory, with their epochs. The durable copy is the UpdateLog on disk; the
+// runtime loads this view from it on start, and the core keeps both in step by
+// emitting the same appends, truncations and clears it applies here.
+import { assert } from '../lib/assert.ts';
+import type { Epoch, EpochStart, Lsn, Update } from './types.ts';
+
+export class LogView {
+  /** First lsn still held (the start-of-log pointer, claim 3). */
+  private startLsn: Lsn;
+  /** Epoch of the update at startLsn - 1 (cleared), so a match check at the boundary still works. */
+  private boundaryEpoch: Epoch;
+  private readonly updates: Update[] = [];
+  private head = 0;
+
+  constructor(startLsn: Lsn = 1, boundaryEpoch: Epoch = 0, updates: readonly Update[] = []) {
+    assert(startLsn >= 1, 'startLsn ≥ 1');
+    this.startLsn = startLsn;
+    this.boundaryEpoch = boundaryEpoch;
+    for (const u of updates) this.append(u);
+  }
+
+  get start(): Lsn {
+    return this.startLsn;
+  }
+
+  get last(): Lsn {
+    return this.startLsn + (this.updates.length - this.head) - 1;
+  }
+
+  get lastEpoch(): Epoch {
+    return this.epochAt(this.last) ?? this.boundaryEpoch;
+  }
+
+  get count(): number {
+    return this.updates.length - this.head;
+  }
+
+  /** The update at lsn, if held. */
+  get(lsn: Lsn): Update | undefined {
+    if (lsn < this.startLsn) return undefined;
+    return this.updates[this.head + (lsn - this.startLsn)];
+  }
+
+  /** Epoch of the update at lsn; 0 for lsn 0; undefined if not known (beyond last, or cleared before the boundary). */
+  epochAt(lsn: Lsn): Epoch | undefined {
+    if (lsn === 0) return 0;
+    if (lsn === this.startLsn - 1) return this.boundaryEpoch;
+    return this.get(lsn)?.epoch;
+  }
+
+  append(u: Update): void {
+    assert(u.lsn === this.last + 1, () => `log view: append lsn ${u.lsn} after ${this.last}`);
+    assert(u.epoch >= this.lastEpochOrZero(), () => `log view: epoch ${u.epoch} goes back from ${this.lastEpochOrZero()}`);
+    this.updates.push(u);
+  }
+
+  private lastEpochOrZero(): Epoch {
+    return this.epochAt(this.last) ?? 0;
+  }
+
+  /** Remove every update after lsn (divergent tail). */
+  truncateAfter(lsn: Lsn): Update[] {
+    assert(lsn >= this.startLsn - 1, () => `log view: truncate after ${lsn} below start ${this.startLsn}`);
+    const keep = this.head + (lsn - this.startLsn + 1);
+    return this.updates.splice(keep);
+  }
+
+  /** Advance the start-of-log pointer past lsn (claim 3). */
+  clearTo(lsn: Lsn): void {
+    if (lsn < this.startLsn) return;
+    if (lsn > this.last) {
+      // Clearing past the end: the log restarts empty at lsn + 1 (after a region resync).
+      this.boundaryEpoch = this.epochAt(this.last) ?? this.boundaryEpoch;
+      this.updates.length = 0;
+      this.head = 0;
+      this.startLsn = lsn + 1;
+      return;
+    }
+    this.boundaryEpoch = this.epochAt(lsn)!;
+    this.head += lsn - this.startLsn + 1;
+    this.startLsn = lsn + 1;
+    if (this.head > 4096 && this.head * 2 > this.updates.length) {
+      this.updates.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Reset to an empty log that continues after `lsn` of `epoch` (installed by a region resync). */
+  resetAfter(lsn: Lsn, epoch: Epoch): void {
+    this.updates.length = 0;
+    this.head = 0;
+    this.startLsn = lsn + 1;
+    this.boundaryEpoch = epoch;
+  }
+
+  /** Updates in [from, to], at most max. */
+  range(from: Lsn, to: Lsn, max: number): Update[] {
+    const out: Update[] = [];
+    for (let l = Math.max(from, this.startLsn); l <= Math.min(to, this.last) && out.length < max; l++) out.push(this.get(l)!);
+    return out;
+  }
+
+  /** The first lsn of each epoch present, plus the boundary (so the history covers start - 1). */
+  history(): EpochStart[] {
+    const out: EpochStart[] = [];
+    if (this.startLsn > 1) out.push({ epoch: this.boundaryEpoch, startLsn: this.startLsn - 1 });
+    for (let p = this.head; p < this.updates.length; p++) {
+      const u = this.updates[p]!;
+      const prev = out[out.length - 1];
+      if (!prev || prev.epoch !== u.epoch) out.push({ epoch: u.epoch, startLsn: u.lsn });
+    }
+    return out;
+  }
+}
+
+/** Epoch at lsn according to an epoch history whose log ends at lastLsn (undefined outside it). */
+export function epochAtIn(history: readonly EpochStart[], lastLsn: Lsn, lsn: Lsn): Epoch | undefined {
+  if (lsn === 0) return 0;
+  if (lsn > lastLsn || history.length === 0 || lsn < history[0]!.startLsn) return undefined;
+  let e: Epoch | undefined;
+  for (const h of history) {
+    if (h.startLsn <= lsn) e = h.epoch;
+    else break;
+  }
+  return e;
+}
+
+/**
+ * Claim 5: the last lsn at which two logs agree. Two logs holding an update with the same lsn
+ * and epoch hold the same updates up to it (only the primary of an epoch creates updates of
+ * that epoch, in lsn order), so the logs agree exactly up to the last lsn whose epoch is the
+ * same in both histories. Returns -1 when the histories do not reach back far enough to tell
+ * (one log was cleared beyond where they part: a region resync is needed).
+ */
+export function matchPoint(
+  a: readonly EpochStart[],
+  aLast: Lsn,
+  b: readonly EpochStart[],
+  bLast: Lsn,
+): Lsn {
+  let x = Math.min(aLast, bLast);
+  // Walk down through epoch boundaries of either history; at most |a| + |b| steps.
+  for (let steps = 0; steps <= a.length + b.length + 2; steps++) {
+    if (x === 0) return 0;
+    const ea = epochAtIn(a, aLast, x);
+    const eb = epochAtIn(b, bLast, x);
+    if (ea === undefined || eb === undefined) return -1;
+    if (ea === eb) return x;
+    // The logs differ at x; they can only agree below the start of the later epoch's run at x.
+    const startA = runStart(a, x);
+    const startB = runStart(b, x);
+    x = Math.max(startA, startB) - 1;
+  }
+  return -1;
+}
+
+function runStart(h: readonly EpochStart[], lsn: Lsn): Lsn {
+  let s = 0;
+  for (const e of h) {
+    if (e.startLsn <= lsn) s = e.startLsn;
+    else break;
+  }
+  return s;
+}

@@ -1,0 +1,1443 @@
+// THE PROTOCOL: one node of understudy as a deterministic state machine.
+//
+// Inputs (step): ticks, peer messages, client commands, and completions of the
+// host's I/O (log appends made durable, storage made durable). Outputs (ready):
+// hard state to persist, log appends/truncation, storage operations, pointer
+// clears, messages and client replies — see ready.ts for the order the host
+// must follow. No I/O, timers, clock or randomness of its own: the same code
+// runs in production and in the simulator, and one seed replays a run.
+//
+// The claims of US 7,617,369, as they appear below:
+//   claim 1   identifySecondaries / stampUpdate (dest), sendUpdates, onAppend (insert in the
+//             log, then copy to the storage area on persisted), sendAck, onAck (determine that
+//             all acknowledged), sendClearNotice / onClearNotice
+//   claim 3–4 clearLog: start-of-log pointer and next-to-clear pointer
+//   claim 5–6 FailoverSync: startFailoverSync, onSyncState, finishFailoverSync
+//   claim 7–9 Indicators (sent / received), clearableUpTo
+//   claim 26  RegionalCounter increment on stamping, decrement per ack
+import { assert } from '../lib/assert.ts';
+import { Prng } from '../lib/prng.ts';
+import { type CoreConfig, majorityOf, validateCoreConfig } from './config.ts';
+import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } from './failover-sync.ts';
+import { Indicators } from './indicators.ts';
+import { executeBatch, isWriteCommand } from './kv/executor.ts';
+import { LogView } from './log-view.ts';
+import type {
+  AckMsg,
+  AppendMsg,
+  Message,
+  PullDataMsg,
+  PullRequestMsg,
+  RegionDataMsg,
+  RegionRequestMsg,
+  ResyncStartMsg,
+  SyncStateMsg,
+  TimeoutNowMsg,
+  VoteMsg,
+  VoteRequestMsg,
+} from './messages.ts';
+import { PendingState } from './pending-state.ts';
+import { emptyReady, type Ready, type StorageOp } from './ready.ts';
+import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
+import { RegionalCounter } from './regional-counter.ts';
+import { err, type Reply } from './reply.ts';
+import type { Epoch, Lsn, NodeId, Update } from './types.ts';
+import type { StateReader } from '../storage/storage-area.ts';
+
+export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
+
+export type Input =
+  | { readonly t: 'tick' }
+  | { readonly t: 'message'; readonly from: NodeId; readonly msg: Message }
+  | { readonly t: 'client'; readonly id: number; readonly cmds: readonly Buffer[][]; readonly wallMs: number }
+  /** The log holds every update up to lsn durably (lsn's epoch given so a stale completion after a truncation is ignored). */
+  | { readonly t: 'persisted'; readonly lsn: Lsn; readonly epoch: Epoch }
+  /** The storage area is durable up to lsn. */
+  | { readonly t: 'storage-durable'; readonly lsn: Lsn }
+  | { readonly t: 'switchover'; readonly id: number; readonly to: NodeId | undefined };
+
+/** What the host recovered from disk when the node starts. */
+export interface Recovered {
+  readonly epoch: Epoch;
+  readonly votedFor: NodeId | null;
+  readonly logStart: Lsn;
+  /** Epoch of the cleared update just before logStart (0 if none). */
+  readonly boundaryEpoch: Epoch;
+  readonly updates: readonly Update[];
+  /** null for a witness (no storage area). */
+  readonly storage: StateReader | null;
+  readonly storageAppliedLsn: Lsn;
+  readonly storageDurableLsn: Lsn;
+  readonly dirtyRegions: readonly number[];
+}
+
+/** The primary's view of one secondary (data or witness). */
+interface Progress {
+  readonly id: NodeId;
+  readonly kind: 'data' | 'witness';
+  /** Next lsn to send. */
+  nextLsn: Lsn;
+  /** Highest lsn acknowledged (durable and matching) by this secondary. */
+  matchLsn: Lsn;
+  mode: 'probe' | 'replicate' | 'resync';
+  inDest: boolean;
+  lastProgressMs: number;
+  lastSendMs: number;
+  /** Sent with the next append: FailoverSync's divergent-tail cut (-1 none). */
+  truncateAfter: Lsn;
+  highestRound: number;
+  /** Heartbeat round last sent to it (one append per round at least). */
+  highestRoundSent: number;
+  storageDurableLsn: Lsn;
+  /** Beyond the retention limit: regions changed by updates cleared past its match (region resync). */
+  resyncRegions: Set<number> | null;
+  /** Pending region transfer to this secondary. */
+  regionQueue: Array<{ region: number; afterKey: Buffer | undefined; atLsn: Lsn; first: boolean; seq: number }>;
+  /** Regions it has resynced (for the failover report). */
+  regionsResynced: number;
+}
+
+interface Waiting {
+  readonly id: number;
+  readonly replies: readonly Reply[];
+  /** The reply leaves once commitLsn ≥ waitLsn. */
+  readonly waitLsn: Lsn;
+  /** The update this request created (0 if none). */
+  readonly lsn: Lsn;
+  /** Pure reads additionally need a valid lease at release. */
+  readonly needsLease: boolean;
+  readonly deadlineMs: number;
+}
+
+interface Queued {
+  readonly id: number;
+  readonly cmds: readonly Buffer[][];
+  readonly wallMs: number;
+  readonly deadlineMs: number;
+}
+
+interface SyncRound {
+  readonly startedMs: number;
+  readonly states: Map<NodeId, LogPosition>;
+  phase: 'collect' | 'pull' | 'ship';
+  pullFrom: NodeId | null;
+  pullDeadlineMs: number;
+  pulled: number;
+  epochStartLsn: Lsn;
+  readonly shippedTo: Record<NodeId, number>;
+  readonly truncated: Record<NodeId, number>;
+  readonly oldPrimary: NodeId | null;
+  readonly oldEpoch: Epoch;
+  readonly detectionMs: number;
+  readonly electionMs: number;
+}
+
+const WRITE_ERR_READONLY = "READONLY You can't write against a read only replica.";
+
+export class Replica {
+  readonly id: NodeId;
+  private readonly cfg: CoreConfig;
+  private readonly prng: Prng;
+  private readonly voters: readonly NodeId[];
+  private readonly isWitness: boolean;
+  private readonly secondariesAll: readonly NodeId[];
+
+  // --- persistent state (through Ready.hardState and the log) ---
+  private epoch: Epoch;
+  private votedFor: NodeId | null;
+  readonly log: LogView;
+
+  // --- volatile state ---
+  private role: Role;
+  private primaryId: NodeId | null = null;
+  private now = 0;
+  /** Log durable up to here (host reported). */
+  private durableLsn: Lsn;
+  /** Highest lsn known to match the current primary's log (secondary) — applied only up to it. */
+  private matchLsn: Lsn = 0;
+  private commitLsn: Lsn = 0;
+  /** The last clear notice received or computed. */
+  private nextToClear: Lsn;
+  private storage: StateReader | null;
+  /** Highest lsn emitted to the storage area (the host applies before the next step). */
+  private storageApplied: Lsn;
+  private storageDurable: Lsn;
+  private readonly dirty = new Set<number>();
+  /** Dirty regions requested from the primary and not yet fully received. */
+  private regionRequestSentMs = -Infinity;
+  /** Current region transfer: chunks must carry this seq and follow on from the last key installed. */
+  private regionSeq = 0;
+  private readonly regionCursor = new Map<number, Buffer | null>();
+
+  // timers
+  private lastHeardFromPrimaryMs = 0;
+  private electionDeadlineMs = 0;
+  private lastRoundMs = -Infinity;
+  private candidacyStartedMs = 0;
+  private votes = new Set<NodeId>();
+  private lastPrimaryBeforeElection: NodeId | null = null;
+  private lastEpochBeforeElection: Epoch = 0;
+
+  // primary state
+  private progress = new Map<NodeId, Progress>();
+  private indicators: Indicators;
+  private regional = new RegionalCounter();
+  private pending: PendingState | null = null;
+  private readonly fullyAcked: Lsn[] = [];
+  private readonly waiting: Waiting[] = [];
+  private readonly queued: Queued[] = [];
+  private round = 0;
+  private readonly roundSentMs = new Map<number, number>();
+  private leaseUntilMs = -Infinity;
+  private sync: SyncRound | null = null;
+  private switchoverReq: { id: number; to: NodeId; deadlineMs: number; sentTimeoutNow: boolean } | null = null;
+  private dest: NodeId[] = [];
+  private lastConfigChangeMs = 0;
+
+  private out: Ready = emptyReady();
+
+  constructor(cfg: CoreConfig, rec: Recovered) {
+    validateCoreConfig(cfg);
+    this.cfg = cfg;
+    this.id = cfg.self;
+    this.prng = new Prng(cfg.seed);
+    const self = cfg.members.find((m) => m.id === cfg.self)!;
+    this.isWitness = self.kind === 'witness';
+    this.voters = cfg.members.map((m) => m.id);
+    this.secondariesAll = cfg.members.filter((m) => m.id !== cfg.self).map((m) => m.id);
+    this.epoch = rec.epoch;
+    this.votedFor = rec.votedFor;
+    this.log = new LogView(rec.logStart, rec.boundaryEpoch, rec.updates);
+    this.durableLsn = this.log.last;
+    this.nextToClear = rec.logStart;
+    this.storage = rec.storage;
+    this.storageApplied = rec.storageAppliedLsn;
+    this.storageDurable = rec.storageDurableLsn;
+    for (const r of rec.dirtyRegions) this.dirty.add(r);
+    assert(this.isWitness || this.storage !== null, 'a data node needs a storage area');
+    this.role = this.isWitness ? 'witness' : 'secondary';
+    this.indicators = new Indicators(this.secondariesAll);
+    this.resetElectionDeadline();
+  }
+
+  // ------------------------------------------------------------------ public
+
+  /** Feed one input at monotonic time nowMs. */
+  step(nowMs: number, input: Input): void {
+    if (nowMs > this.now) this.now = nowMs;
+    switch (input.t) {
+      case 'tick':
+        this.onTick();
+        break;
+      case 'message':
+        this.onMessage(input.from, input.msg);
+        break;
+      case 'client':
+        this.onClient(input.id, input.cmds, input.wallMs);
+        break;
+      case 'persisted':
+        this.onPersisted(input.lsn, input.epoch);
+        break;
+      case 'storage-durable':
+        if (input.lsn > this.storageDurable) this.storageDurable = input.lsn;
+        this.maybeClearOwnLog();
+        break;
+      case 'switchover':
+        this.onSwitchover(input.id, input.to);
+        break;
+    }
+    this.afterStep();
+  }
+
+  /** Take the outputs accumulated since the last call. The host must carry out `storage` before the next step. */
+  ready(): Ready {
+    if (this.role === 'primary') this.sendUpdates();
+    const r = this.out;
+    this.out = emptyReady();
+    if (this.pending) this.pending.appliedUpTo(this.storageApplied);
+    return r;
+  }
+
+  // Observability (read-only; used by status pages and tests).
+  get currentRole(): Role {
+    return this.role;
+  }
+  get currentEpoch(): Epoch {
+    return this.epoch;
+  }
+  get currentPrimary(): NodeId | null {
+    return this.primaryId;
+  }
+  get commit(): Lsn {
+    return this.commitLsn;
+  }
+  get durable(): Lsn {
+    return this.durableLsn;
+  }
+  get applied(): Lsn {
+    return this.storageApplied;
+  }
+  get clearPointer(): Lsn {
+    return this.nextToClear;
+  }
+  get destination(): readonly NodeId[] {
+    return this.dest;
+  }
+  get dirtyRegions(): readonly number[] {
+    return [...this.dirty].sort((a, b) => a - b);
+  }
+  leaseValid(): boolean {
+    return this.role === 'primary' && this.now < this.leaseUntilMs;
+  }
+  inFlight(max: number): ReturnType<Indicators['snapshot']> {
+    return this.role === 'primary' ? this.indicators.snapshot(max) : [];
+  }
+  regionalCounters(): Record<number, number> {
+    return this.regional.nonZero();
+  }
+  progressOf(): Array<{ id: NodeId; inDest: boolean; nextLsn: Lsn; matchLsn: Lsn; lastProgressMs: number; resyncRegions: number; mode: string }> {
+    return [...this.progress.values()].map((p) => ({
+      id: p.id,
+      inDest: p.inDest,
+      nextLsn: p.nextLsn,
+      matchLsn: p.matchLsn,
+      lastProgressMs: p.lastProgressMs,
+      resyncRegions: p.resyncRegions?.size ?? 0,
+      mode: p.mode,
+    }));
+  }
+  get nowMs(): number {
+    return this.now;
+  }
+
+  // ------------------------------------------------------------------ ticks and timers
+
+  private onTick(): void {
+    const t = this.cfg.timing;
+    if (this.role === 'primary') {
+      if (this.now - this.lastRoundMs >= t.heartbeatIntervalMs) this.startRound();
+      // Check quorum: a primary that no majority has confirmed for a whole election timeout steps down.
+      const confirmed = this.latestConfirmedRoundMs();
+      if (this.now - Math.max(confirmed, this.becamePrimaryMs) > t.electionTimeoutMs) {
+        this.stepDown(this.epoch, null, 'lost contact with a majority');
+        return;
+      }
+      this.checkAckTimeouts();
+      this.progressSync();
+      this.progressSwitchover();
+      this.expireRequests();
+      this.releaseWaiting();
+      return;
+    }
+    this.expireRequests();
+    if (!this.isWitness && this.now >= this.electionDeadlineMs && this.eligibleToStand()) {
+      this.startElection(false);
+    } else if (this.now >= this.electionDeadlineMs) {
+      this.resetElectionDeadline();
+    }
+    // A secondary with dirty regions keeps asking for them until they arrive.
+    if (this.dirty.size > 0 && this.primaryId && this.now - this.regionRequestSentMs > this.cfg.timing.electionTimeoutMs) {
+      this.requestDirtyRegions();
+    }
+  }
+
+  private resetElectionDeadline(): void {
+    const t = this.cfg.timing;
+    this.electionDeadlineMs = this.now + t.electionTimeoutMs + this.prng.int(0, t.electionJitterMs);
+  }
+
+  private eligibleToStand(): boolean {
+    // A node whose storage area is being repaired must not become primary; a lone data member
+    // with no other voter elects itself at once.
+    return !this.isWitness && this.dirty.size === 0;
+  }
+
+  // ------------------------------------------------------------------ election
+
+  private startElection(transfer: boolean): void {
+    if (this.role !== 'candidate') {
+      this.lastPrimaryBeforeElection = this.primaryId;
+      this.lastEpochBeforeElection = this.epoch;
+      this.candidacyStartedMs = this.now;
+    }
+    this.becomeFollowerState();
+    this.role = 'candidate';
+    this.epoch += 1;
+    this.votedFor = this.id;
+    this.primaryId = null;
+    this.votes = new Set([this.id]);
+    this.persistHardState();
+    this.emitRole();
+    this.resetElectionDeadline();
+    const req: VoteRequestMsg = { t: 'vote-req', epoch: this.epoch, lastLsn: this.log.last, lastEpoch: this.log.lastEpoch, transfer };
+    for (const v of this.voters) if (v !== this.id) this.send(v, req);
+    this.maybeWinElection();
+  }
+
+  private onVoteRequest(from: NodeId, m: VoteRequestMsg): void {
+    if (m.epoch < this.epoch) {
+      this.send(from, { t: 'vote', epoch: this.epoch, granted: false });
+      return;
+    }
+    // Stickiness: while this node hears from a live primary it ignores candidates entirely (not
+    // even adopting their epoch). This is what makes the primary's read lease safe, and keeps a
+    // node that was cut off from disrupting a healthy cluster when it returns.
+    const heardRecently = this.primaryId !== null && this.now - this.lastHeardFromPrimaryMs < this.cfg.timing.electionTimeoutMs;
+    const selfLeased = this.role === 'primary' && this.leaseValid();
+    if (!m.transfer && m.epoch > this.epoch && (heardRecently || selfLeased)) return;
+    if (m.epoch > this.epoch) this.adoptEpoch(m.epoch, null);
+    const upToDate = m.lastEpoch > this.log.lastEpoch || (m.lastEpoch === this.log.lastEpoch && m.lastLsn >= this.log.last);
+    const granted = upToDate && (this.votedFor === null || this.votedFor === from);
+    if (granted && this.votedFor !== from) {
+      this.votedFor = from;
+      this.persistHardState();
+    }
+    if (granted) this.resetElectionDeadline();
+    this.send(from, { t: 'vote', epoch: this.epoch, granted });
+  }
+
+  private onVote(from: NodeId, m: VoteMsg): void {
+    if (this.role !== 'candidate' || m.epoch !== this.epoch || !m.granted) return;
+    this.votes.add(from);
+    this.maybeWinElection();
+  }
+
+  private maybeWinElection(): void {
+    if (this.role !== 'candidate' || this.votes.size < majorityOf(this.voters.length)) return;
+    this.becomePrimary();
+  }
+
+  // ------------------------------------------------------------------ becoming primary: FailoverSync (claims 5–6)
+
+  private becamePrimaryMs = 0;
+
+  private becomePrimary(): void {
+    this.role = 'primary';
+    this.primaryId = this.id;
+    this.becamePrimaryMs = this.now;
+    this.leaseUntilMs = -Infinity;
+    this.roundSentMs.clear();
+    this.round = 0;
+    this.lastRoundMs = -Infinity;
+    this.regional.reset();
+    this.fullyAcked.length = 0;
+    this.indicators = new Indicators(this.secondariesAll);
+    for (let l = Math.max(this.log.start, this.commitLsn + 1); l <= this.log.last; l++) this.indicators.add(l, this.log.get(l)!.regions);
+    this.pending = this.storage ? new PendingState(this.storage) : null;
+    // Everything in our log becomes part of the new history; apply it so the pending view starts
+    // from the storage area. (Updates are idempotent final values.)
+    this.applyUpTo(this.durableLsn);
+    this.progress.clear();
+    for (const m of this.cfg.members) {
+      if (m.id === this.id) continue;
+      this.progress.set(m.id, {
+        id: m.id,
+        kind: m.kind,
+        nextLsn: this.log.last + 1,
+        matchLsn: 0,
+        mode: 'probe',
+        inDest: false,
+        lastProgressMs: this.now,
+        lastSendMs: -Infinity,
+        truncateAfter: -1,
+        highestRound: 0,
+        highestRoundSent: 0,
+        storageDurableLsn: 0,
+        resyncRegions: null,
+        regionQueue: [],
+        regionsResynced: 0,
+      });
+    }
+    this.dest = [];
+    const states = new Map<NodeId, LogPosition>();
+    states.set(this.id, this.position());
+    this.sync = {
+      startedMs: this.now,
+      states,
+      phase: 'collect',
+      pullFrom: null,
+      pullDeadlineMs: 0,
+      pulled: 0,
+      epochStartLsn: 0,
+      shippedTo: {},
+      truncated: {},
+      oldPrimary: this.lastPrimaryBeforeElection,
+      oldEpoch: this.lastEpochBeforeElection,
+      detectionMs: Math.max(0, this.candidacyStartedMs - this.lastHeardFromPrimaryMs),
+      electionMs: this.now - this.candidacyStartedMs,
+    };
+    this.emitRole();
+    for (const s of this.secondariesAll) this.send(s, { t: 'sync-req', epoch: this.epoch });
+    this.startRound();
+    this.progressSync();
+  }
+
+  private position(): LogPosition {
+    return { startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
+  }
+
+  private onSyncRequest(from: NodeId, epoch: Epoch): void {
+    this.followPrimary(from, epoch);
+    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
+    this.send(from, msg);
+  }
+
+  private onSyncState(from: NodeId, m: SyncStateMsg): void {
+    if (this.role !== 'primary') return;
+    const pos: LogPosition = { startLsn: m.startLsn, lastLsn: m.lastLsn, history: m.history };
+    if (this.sync && this.sync.phase !== 'ship') {
+      this.sync.states.set(from, pos);
+      this.progressSync();
+      return;
+    }
+    // After FailoverSync (or outside it): a secondary reports that its log does not match.
+    const p = this.progress.get(from);
+    if (p) this.planSecondary(p, pos, null);
+  }
+
+  /** Advances FailoverSync: collect positions, pull from a log ahead of ours, then ship. */
+  private progressSync(): void {
+    const s = this.sync;
+    if (!s || s.phase === 'ship') return;
+    if (s.phase === 'collect') {
+      const reported = s.states.size;
+      const all = reported === this.voters.length;
+      const majority = reported >= majorityOf(this.voters.length);
+      if (!majority || (!all && this.now - s.startedMs < this.cfg.timing.syncWaitMs)) return;
+      const self = this.position();
+      const ahead = chooseAheadSource(self, s.states, (id) => id !== this.id && this.kindOf(id) === 'data');
+      if (ahead) {
+        s.phase = 'pull';
+        s.pullFrom = ahead.id;
+        s.pullDeadlineMs = this.now + this.cfg.timing.syncWaitMs * 4;
+        const req: PullRequestMsg = { t: 'pull-req', epoch: this.epoch, fromLsn: this.log.last + 1, toLsn: ahead.toLsn };
+        this.send(ahead.id, req);
+        return;
+      }
+      this.finishFailoverSync();
+      return;
+    }
+    if (s.phase === 'pull' && this.now >= s.pullDeadlineMs) {
+      // The source went quiet: what it had beyond us was never committed, so we may go on without it.
+      this.finishFailoverSync();
+    }
+  }
+
+  private onPullRequest(from: NodeId, m: PullRequestMsg): void {
+    if (m.epoch !== this.epoch || from !== this.primaryId) return;
+    const max = this.cfg.limits.maxUpdatesPerAppend;
+    let l = m.fromLsn;
+    do {
+      const chunk = this.log.range(l, m.toLsn, max);
+      l += chunk.length;
+      const done = chunk.length === 0 || l > m.toLsn;
+      const msg: PullDataMsg = { t: 'pull-data', epoch: this.epoch, updates: chunk, done };
+      this.send(from, msg);
+      if (done) break;
+    } while (l <= m.toLsn);
+  }
+
+  private onPullData(from: NodeId, m: PullDataMsg): void {
+    const s = this.sync;
+    if (this.role !== 'primary' || !s || s.phase !== 'pull' || s.pullFrom !== from) return;
+    for (const u of m.updates) {
+      if (u.lsn !== this.log.last + 1) break;
+      assert(u.epoch < this.epoch, 'pulled update from the current epoch');
+      this.appendLocal(u, false);
+      s.pulled++;
+    }
+    if (m.done) this.finishFailoverSync();
+  }
+
+  /** Claims 5–6: every secondary gets exactly the updates it lacks; then the new epoch starts. */
+  private finishFailoverSync(): void {
+    const s = this.sync!;
+    s.phase = 'ship';
+    const self = this.position();
+    const dest: NodeId[] = [];
+    for (const [id, pos] of s.states) {
+      if (id === this.id) continue;
+      const p = this.progress.get(id)!;
+      this.planSecondary(p, pos, s);
+      if (p.mode === 'replicate') dest.push(id);
+    }
+    void self;
+    // Dest + primary must be a majority of the voting members (they are: a majority reported,
+    // and anyone needing a resync is left out only if a majority remains; otherwise it waits).
+    this.dest = this.fitDest(dest);
+    for (const id of this.dest) this.progress.get(id)!.inDest = true;
+    const u = this.stamp('epoch-start', []);
+    s.epochStartLsn = u.lsn;
+    // Writes that queued during the election and FailoverSync can go now: they are ordered after
+    // the epoch-start update, so they commit only once everything before it has.
+    this.drainQueued();
+  }
+
+  private fitDest(candidates: NodeId[]): NodeId[] {
+    const need = majorityOf(this.voters.length) - 1;
+    if (candidates.length >= need) return candidates;
+    // Not enough converged secondaries yet: include secondaries still converging; writes will wait.
+    const extra = [...this.progress.values()].filter((p) => !candidates.includes(p.id) && p.mode !== 'probe').map((p) => p.id);
+    return [...candidates, ...extra];
+  }
+
+  /** Decide how to bring one secondary in line with our log, from its reported position. */
+  private planSecondary(p: Progress, pos: LogPosition, s: SyncRound | null): void {
+    const plan = planShip(this.position(), pos);
+    if (plan.needsResync) {
+      this.startResync(p, null);
+      return;
+    }
+    p.mode = 'replicate';
+    p.nextLsn = plan.match + 1;
+    p.matchLsn = Math.min(p.matchLsn, plan.match);
+    p.truncateAfter = plan.truncate > 0 ? plan.match : -1;
+    p.lastProgressMs = this.now;
+    p.lastSendMs = -Infinity;
+    if (s) {
+      s.shippedTo[p.id] = plan.ship;
+      s.truncated[p.id] = plan.truncate;
+    }
+  }
+
+  // ------------------------------------------------------------------ client commands
+
+  private onClient(id: number, cmds: readonly Buffer[][], wallMs: number): void {
+    const names = cmds.map((c) => (c[0] ? c[0].toString('latin1').toLowerCase() : ''));
+    const writes = names.some((n) => isWriteCommand(n));
+    if (this.role !== 'primary') {
+      if (writes || this.isWitness) {
+        const msg = this.isWitness ? 'ERR this node is a witness and holds no data' : WRITE_ERR_READONLY;
+        this.reply(id, cmds.map(() => err(msg)), 0);
+        return;
+      }
+      // A secondary's reads show a prefix of its own log (possibly not yet committed).
+      const blocked = this.keysInDirtyRegions(cmds);
+      if (blocked) {
+        this.reply(id, cmds.map(() => err('LOADING region resync in progress, try another replica or the primary')), 0);
+        return;
+      }
+      const res = executeBatch(cmds as Buffer[][], this.storage!, wallMs);
+      this.reply(id, res.replies, 0);
+      return;
+    }
+    if (this.sync && this.sync.phase !== 'ship') {
+      this.enqueue(id, cmds, wallMs);
+      return;
+    }
+    if (this.switchoverReq || this.queued.length > 0) {
+      this.enqueue(id, cmds, wallMs);
+      return;
+    }
+    this.execute(id, cmds, wallMs, writes);
+  }
+
+  private enqueue(id: number, cmds: readonly Buffer[][], wallMs: number): void {
+    if (this.queued.length >= this.cfg.limits.maxQueuedRequests) {
+      this.reply(id, cmds.map(() => err('TRYAGAIN too many requests waiting for failover to finish (limits.maxQueuedRequests)')), 0);
+      return;
+    }
+    this.queued.push({ id, cmds, wallMs, deadlineMs: this.now + this.cfg.timing.requestTimeoutMs });
+  }
+
+  private drainQueued(): void {
+    while (this.queued.length > 0 && this.role === 'primary' && !this.switchoverReq && !(this.sync && this.sync.phase !== 'ship')) {
+      const q = this.queued.shift()!;
+      const writes = q.cmds.some((c) => isWriteCommand(c[0] ? c[0].toString('latin1').toLowerCase() : ''));
+      this.execute(q.id, q.cmds, q.wallMs, writes);
+    }
+  }
+
+  /** Execute against the latest state (committed + pending); the reply waits for the commit. */
+  private execute(id: number, cmds: readonly Buffer[][], wallMs: number, writes: boolean): void {
+    const res = executeBatch(cmds as Buffer[][], this.pending!, wallMs);
+    let lsn = 0;
+    if (res.ops.length > 0) {
+      const u = this.stamp('data', res.ops);
+      this.pending!.record(u.lsn, u.ops);
+      lsn = u.lsn;
+    }
+    this.waiting.push({
+      id,
+      replies: res.replies,
+      waitLsn: this.log.last,
+      lsn,
+      needsLease: !writes || lsn === 0,
+      deadlineMs: this.now + this.cfg.timing.requestTimeoutMs,
+    });
+  }
+
+  private keysInDirtyRegions(cmds: readonly Buffer[][]): boolean {
+    if (this.dirty.size === 0) return false;
+    for (const c of cmds) for (const a of c.slice(1)) if (this.dirty.has(regionOfKey(a))) return true;
+    return false;
+  }
+
+  private reply(id: number, replies: readonly Reply[], lsn: Lsn): void {
+    this.out.replies.push({ id, replies, lsn });
+  }
+
+  private releaseWaiting(): void {
+    if (this.role !== 'primary') return;
+    const lease = this.leaseValid();
+    let n = 0;
+    for (const w of this.waiting) {
+      if (w.waitLsn > this.commitLsn) break;
+      if (w.needsLease && !lease) break;
+      this.reply(w.id, w.replies, w.lsn);
+      n++;
+    }
+    if (n > 0) this.waiting.splice(0, n);
+  }
+
+  private expireRequests(): void {
+    const fail = (id: number, n: number): void =>
+      this.reply(id, Array.from({ length: n }, () => err('TIMEOUT the write was not confirmed in time; its outcome is unknown (timing.requestTimeoutMs)')), 0);
+    while (this.queued.length > 0 && this.queued[0]!.deadlineMs <= this.now) {
+      const q = this.queued.shift()!;
+      fail(q.id, q.cmds.length);
+    }
+    while (this.waiting.length > 0 && this.waiting[0]!.deadlineMs <= this.now) {
+      const w = this.waiting.shift()!;
+      fail(w.id, w.replies.length);
+    }
+  }
+
+  // ------------------------------------------------------------------ primary: stamping and sending (claim 1)
+
+  /** Claim 1: identify the secondaries (dest) and stamp the update with lsn and epoch. */
+  private stamp(kind: Update['kind'], ops: Update['ops']): Update {
+    const regions = kind === 'data' ? regionsOfOps(ops) : [];
+    const u: Update = { lsn: this.log.last + 1, epoch: this.epoch, dest: [...this.dest], kind, ops, regions };
+    this.appendLocal(u, true);
+    return u;
+  }
+
+  /** Insert into our own log and start tracking acknowledgements (claims 7 and 26). */
+  private appendLocal(u: Update, track: boolean): void {
+    this.log.append(u);
+    this.out.appends.push(u);
+    this.indicators.add(u.lsn, u.regions);
+    if (track) {
+      // Claim 26: increment the regional counters by the number of secondaries it is sent to.
+      if (this.regional.increment(u.lsn, u.regions, u.dest)) this.fullyAcked.push(u.lsn);
+    }
+  }
+
+  /** Claim 1: send the updates to the secondaries (one batched append per secondary). */
+  private sendUpdates(): void {
+    const lim = this.cfg.limits;
+    const t = this.cfg.timing;
+    for (const p of this.progress.values()) {
+      if (p.regionQueue.length > 0) this.sendRegionChunks(p);
+      if (p.mode === 'resync') continue;
+      const heartbeatDue = p.highestRoundSent < this.round;
+      if (p.mode === 'probe') {
+        if (heartbeatDue || this.now - p.lastSendMs >= t.resendAfterMs) this.sendAppend(p, p.nextLsn, p.nextLsn - 1);
+        continue;
+      }
+      // replicate: stream what the window allows
+      let sent = false;
+      while (p.nextLsn <= this.log.last && p.nextLsn - p.matchLsn - 1 < lim.maxInFlightPerSecondary) {
+        const to = Math.min(this.log.last, p.nextLsn + lim.maxUpdatesPerAppend - 1, p.matchLsn + lim.maxInFlightPerSecondary);
+        if (!this.sendAppend(p, p.nextLsn, to)) break;
+        sent = true;
+      }
+      if (!sent && heartbeatDue) this.sendAppend(p, p.nextLsn, p.nextLsn - 1);
+    }
+  }
+
+  /** Sends updates [from, to] (empty when to < from: a heartbeat/probe). Returns false if resync is needed. */
+  private sendAppend(p: Progress, from: Lsn, to: Lsn): boolean {
+    const prevLsn = from - 1;
+    const prevEpoch = this.log.epochAt(prevLsn);
+    if (prevEpoch === undefined) {
+      this.startResync(p, null);
+      return false;
+    }
+    let updates = this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend);
+    if (p.kind === 'witness') updates = updates.map(stripForWitness);
+    const msg: AppendMsg = {
+      t: 'append',
+      epoch: this.epoch,
+      prevLsn,
+      prevEpoch,
+      updates,
+      commitLsn: this.commitLsn,
+      clear: { clearLsn: this.nextToClear - 1 },
+      truncateAfter: p.truncateAfter,
+      round: this.round,
+    };
+    this.send(p.id, msg);
+    p.truncateAfter = -1;
+    p.lastSendMs = this.now;
+    p.highestRoundSent = this.round;
+    if (updates.length > 0) {
+      // Claim 7: the sent indicator of each update for this secondary.
+      this.indicators.setSent(p.id, from, from + updates.length - 1);
+      p.nextLsn = from + updates.length;
+    }
+    return true;
+  }
+
+  private startRound(): void {
+    this.round++;
+    this.roundSentMs.set(this.round, this.now);
+    this.lastRoundMs = this.now;
+    // Keep only rounds that can still matter for the lease.
+    for (const r of this.roundSentMs.keys()) {
+      if (r < this.round - 64) this.roundSentMs.delete(r);
+      else break;
+    }
+  }
+
+  /** The send time of the newest round a majority (counting us) has confirmed. */
+  private latestConfirmedRoundMs(): number {
+    const rounds = [this.round, ...[...this.progress.values()].map((p) => p.highestRound)].sort((a, b) => b - a);
+    const r = rounds[majorityOf(this.voters.length) - 1] ?? 0;
+    return this.roundSentMs.get(r) ?? -Infinity;
+  }
+
+  private updateLease(): void {
+    const t = this.cfg.timing;
+    const confirmed = this.latestConfirmedRoundMs();
+    this.leaseUntilMs = confirmed + t.electionTimeoutMs - t.leaseMarginMs;
+  }
+
+  // ------------------------------------------------------------------ primary: acknowledgements (claims 1, 8, 26)
+
+  private onAck(from: NodeId, m: AckMsg): void {
+    if (this.role !== 'primary' || m.epoch !== this.epoch) return;
+    const p = this.progress.get(from);
+    if (!p) return;
+    if (m.round > p.highestRound) {
+      p.highestRound = m.round;
+      this.updateLease();
+    }
+    p.storageDurableLsn = Math.max(p.storageDurableLsn, m.storageDurableLsn);
+    if (!m.ok) {
+      // It could not take our append (gap): resend from what it has.
+      if (p.mode === 'replicate') {
+        p.nextLsn = Math.min(p.nextLsn, m.lastLsn + 1, this.log.last + 1);
+        p.nextLsn = Math.max(p.nextLsn, p.matchLsn + 1);
+      }
+      return;
+    }
+    if (p.mode === 'probe') {
+      p.mode = 'replicate';
+      p.nextLsn = Math.max(p.nextLsn, m.ackLsn + 1);
+    }
+    if (m.ackLsn > p.matchLsn) {
+      const from_ = p.matchLsn + 1;
+      const to = Math.min(m.ackLsn, this.log.last);
+      // Claim 8: received indicators; claim 26: decrement the regional counters.
+      this.indicators.setReceived(from, from_, to);
+      for (let l = from_; l <= to; l++) if (this.regional.decrement(l, from)) this.fullyAcked.push(l);
+      p.matchLsn = to;
+      p.lastProgressMs = this.now;
+      if (p.nextLsn <= p.matchLsn) p.nextLsn = p.matchLsn + 1;
+      this.advanceCommit();
+      this.maybeRejoinDest(p);
+    } else if (p.matchLsn >= this.log.last) {
+      p.lastProgressMs = this.now;
+    }
+    this.computeClear();
+  }
+
+  /** Claim 1: determine that all secondaries in dest acknowledged; commit, apply, reply. */
+  private advanceCommit(): void {
+    if (this.fullyAcked.length === 0) return;
+    let best = this.commitLsn;
+    for (const l of this.fullyAcked) {
+      if (l <= best || l > this.durableLsn) continue;
+      // Only an update of our own epoch commits by acknowledgement; older ones commit through it.
+      if (this.log.epochAt(l) !== this.epoch) continue;
+      best = l;
+    }
+    if (best === this.commitLsn) return;
+    let keep = 0;
+    for (const l of this.fullyAcked) if (l > best) this.fullyAcked[keep++] = l;
+    this.fullyAcked.length = keep;
+    this.commitLsn = best;
+    this.applyUpTo(best);
+    this.out.events.push({ t: 'committed', lsn: best });
+    if (this.sync && this.sync.phase === 'ship' && best >= this.sync.epochStartLsn) this.completeFailoverSync();
+    this.releaseWaiting();
+  }
+
+  private completeFailoverSync(): void {
+    const s = this.sync!;
+    this.sync = null;
+    const regionsResynced: Record<NodeId, number> = {};
+    for (const p of this.progress.values()) if (p.regionsResynced > 0) regionsResynced[p.id] = p.regionsResynced;
+    const summary: FailoverSummary = {
+      oldPrimary: s.oldPrimary,
+      newPrimary: this.id,
+      oldEpoch: s.oldEpoch,
+      newEpoch: this.epoch,
+      detectionMs: s.detectionMs,
+      electionMs: s.electionMs,
+      failoverSyncMs: this.now - s.startedMs,
+      shippedTo: s.shippedTo,
+      pulledFrom: s.pullFrom && s.pulled > 0 ? { [s.pullFrom]: s.pulled } : {},
+      truncated: s.truncated,
+      regionsResynced,
+      epochStartLsn: s.epochStartLsn,
+    };
+    this.out.events.push({ t: 'failover', summary });
+  }
+
+  /** Emit storage applies up to lsn (only what is durable in our log). */
+  private applyUpTo(lsn: Lsn): void {
+    if (!this.storage) {
+      this.storageApplied = Math.max(this.storageApplied, Math.min(lsn, this.durableLsn));
+      return;
+    }
+    if (this.dirty.size > 0) return; // paused while a region resync is in progress
+    const to = Math.min(lsn, this.durableLsn, this.log.last);
+    for (let l = Math.max(this.storageApplied + 1, this.log.start); l <= to; l++) {
+      const u = this.log.get(l)!;
+      this.out.storage.push({ k: 'apply', update: u });
+      this.storageApplied = l;
+    }
+  }
+
+  /** A secondary in dest that stops acknowledging is left out — only while a majority remains. */
+  private checkAckTimeouts(): void {
+    if (this.sync && this.sync.phase !== 'ship') return;
+    const t = this.cfg.timing;
+    const need = majorityOf(this.voters.length) - 1;
+    for (const p of this.progress.values()) {
+      if (!p.inDest) continue;
+      const behind = p.matchLsn < this.log.last;
+      if (!behind || this.now - p.lastProgressMs < t.ackTimeoutMs) continue;
+      if (this.dest.length - 1 < need) continue; // would lose the majority: writes wait instead
+      p.inDest = false;
+      this.dest = this.dest.filter((d) => d !== p.id);
+      // Waive its acknowledgements for updates already sent: a configuration update in the log
+      // records the new dest; committing it commits everything before it.
+      for (let l = Math.max(this.commitLsn + 1, p.matchLsn + 1); l <= this.log.last; l++) {
+        if (this.regional.decrement(l, p.id)) this.fullyAcked.push(l);
+      }
+      this.stamp('config', []);
+      this.lastConfigChangeMs = this.now;
+      p.mode = 'probe';
+      p.nextLsn = p.matchLsn + 1;
+    }
+  }
+
+  /** A secondary out of dest that has caught up rejoins dest through a configuration update. */
+  private maybeRejoinDest(p: Progress): void {
+    if (p.inDest || p.mode !== 'replicate' || this.dirtyFor(p)) return;
+    if (this.sync && this.sync.phase !== 'ship') return;
+    if (p.matchLsn < this.log.last) return;
+    p.inDest = true;
+    this.dest = [...this.dest, p.id].sort();
+    this.stamp('config', []);
+    this.lastConfigChangeMs = this.now;
+  }
+
+  private dirtyFor(p: Progress): boolean {
+    return p.regionQueue.length > 0;
+  }
+
+  // ------------------------------------------------------------------ clearing (claims 1, 3, 4, 9)
+
+  /** Claim 9: clear up to where every configured secondary has sent and received indicators set. */
+  private computeClear(): void {
+    if (this.role !== 'primary') return;
+    const waived = new Set<NodeId>();
+    for (const p of this.progress.values()) if (p.resyncRegions) waived.add(p.id);
+    let upTo = this.indicators.clearableUpTo(waived, this.commitLsn);
+    // The retention limit: a secondary holding the logs back too long is marked for a region resync.
+    const lim = this.cfg.limits.maxRetainedUpdates;
+    if (this.log.last - Math.max(upTo, this.log.start - 1) > lim) {
+      const target = this.log.last - lim;
+      for (const p of this.progress.values()) {
+        if (p.resyncRegions || p.matchLsn >= target) continue;
+        p.resyncRegions = new Set();
+        waived.add(p.id);
+      }
+      upTo = this.indicators.clearableUpTo(waived, this.commitLsn);
+    }
+    if (upTo + 1 > this.nextToClear) {
+      // Regions changed by what we clear past a waived secondary's match must be resynced there.
+      for (const p of this.progress.values()) {
+        if (!p.resyncRegions) continue;
+        for (let l = Math.max(p.matchLsn + 1, this.nextToClear); l <= upTo; l++) for (const r of this.log.get(l)?.regions ?? []) p.resyncRegions.add(r);
+        for (let l = Math.max(p.matchLsn + 1, this.nextToClear); l <= upTo; l++) {
+          if (this.log.get(l)?.ops.some((o) => o.k === 'flush')) for (const r of ALL_REGIONS) p.resyncRegions.add(r);
+        }
+      }
+      this.nextToClear = upTo + 1;
+      this.maybeClearOwnLog();
+    }
+  }
+
+  /** A log is never cleared beyond what this node's storage area has made durable. */
+  private maybeClearOwnLog(): void {
+    const limit = this.isWitness ? this.durableLsn : Math.min(this.storageDurable, this.durableLsn);
+    const newStart = Math.min(this.nextToClear, limit + 1);
+    if (newStart > this.log.start) {
+      this.log.clearTo(newStart - 1);
+      if (this.role === 'primary') this.indicators.dropUpTo(newStart - 1);
+      this.out.clear = { start: newStart, nextToClear: this.nextToClear };
+    } else if (this.out.clear === null && this.nextToClear > this.log.start) {
+      this.out.clear = { start: this.log.start, nextToClear: this.nextToClear };
+    }
+  }
+
+  // ------------------------------------------------------------------ secondary: receiving updates (claim 1)
+
+  /** Adopt `from` as primary of `epoch` (a valid message from the current primary). */
+  private followPrimary(from: NodeId, epoch: Epoch): void {
+    if (epoch > this.epoch) this.adoptEpoch(epoch, from);
+    assert(!(this.role === 'primary' && epoch === this.epoch), () => `two primaries in epoch ${epoch}: ${this.id} and ${from}`);
+    if (this.role === 'candidate') this.stepDown(epoch, from, 'another node won this epoch');
+    if (this.primaryId !== from) {
+      this.primaryId = from;
+      this.matchLsn = 0;
+      this.emitRole();
+    }
+    this.lastHeardFromPrimaryMs = this.now;
+    this.resetElectionDeadline();
+  }
+
+  private onAppend(from: NodeId, m: AppendMsg): void {
+    if (m.epoch < this.epoch) {
+      this.sendAck(from, false, m.round);
+      return;
+    }
+    this.followPrimary(from, m.epoch);
+    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last) this.truncateTail(m.truncateAfter);
+    // Consistency check at prevLsn.
+    const have = this.log.epochAt(m.prevLsn);
+    if (m.prevLsn > this.log.last || (have !== undefined && have !== m.prevEpoch) || (have === undefined && m.prevLsn >= this.log.start)) {
+      this.sendSyncState(from);
+      return;
+    }
+    if (have === undefined && m.prevLsn < this.log.start - 1) {
+      // Our log starts after prevLsn: those updates were cleared here, so they were held by all.
+    }
+    let last = m.prevLsn;
+    for (const u of m.updates) {
+      if (u.lsn < this.log.start) {
+        last = u.lsn;
+        continue;
+      }
+      const e = this.log.epochAt(u.lsn);
+      if (e === u.epoch) {
+        last = u.lsn;
+        continue; // duplicate
+      }
+      if (e !== undefined) this.truncateTail(u.lsn - 1); // conflict: the primary's history wins
+      if (u.lsn !== this.log.last + 1) break;
+      // Claim 1: insert the update in this secondary's log.
+      this.log.append(this.isWitness ? stripForWitness(u) : u);
+      this.out.appends.push(this.isWitness ? stripForWitness(u) : u);
+      last = u.lsn;
+    }
+    if (last > this.matchLsn) this.matchLsn = last;
+    if (m.commitLsn > this.commitLsn) this.commitLsn = Math.min(m.commitLsn, this.matchLsn);
+    // Claim 1: the notification to clear (claims 3–4: advance the pointers).
+    this.onClearNotice(m.clear.clearLsn);
+    // Claim 1: copy from the log to the storage area, only what is durable and matches.
+    this.applyUpTo(this.matchLsn);
+    this.sendAck(from, true, m.round);
+  }
+
+  private onClearNotice(clearLsn: Lsn): void {
+    const upTo = Math.min(clearLsn, this.matchLsn);
+    if (upTo + 1 > this.nextToClear) {
+      this.nextToClear = upTo + 1;
+      this.maybeClearOwnLog();
+    }
+  }
+
+  private sendSyncState(to: NodeId): void {
+    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
+    this.send(to, msg);
+  }
+
+  private lastAckRound = 0;
+
+  /** Claim 1: the acknowledgement — cumulative, only for what is durable and matches the primary. */
+  private sendAck(to: NodeId, ok: boolean, round: number): void {
+    if (round > this.lastAckRound) this.lastAckRound = round;
+    const msg: AckMsg = {
+      t: 'ack',
+      epoch: this.epoch,
+      ok,
+      ackLsn: Math.min(this.durableLsn, this.matchLsn),
+      lastLsn: this.log.last,
+      lastEpoch: this.log.lastEpoch,
+      storageDurableLsn: this.isWitness ? this.durableLsn : this.storageDurable,
+      round: this.lastAckRound,
+    };
+    this.send(to, msg);
+  }
+
+  private onPersisted(lsn: Lsn, epoch: Epoch): void {
+    if (this.log.epochAt(lsn) !== epoch || lsn <= this.durableLsn) return;
+    this.durableLsn = Math.min(lsn, this.log.last);
+    if (this.role === 'primary') {
+      this.advanceCommit();
+      return;
+    }
+    this.applyUpTo(this.matchLsn);
+    if (this.primaryId) this.sendAck(this.primaryId, true, this.lastAckRound);
+    this.maybeClearOwnLog();
+  }
+
+  /** Divergent tail: drop updates after lsn; regions they changed in the storage area get resynced. */
+  private truncateTail(lsn: Lsn): void {
+    if (lsn >= this.log.last) return;
+    const removed = this.log.truncateAfter(lsn);
+    this.out.truncateAfter = this.out.truncateAfter < 0 ? lsn : Math.min(this.out.truncateAfter, lsn);
+    // Appends of this Ready that the truncation removed must not be written.
+    this.out.appends = this.out.appends.filter((u) => u.lsn <= lsn);
+    if (this.durableLsn > lsn) this.durableLsn = lsn;
+    if (this.matchLsn > lsn) this.matchLsn = lsn;
+    if (this.storage && this.storageApplied > lsn) {
+      const regions = new Set<number>();
+      for (const u of removed) {
+        if (u.lsn > this.storageApplied) continue;
+        for (const op of u.ops) {
+          if (op.k === 'flush') for (const r of ALL_REGIONS) regions.add(r);
+          else regions.add(regionOfKey(op.key));
+        }
+      }
+      this.out.storage.push({ k: 'set-applied', lsn });
+      this.storageApplied = lsn;
+      if (regions.size > 0) {
+        const list = [...regions].sort((a, b) => a - b);
+        for (const r of list) this.dirty.add(r);
+        this.out.storage.push({ k: 'dirty', regions: list });
+        this.requestDirtyRegions();
+      }
+    }
+    this.out.events.push({ t: 'truncate', afterLsn: lsn, removed: removed.length, epoch: this.epoch });
+  }
+
+  // ------------------------------------------------------------------ region resync
+
+  private requestDirtyRegions(): void {
+    if (!this.primaryId || this.primaryId === this.id || this.dirty.size === 0) return;
+    this.regionRequestSentMs = this.now;
+    this.regionSeq++;
+    this.regionCursor.clear();
+    const msg: RegionRequestMsg = {
+      t: 'region-req',
+      epoch: this.epoch,
+      regions: [...this.dirty].sort((a, b) => a - b),
+      atLsn: this.storageApplied,
+      seq: this.regionSeq,
+    };
+    this.send(this.primaryId, msg);
+  }
+
+  /** Primary: a secondary asks for regions (after truncating a divergent tail). */
+  private onRegionRequest(from: NodeId, m: RegionRequestMsg): void {
+    if (this.role !== 'primary' || m.epoch !== this.epoch) return;
+    const p = this.progress.get(from);
+    if (!p || p.kind !== 'data') return;
+    // A new request supersedes any transfer in progress (its chunks may have been lost).
+    p.regionQueue = m.regions.map((r) => ({ region: r, afterKey: undefined, atLsn: m.atLsn, first: true, seq: m.seq }));
+    this.sendRegionChunks(p);
+  }
+
+  /** Primary: a secondary lacks updates we cleared — restart its log after our start and resync regions. */
+  private startResync(p: Progress, _unused: null): void {
+    if (p.kind === 'witness') {
+      // A witness holds no data: it only needs its log restarted.
+      const after = this.log.start - 1;
+      const msg: ResyncStartMsg = { t: 'resync-start', epoch: this.epoch, regions: [], afterLsn: after, afterEpoch: this.log.epochAt(after) ?? 0 };
+      this.send(p.id, msg);
+      p.mode = 'replicate';
+      p.nextLsn = after + 1;
+      p.resyncRegions = null;
+      return;
+    }
+    if (p.mode === 'resync' && p.regionQueue.length > 0) return;
+    const regions = p.resyncRegions ? [...p.resyncRegions].sort((a, b) => a - b) : [...ALL_REGIONS];
+    const after = this.log.start - 1;
+    const msg: ResyncStartMsg = { t: 'resync-start', epoch: this.epoch, regions, afterLsn: after, afterEpoch: this.log.epochAt(after) ?? 0 };
+    this.send(p.id, msg);
+    p.mode = 'resync';
+    p.inDest = false;
+    this.dest = this.dest.filter((d) => d !== p.id);
+    p.regionQueue = regions.map((r) => ({ region: r, afterKey: undefined, atLsn: after, first: true, seq: 0 }));
+    p.resyncRegions = null;
+    p.nextLsn = after + 1;
+    p.matchLsn = Math.min(p.matchLsn, after);
+  }
+
+  /** Ship region chunks as of our applied lsn, once it is at least what the secondary stands at. */
+  private sendRegionChunks(p: Progress): void {
+    if (!this.storage) return;
+    let budget = 4; // chunks per step: region transfer must not starve the write path
+    while (p.regionQueue.length > 0 && budget-- > 0) {
+      const q = p.regionQueue[0]!;
+      if (this.storageApplied < q.atLsn) return; // wait until our storage area has caught up
+      const entries = this.storage.regionEntries(q.region, q.afterKey, this.cfg.limits.regionChunkEntries);
+      const last = entries.length < this.cfg.limits.regionChunkEntries;
+      const msg: RegionDataMsg = {
+        t: 'region-data',
+        epoch: this.epoch,
+        region: q.region,
+        asOfLsn: this.storageApplied,
+        seq: q.seq,
+        afterKey: q.afterKey ?? null,
+        first: q.first,
+        last,
+        entries,
+      };
+      this.send(p.id, msg);
+      q.first = false;
+      q.afterKey = entries[entries.length - 1]?.[0] ?? q.afterKey;
+      if (last) {
+        p.regionQueue.shift();
+        p.regionsResynced++;
+      }
+    }
+    if (p.mode === 'resync' && p.regionQueue.length === 0) {
+      p.mode = 'replicate';
+      p.lastSendMs = -Infinity;
+    }
+  }
+
+  /** Secondary: restart the log after afterLsn and expect the listed regions. */
+  private onResyncStart(from: NodeId, m: ResyncStartMsg): void {
+    if (m.epoch < this.epoch) return;
+    this.followPrimary(from, m.epoch);
+    this.log.resetAfter(m.afterLsn, m.afterEpoch);
+    this.out.truncateAfter = -1;
+    this.out.appends = [];
+    // The host restarts the durable log too: a clear past its end does exactly that.
+    this.out.clear = { start: m.afterLsn + 1, nextToClear: m.afterLsn + 1 };
+    this.nextToClear = m.afterLsn + 1;
+    this.durableLsn = m.afterLsn;
+    this.matchLsn = m.afterLsn;
+    this.regionSeq = 0;
+    this.regionCursor.clear();
+    this.regionRequestSentMs = this.now;
+    if (this.storage && m.regions.length > 0) {
+      for (const r of m.regions) this.dirty.add(r);
+      this.out.storage.push({ k: 'dirty', regions: [...m.regions] });
+    }
+    if (this.storage) {
+      this.out.storage.push({ k: 'set-applied', lsn: Math.min(this.storageApplied, m.afterLsn) });
+      this.storageApplied = Math.min(this.storageApplied, m.afterLsn);
+    }
+  }
+
+  /** Secondary: install a chunk of a region's content. */
+  private onRegionData(from: NodeId, m: RegionDataMsg): void {
+    if (m.epoch !== this.epoch || from !== this.primaryId || !this.storage || !this.dirty.has(m.region)) return;
+    if (m.seq !== this.regionSeq) return; // a chunk of a superseded transfer
+    const cursor = this.regionCursor.get(m.region);
+    const contiguous = m.first ? m.afterKey === null && cursor === undefined : cursor !== undefined && cursor !== null && m.afterKey !== null && cursor.equals(m.afterKey);
+    if (!contiguous) return; // lost or reordered: the re-request after a timeout starts it over
+    const lastKey = m.entries[m.entries.length - 1]?.[0];
+    this.regionCursor.set(m.region, lastKey ?? m.afterKey ?? Buffer.alloc(0));
+    const ops: StorageOp[] = [{ k: 'install', region: m.region, entries: m.entries, first: m.first }];
+    this.out.storage.push(...ops);
+    if (m.last) {
+      this.dirty.delete(m.region);
+      this.out.storage.push({ k: 'clean', region: m.region });
+      if (this.dirty.size === 0) {
+        // Every region installed as of an lsn ≥ where we stand: replaying our log from here converges.
+        this.out.storage.push({ k: 'set-applied', lsn: Math.max(this.storageApplied, this.log.start - 1) });
+        this.storageApplied = Math.max(this.storageApplied, this.log.start - 1);
+        this.applyUpTo(this.matchLsn);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ planned switchover
+
+  private onSwitchover(id: number, to: NodeId | undefined): void {
+    if (this.role !== 'primary') {
+      this.out.events.push({ t: 'switchover', id, error: `this node is not the primary (the primary is ${this.primaryId ?? 'unknown'})` });
+      return;
+    }
+    const target =
+      to ??
+      [...this.progress.values()].filter((p) => p.kind === 'data' && p.inDest).sort((a, b) => b.matchLsn - a.matchLsn)[0]?.id;
+    const p = target ? this.progress.get(target) : undefined;
+    if (!target || !p || p.kind !== 'data') {
+      this.out.events.push({ t: 'switchover', id, error: `no data secondary named ${to ?? '(any)'} to hand over to` });
+      return;
+    }
+    if (this.switchoverReq) {
+      this.out.events.push({ t: 'switchover', id, error: 'a switchover is already in progress' });
+      return;
+    }
+    // Drain: new writes queue from now on; once the target holds everything, it stands at once.
+    this.switchoverReq = { id, to: target, deadlineMs: this.now + this.cfg.timing.electionTimeoutMs * 4, sentTimeoutNow: false };
+    this.progressSwitchover();
+  }
+
+  private progressSwitchover(): void {
+    const s = this.switchoverReq;
+    if (!s || this.role !== 'primary') return;
+    if (this.now > s.deadlineMs) {
+      this.switchoverReq = null;
+      this.out.events.push({ t: 'switchover', id: s.id, error: `${s.to} did not take over in time; this node stays primary` });
+      this.drainQueued();
+      return;
+    }
+    const p = this.progress.get(s.to)!;
+    if (!s.sentTimeoutNow && p.matchLsn >= this.log.last && this.commitLsn >= this.log.last) {
+      s.sentTimeoutNow = true;
+      const msg: TimeoutNowMsg = { t: 'timeout-now', epoch: this.epoch };
+      this.send(s.to, msg);
+    }
+  }
+
+  private onTimeoutNow(from: NodeId, m: TimeoutNowMsg): void {
+    if (m.epoch !== this.epoch || from !== this.primaryId || this.isWitness || !this.eligibleToStand()) return;
+    this.startElection(true);
+  }
+
+  // ------------------------------------------------------------------ epochs and roles
+
+  private onMessage(from: NodeId, msg: Message): void {
+    if (!this.voters.includes(from) || from === this.id) return;
+    // Fencing: anything from an older epoch changes nothing (an append gets a refusal so its
+    // sender learns it is stale; a vote request gets a refusal).
+    if (msg.epoch < this.epoch) {
+      if (msg.t === 'append') this.sendAck(from, false, msg.round);
+      else if (msg.t === 'vote-req') this.send(from, { t: 'vote', epoch: this.epoch, granted: false });
+      return;
+    }
+    switch (msg.t) {
+      case 'vote-req':
+        this.onVoteRequest(from, msg);
+        return;
+      case 'vote':
+        if (msg.epoch > this.epoch) this.adoptEpoch(msg.epoch, null);
+        else this.onVote(from, msg);
+        return;
+      case 'append':
+        this.onAppend(from, msg);
+        return;
+      case 'sync-req':
+        this.onSyncRequest(from, msg.epoch);
+        return;
+      case 'resync-start':
+        this.onResyncStart(from, msg);
+        return;
+      case 'region-data':
+        this.onRegionData(from, msg);
+        return;
+      case 'pull-req':
+        this.onPullRequest(from, msg);
+        return;
+      case 'timeout-now':
+        this.onTimeoutNow(from, msg);
+        return;
+      default:
+        break;
+    }
+    // Primary-bound messages: from a newer epoch they mean we are stale.
+    if (msg.epoch > this.epoch) {
+      this.adoptEpoch(msg.epoch, null);
+      return;
+    }
+    switch (msg.t) {
+      case 'ack':
+        this.onAck(from, msg);
+        return;
+      case 'sync-state':
+        this.onSyncState(from, msg);
+        return;
+      case 'pull-data':
+        this.onPullData(from, msg);
+        return;
+      case 'region-req':
+        this.onRegionRequest(from, msg);
+        return;
+    }
+  }
+
+  /** A newer epoch exists: adopt it (persisted) and stop being primary or candidate. */
+  private adoptEpoch(epoch: Epoch, primary: NodeId | null): void {
+    assert(epoch > this.epoch, 'adoptEpoch must move forward');
+    const wasPrimary = this.role === 'primary';
+    this.epoch = epoch;
+    this.votedFor = null;
+    this.persistHardState();
+    if (wasPrimary || this.role === 'candidate') this.stepDown(epoch, primary, 'a newer epoch exists');
+    else if (this.primaryId !== primary) {
+      this.primaryId = primary;
+      this.matchLsn = 0;
+      this.emitRole();
+    }
+  }
+
+  private stepDown(epoch: Epoch, primary: NodeId | null, _why: string): void {
+    const was = this.role;
+    this.becomeFollowerState();
+    this.role = this.isWitness ? 'witness' : 'secondary';
+    this.primaryId = primary;
+    this.matchLsn = 0;
+    this.lastHeardFromPrimaryMs = primary ? this.now : this.lastHeardFromPrimaryMs;
+    this.resetElectionDeadline();
+    if (was !== this.role || epoch !== this.epoch) this.emitRole();
+    else this.emitRole();
+  }
+
+  /** Leaves primary/candidate state: requests in flight get an error (their outcome is unknown). */
+  private becomeFollowerState(): void {
+    if (this.role === 'primary') {
+      const msg = 'READONLY this node is no longer the primary; the outcome of this write is unknown';
+      for (const w of this.waiting) this.reply(w.id, w.replies.map(() => err(msg)), 0);
+      for (const q of this.queued) this.reply(q.id, q.cmds.map(() => err(WRITE_ERR_READONLY)), 0);
+      this.waiting.length = 0;
+      this.queued.length = 0;
+      if (this.switchoverReq) {
+        // A switchover ends with us stepping down: that is its success.
+        this.out.events.push({ t: 'switchover', id: this.switchoverReq.id, error: null });
+        this.switchoverReq = null;
+      }
+      this.sync = null;
+      this.regional.reset();
+      this.fullyAcked.length = 0;
+      this.progress.clear();
+      this.pending = null;
+      this.leaseUntilMs = -Infinity;
+      this.dest = [];
+    }
+  }
+
+  private emitRole(): void {
+    this.out.events.push({ t: 'role', role: this.role, epoch: this.epoch, primaryId: this.primaryId });
+  }
+
+  private persistHardState(): void {
+    this.out.hardState = { epoch: this.epoch, votedFor: this.votedFor };
+  }
+
+  private afterStep(): void {
+    if (this.role === 'primary') {
+      this.advanceCommit();
+      this.releaseWaiting();
+      if (this.queued.length > 0) this.drainQueued();
+    }
+  }
+
+  private send(to: NodeId, msg: Message): void {
+    this.out.messages.push({ from: this.id, to, msg });
+  }
+
+  private kindOf(id: NodeId): 'data' | 'witness' {
+    return this.cfg.members.find((m) => m.id === id)?.kind ?? 'data';
+  }
+}
+
+
+/** A witness logs update headers only: it votes on log positions and holds no data. */
+function stripForWitness(u: Update): Update {
+  return u.ops.length === 0 ? u : { ...u, ops: [] };
+}
