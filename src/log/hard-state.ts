@@ -1,0 +1,117 @@
+// The vote a node must never forget (epoch and whom it voted for in it),
+// stored in its own small file replaced atomically with a checksum: a node
+// that forgot its vote could vote twice in one epoch and elect two primaries.
+import type { Disk, DoneCb, ResultCb } from '../ports/disk.ts';
+import type { Epoch, NodeId } from '../core/types.ts';
+import { crc32c } from '../lib/crc32c.ts';
+import { assert } from '../lib/assert.ts';
+import { UnderstudyError } from '../errors.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+
+export interface HardState {
+  readonly epoch: Epoch;
+  readonly votedFor: NodeId | null;
+}
+
+/** "USHS" as a little-endian u32. */
+const HARD_STATE_MAGIC = 0x53485355;
+const HARD_STATE_VERSION = 1;
+/** Node ids are short names; a bound keeps the file small and the decoder safe. */
+export const MAX_NODE_ID_BYTES = 255;
+const FIXED_BYTES = 24;
+const TWO_32 = 4294967296;
+
+/** magic u32 | version u32 | epoch u64 | votedFor length u32 (0 = none) | votedFor utf-8 | crc32c u32 of all before. */
+export function encodeHardState(s: HardState): Uint8Array {
+  const id = s.votedFor === null ? new Uint8Array(0) : new TextEncoder().encode(s.votedFor);
+  assert(s.votedFor === null || (id.length > 0 && id.length <= MAX_NODE_ID_BYTES), `votedFor '${s.votedFor}' must be 1..${MAX_NODE_ID_BYTES} bytes`);
+  assert(Number.isSafeInteger(s.epoch) && s.epoch >= 0, `epoch ${s.epoch} must be a safe non-negative integer`);
+  const b = new Uint8Array(FIXED_BYTES + id.length);
+  const dv = new DataView(b.buffer);
+  dv.setUint32(0, HARD_STATE_MAGIC, true);
+  dv.setUint32(4, HARD_STATE_VERSION, true);
+  dv.setUint32(8, s.epoch % TWO_32, true);
+  dv.setUint32(12, Math.floor(s.epoch / TWO_32), true);
+  dv.setUint32(16, id.length, true);
+  b.set(id, 20);
+  dv.setUint32(20 + id.length, crc32c(b, 0, 0, 20 + id.length), true);
+  return b;
+}
+
+export function decodeHardState(b: Uint8Array, path: string): HardState {
+  const bad = (why: string): never => {
+    throw new UnderstudyError(
+      'LOG_HARD_STATE_CORRUPT',
+      `hard state file ${path} is unreadable (${why}); the node cannot know whom it voted for and will not start. ` +
+        `See docs/log-format.md, "The way out": delete this node's data directory and let it rejoin with a resync`,
+      { path, why },
+    );
+  };
+  if (b.length < FIXED_BYTES) return bad(`${b.length} bytes, too short`);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (dv.getUint32(0, true) !== HARD_STATE_MAGIC) return bad('bad magic');
+  if (dv.getUint32(4, true) !== HARD_STATE_VERSION) return bad(`unknown version ${dv.getUint32(4, true)}`);
+  const idLen = dv.getUint32(16, true);
+  if (idLen > MAX_NODE_ID_BYTES || b.length !== FIXED_BYTES + idLen) return bad(`votedFor length ${idLen} does not match file size ${b.length}`);
+  if (crc32c(b, 0, 0, 20 + idLen) !== dv.getUint32(20 + idLen, true)) return bad('checksum mismatch');
+  const epoch = dv.getUint32(8, true) + dv.getUint32(12, true) * TWO_32;
+  const votedFor = idLen === 0 ? null : new TextDecoder().decode(b.subarray(20, 20 + idLen));
+  return { epoch, votedFor };
+}
+
+export const HARD_STATE_FILE_NAME = 'hard-state';
+
+/** The persisted vote. Saves are applied in call order, one at a time. */
+export class HardStateFile {
+  private current: HardState;
+  private saving = false;
+  private readonly waiting: Array<{ state: HardState; cb: DoneCb }> = [];
+
+  private constructor(
+    private readonly disk: Disk,
+    readonly path: string,
+    state: HardState,
+  ) {
+    this.current = state;
+  }
+
+  /** Loads the file at `path`; a missing file is the state of a new node (epoch 0, no vote). */
+  static load(disk: Disk, path: string, cb: ResultCb<HardStateFile>): void {
+    disk.readFile(path, (err, bytes) => {
+      if (err) return cb(new UnderstudyError('LOG_IO', `reading ${path}: ${err.message}`, { path }));
+      let state: HardState = { epoch: 0, votedFor: null };
+      try {
+        if (bytes) state = decodeHardState(bytes, path);
+      } catch (e) {
+        return cb(e as Error);
+      }
+      cb(null, new HardStateFile(disk, path, state));
+    });
+  }
+
+  /** The last state saved (or being saved). */
+  get(): HardState {
+    return this.current;
+  }
+
+  /** Persists `state`; cb fires once it is durable. The epoch never goes backwards. */
+  save(state: HardState, cb: DoneCb): void {
+    assert(state.epoch >= this.current.epoch, `hard state epoch going backwards: ${this.current.epoch} → ${state.epoch}`);
+    encodeHardState(state); // validates before anything is queued
+    this.current = state;
+    this.waiting.push({ state, cb });
+    this.pump();
+  }
+
+  private pump(): void {
+    if (this.saving) return;
+    const next = this.waiting.shift();
+    if (!next) return;
+    this.saving = true;
+    writeFileAtomic(this.disk, this.path, encodeHardState(next.state), (err) => {
+      this.saving = false;
+      next.cb(err ? new UnderstudyError('LOG_IO', `writing ${this.path}: ${err.message}`, { path: this.path }) : null);
+      this.pump();
+    });
+  }
+}

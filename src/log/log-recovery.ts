@@ -1,0 +1,258 @@
+// Opening a log directory: reads the pointer file, scans every segment,
+// checks that the records form one gap-free run from the start pointer,
+// cuts a torn tail off the last segment, and refuses to start on anything
+// else that is damaged (docs/log-format.md, "Recovery").
+import type { Disk, DiskFile } from '../ports/disk.ts';
+import type { EpochStart } from '../core/types.ts';
+import { UnderstudyError } from '../errors.ts';
+import { eachSeries } from './callbacks.ts';
+import { TEMP_SUFFIX, writeFileAtomic } from './atomic-file.ts';
+import { POINTER_FILE_NAME, decodePointers, encodePointers, type LogPointers } from './pointer-file.ts';
+import {
+  SEGMENT_HEADER_BYTES,
+  decodeFrame,
+  decodeSegmentHeader,
+  encodeSegmentHeader,
+  parseSegmentName,
+  segmentName,
+  validRecordAfter,
+} from './record-frame.ts';
+import { Segment } from './segment.ts';
+
+/** What recovery found and repaired; empty lists and zero mean a clean shutdown or crash-free tail. */
+export interface RecoveryReport {
+  /** Segment whose torn tail was cut off, or null. */
+  readonly tornSegment: string | null;
+  /** Offset the torn segment was cut at, and how many bytes were removed. */
+  readonly tornOffset: number;
+  readonly tornBytes: number;
+  /** Why the first bad record was judged torn (e.g. "checksum mismatch", "incomplete"). */
+  readonly tornReason: string | null;
+  /** Segments entirely below the start pointer left by an interrupted clear, now deleted. */
+  readonly removedSegments: readonly string[];
+  /** Temporary files of an interrupted atomic write, now deleted. */
+  readonly removedTempFiles: readonly string[];
+  /** True if the directory held no log and a new one was created. */
+  readonly created: boolean;
+}
+
+export interface RecoveredLog {
+  readonly pointers: LogPointers;
+  readonly segments: Segment[];
+  /** Open for append on the last segment. */
+  readonly active: DiskFile;
+  readonly epochs: EpochStart[];
+  readonly lastEpoch: number;
+  readonly report: RecoveryReport;
+}
+
+export function ioError(what: string, path: string, err: Error): UnderstudyError {
+  return new UnderstudyError('LOG_IO', `log I/O failed: ${what} ${path}: ${err.message}`, { path, cause: err.message });
+}
+
+function corrupt(path: string, offset: number, why: string): UnderstudyError {
+  return new UnderstudyError(
+    'LOG_CORRUPT_RECORD',
+    `log segment ${path} is corrupt at offset ${offset} (${why}) with valid data after it or in a later segment; ` +
+      `the node refuses to start rather than lose or invent updates. See docs/log-format.md, "The way out"`,
+    { path, offset, why },
+  );
+}
+
+function gap(dir: string, why: string): UnderstudyError {
+  return new UnderstudyError(
+    'LOG_GAP',
+    `log in ${dir} has a gap: ${why}; the node refuses to start rather than skip updates. See docs/log-format.md, "The way out"`,
+    { dir, why },
+  );
+}
+
+function readWhole(disk: Disk, path: string, cb: (err: Error | null, bytes?: Uint8Array) => void): void {
+  disk.readFile(path, (err, bytes) => {
+    if (err) return cb(ioError('read', path, err));
+    if (!bytes) return cb(ioError('read', path, new Error('file vanished')));
+    cb(null, bytes);
+  });
+}
+
+export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: (err: Error | null, log?: RecoveredLog) => void): void {
+  const pointerPath = `${dir}/${POINTER_FILE_NAME}`;
+  const removedTempFiles: string[] = [];
+  const removedSegments: string[] = [];
+  let created = false;
+  let tornSegment: string | null = null;
+  let tornOffset = 0;
+  let tornBytes = 0;
+  let tornReason: string | null = null;
+  let pointers: LogPointers = { start: 1, nextToClear: 1 };
+  let firstLsns: number[] = [];
+  const segments: Segment[] = [];
+  const epochs: EpochStart[] = [];
+  let lastEpoch = 0;
+
+  const fail = (e: Error): void => cb(e);
+
+  disk.mkdirp(dir, (err) => {
+    if (err) return fail(ioError('mkdir', dir, err));
+    disk.list(dir, (err, names) => {
+      if (err || !names) return fail(ioError('list', dir, err ?? new Error('no listing')));
+      const temps = names.filter((n) => n.endsWith(TEMP_SUFFIX));
+      firstLsns = names.map(parseSegmentName).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
+      eachSeries(
+        temps,
+        (name, next) => {
+          removedTempFiles.push(name);
+          disk.unlink(`${dir}/${name}`, (e) => next(e && ioError('unlink', `${dir}/${name}`, e)));
+        },
+        (err) => (err ? fail(err) : readPointers()),
+      );
+    });
+  });
+
+  function readPointers(): void {
+    disk.readFile(pointerPath, (err, bytes) => {
+      if (err) return fail(ioError('read', pointerPath, err));
+      if (bytes === null || bytes === undefined) {
+        if (firstLsns.length > 0) {
+          return fail(
+            new UnderstudyError(
+              'LOG_POINTER_FILE_CORRUPT',
+              `log pointer file ${pointerPath} is missing but segments exist; the node will not guess which updates were cleared. ` +
+                `See docs/log-format.md, "The way out"`,
+              { path: pointerPath },
+            ),
+          );
+        }
+        // A new log: pointers first, so that a directory with segments always has them.
+        created = true;
+        return writeFileAtomic(disk, pointerPath, encodePointers(pointers), (err) =>
+          err ? fail(ioError('write', pointerPath, err)) : ensureFirstSegment(),
+        );
+      }
+      try {
+        pointers = decodePointers(bytes, pointerPath);
+      } catch (e) {
+        return fail(e as Error);
+      }
+      if (pointers.nextToClear > pointers.start && pointers.start < 1) return fail(gap(dir, 'impossible pointers'));
+      ensureFirstSegment();
+    });
+  }
+
+  function ensureFirstSegment(): void {
+    if (firstLsns.length > 0) return dropCleared();
+    // Only a log that never held anything may lack a segment (a crash during creation).
+    if (pointers.start !== 1) return fail(gap(dir, `no segment files, but the start pointer is ${pointers.start}`));
+    const path = `${dir}/${segmentName(1)}`;
+    writeFileAtomic(disk, path, encodeSegmentHeader({ firstLsn: 1, prevEpoch: 0 }), (err) => {
+      if (err) return fail(ioError('create', path, err));
+      firstLsns = [1];
+      dropCleared();
+    });
+  }
+
+  function dropCleared(): void {
+    // A clear writes the pointers, then deletes segments: finish an interrupted one.
+    const drop: number[] = [];
+    while (firstLsns.length > 1 && firstLsns[1]! <= pointers.start) drop.push(firstLsns.shift()!);
+    eachSeries(
+      drop,
+      (lsn, next) => {
+        const p = `${dir}/${segmentName(lsn)}`;
+        removedSegments.push(segmentName(lsn));
+        disk.unlink(p, (e) => next(e && ioError('unlink', p, e)));
+      },
+      (err) => {
+        if (err) return fail(err);
+        const first = firstLsns[0]!;
+        if (first > pointers.start) {
+          return fail(gap(dir, `the start pointer is ${pointers.start} but the first segment begins at lsn ${first} (${segmentName(first)})`));
+        }
+        scanAll();
+      },
+    );
+  }
+
+  function scanAll(): void {
+    let expected = firstLsns[0]!;
+    eachSeries(
+      firstLsns,
+      (firstLsn, next) => {
+        const path = `${dir}/${segmentName(firstLsn)}`;
+        const isLast = firstLsn === firstLsns[firstLsns.length - 1];
+        if (firstLsn !== expected) {
+          return next(gap(dir, `segment ${segmentName(firstLsn)} begins at lsn ${firstLsn}, but the previous segment ends at lsn ${expected - 1}`));
+        }
+        readWhole(disk, path, (err, buf) => {
+          if (err || !buf) return next(err);
+          const h = decodeSegmentHeader(buf);
+          if (typeof h === 'string') return next(corrupt(path, 0, h));
+          if (h.firstLsn !== firstLsn) return next(corrupt(path, 0, `header says first lsn ${h.firstLsn}, the file name says ${firstLsn}`));
+          if (segments.length > 0 && h.prevEpoch !== lastEpoch) {
+            return next(corrupt(path, 0, `header says the previous record has epoch ${h.prevEpoch}, the previous segment ends with epoch ${lastEpoch}`));
+          }
+          if (segments.length === 0) lastEpoch = h.prevEpoch;
+          const seg = new Segment(dir, firstLsn, h.prevEpoch);
+          let at = SEGMENT_HEADER_BYTES;
+          while (at < buf.length) {
+            const d = decodeFrame(buf, at, maxRecordBytes);
+            const lsn = seg.lastLsn + 1;
+            if (d.k === 'ok') {
+              if (d.lsn !== lsn) return next(corrupt(path, at, `record has lsn ${d.lsn}, expected ${lsn}`));
+              if (d.epoch < lastEpoch) return next(corrupt(path, at, `record lsn ${lsn} has epoch ${d.epoch}, below the previous ${lastEpoch}`));
+              if (d.epoch !== lastEpoch || epochs.length === 0) epochs.push({ epoch: d.epoch, startLsn: lsn });
+              lastEpoch = d.epoch;
+              seg.push(d.end);
+              at = d.end;
+              continue;
+            }
+            const why = d.k === 'bad' ? d.reason : 'incomplete record';
+            // A torn tail: damage only at the very end of the last segment, nothing valid after it.
+            if (!isLast) return next(corrupt(path, at, `${why} in a segment that is not the last`));
+            const later = validRecordAfter(buf, at + 1, maxRecordBytes);
+            if (later >= 0) return next(corrupt(path, at, `${why}; a valid record follows at offset ${later}`));
+            tornSegment = seg.name;
+            tornOffset = at;
+            tornBytes = buf.length - at;
+            tornReason = why;
+            break;
+          }
+          segments.push(seg);
+          expected = seg.lastLsn + 1;
+          next(null);
+        });
+      },
+      (err) => (err ? fail(err) : openActive()),
+    );
+  }
+
+  function openActive(): void {
+    const last = segments[segments.length - 1]!;
+    if (pointers.nextToClear > last.lastLsn + 1) {
+      return fail(gap(dir, `updates up to lsn ${pointers.nextToClear - 1} were cleared (hence durable), but the log ends at lsn ${last.lastLsn}`));
+    }
+    disk.open(last.path, 'append', (err, file) => {
+      if (err || !file) return fail(ioError('open', last.path, err ?? new Error('no handle')));
+      const finish = (): void => {
+        const dirty = removedSegments.length > 0 || removedTempFiles.length > 0;
+        const done = (): void =>
+          cb(null, {
+            pointers,
+            segments,
+            active: file,
+            epochs,
+            lastEpoch,
+            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created },
+          });
+        if (!dirty) return done();
+        disk.fsyncDir(dir, (err) => (err ? fail(ioError('fsync dir', dir, err)) : done()));
+      };
+      if (tornSegment === null) return finish();
+      // Cut the torn tail durably before anything is appended after it.
+      file.truncate(tornOffset, (err) => {
+        if (err) return fail(ioError('truncate', last.path, err));
+        file.datasync((err) => (err ? fail(ioError('datasync', last.path, err)) : finish()));
+      });
+    });
+  }
+}

@@ -1,0 +1,540 @@
+// The UpdateLog: claim 1's "respective log of updates" on every node. An
+// append-only sequence of opaque records in segment files, made durable with
+// group commit (one writev + one datasync per batch of queued appends), with
+// the start-of-log pointer (claim 3) and the pointer to the next update to
+// clear (claim 4), truncation of a divergent tail, and reads for shipping to
+// a lagging peer. The log does not know what an Update is.
+//
+// Ordering: appends, truncateAfter and close run in call order on one lane;
+// clearTo runs on a second lane so that a clear never holds up appends (it
+// only touches the pointer file and segments that are no longer written).
+import type { Disk, DiskFile, DoneCb, ResultCb } from '../ports/disk.ts';
+import type { EpochStart } from '../core/types.ts';
+import { assert } from '../lib/assert.ts';
+import { UnderstudyError } from '../errors.ts';
+import { defer, eachSeries } from './callbacks.ts';
+import { writeFileAtomic } from './atomic-file.ts';
+import { MAX_BATCH_BYTES, MAX_RECORD_BYTES, SEGMENT_BYTES, checkSegmentBytes, recordTooLarge } from './log-limits.ts';
+import { POINTER_FILE_NAME, encodePointers } from './pointer-file.ts';
+import { decodeFrame, encodeRecords, encodeSegmentHeader, type LogRecord } from './record-frame.ts';
+import { ioError, recoverLog, type RecoveryReport } from './log-recovery.ts';
+import { Segment } from './segment.ts';
+
+export type { LogRecord } from './record-frame.ts';
+export type { RecoveryReport } from './log-recovery.ts';
+
+export interface UpdateLogOptions {
+  /** Roll to a new segment at this size (default SEGMENT_BYTES). */
+  readonly segmentBytes?: number;
+  /** Largest payload accepted (default MAX_RECORD_BYTES); must be the same on every node. */
+  readonly maxRecordBytes?: number;
+}
+
+interface AppendItem {
+  readonly k: 'append';
+  readonly firstLsn: number;
+  readonly bytes: Uint8Array;
+  /** End offset of each record within `bytes`. */
+  readonly ends: Uint32Array;
+  readonly cb: DoneCb;
+}
+interface TruncateItem {
+  readonly k: 'truncate';
+  readonly lsn: number;
+  readonly cb: DoneCb;
+}
+interface CloseItem {
+  readonly k: 'close';
+  readonly cb: DoneCb;
+}
+type LaneItem = AppendItem | TruncateItem | CloseItem;
+
+function closedError(): UnderstudyError {
+  return new UnderstudyError('LOG_CLOSED', 'the update log is closed: open it again to use it');
+}
+
+export class UpdateLog {
+  private readonly segmentBytes: number;
+  private readonly maxRecordBytes: number;
+  private readonly segments: Segment[];
+  private active: DiskFile;
+  private readonly epochs: EpochStart[];
+  /** Epoch of the record just before the first one held. */
+  private baseEpoch: number;
+
+  private _lastLsn: number;
+  private _lastEpoch: number;
+  private _durableLsn: number;
+  private _start: number;
+  private _nextToClear: number;
+  /** Highest lsn a clearTo has asked for (truncation may never go below it). */
+  private clearRequestedTo: number;
+
+  private readonly lane: LaneItem[] = [];
+  private busy = false;
+  private kickScheduled = false;
+  private readonly clearLane: Array<{ lsn: number; cb: DoneCb }> = [];
+  private clearing = false;
+  private closing = false;
+  private closed = false;
+  private failed: Error | null = null;
+  private onClearIdle: Array<() => void> = [];
+  /** Counters for metrics and the benchmark. */
+  readonly stats = { batches: 0, records: 0, rolls: 0 };
+
+  private constructor(
+    private readonly disk: Disk,
+    readonly dir: string,
+    opts: Required<UpdateLogOptions>,
+    rec: { segments: Segment[]; active: DiskFile; epochs: EpochStart[]; lastEpoch: number; start: number; nextToClear: number },
+  ) {
+    this.segmentBytes = opts.segmentBytes;
+    this.maxRecordBytes = opts.maxRecordBytes;
+    this.segments = rec.segments;
+    this.active = rec.active;
+    this.epochs = rec.epochs;
+    this.baseEpoch = rec.segments[0]!.prevEpoch;
+    const last = rec.segments[rec.segments.length - 1]!;
+    this._lastLsn = last.lastLsn;
+    this._durableLsn = last.lastLsn;
+    this._lastEpoch = rec.lastEpoch;
+    this._start = rec.start;
+    this._nextToClear = rec.nextToClear;
+    this.clearRequestedTo = rec.nextToClear - 1;
+  }
+
+  /**
+   * Opens (or creates) the log in `dir`. A torn tail is cut off and described in the
+   * report; any other damage is an UnderstudyError (LOG_CORRUPT_RECORD, LOG_GAP,
+   * LOG_POINTER_FILE_CORRUPT, LOG_IO) and no log is returned.
+   */
+  static open(disk: Disk, dir: string, opts: UpdateLogOptions, cb: (err: Error | null, log?: UpdateLog, report?: RecoveryReport) => void): void {
+    const full: Required<UpdateLogOptions> = {
+      segmentBytes: opts.segmentBytes ?? SEGMENT_BYTES,
+      maxRecordBytes: opts.maxRecordBytes ?? MAX_RECORD_BYTES,
+    };
+    try {
+      checkSegmentBytes(full.segmentBytes, full.maxRecordBytes);
+    } catch (e) {
+      return defer(cb, e as Error);
+    }
+    recoverLog(disk, dir, full.maxRecordBytes, (err, r) => {
+      if (err || !r) return cb(err ?? new Error('recovery returned nothing'));
+      const log = new UpdateLog(disk, dir, full, {
+        segments: r.segments,
+        active: r.active,
+        epochs: r.epochs,
+        lastEpoch: r.lastEpoch,
+        start: Math.max(r.pointers.start, r.segments[0]!.firstLsn),
+        nextToClear: r.pointers.nextToClear,
+      });
+      cb(null, log, r.report);
+    });
+  }
+
+  // ---- state ----
+
+  /** Highest lsn appended (durable or not). 0 for an empty log. */
+  get lastLsn(): number {
+    return this._lastLsn;
+  }
+  /** Epoch of the record lastLsn (or of the record before the log's first, if empty). */
+  get lastEpoch(): number {
+    return this._lastEpoch;
+  }
+  /** Highest lsn known durable: every append up to it has completed. */
+  get durableLsn(): number {
+    return this._durableLsn;
+  }
+  /** Start-of-log pointer (claim 3): the first lsn still held. */
+  get start(): number {
+    return this._start;
+  }
+  /** Pointer to the next update to clear (claim 4): every lsn below it is cleared. */
+  get nextToClear(): number {
+    return this._nextToClear;
+  }
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+  /** Bytes in segment files (headers and records written). */
+  get bytesOnDisk(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+  /** The first lsn of each epoch among the records held (appended ones included). */
+  epochHistory(): EpochStart[] {
+    return this.epochs.map((e) => ({ ...e }));
+  }
+  /**
+   * Epoch of record `lsn`, for lsn in [start - 1, lastLsn] (start - 1: the record just
+   * before the first held; 0 for lsn 0); undefined outside.
+   */
+  epochAt(lsn: number): number | undefined {
+    const first = this.segments[0]!.firstLsn;
+    if (lsn > this._lastLsn || lsn < first - 1) return undefined;
+    if (lsn === first - 1) return lsn === 0 ? 0 : this.baseEpoch;
+    let lo = 0;
+    let hi = this.epochs.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.epochs[mid]!.startLsn <= lsn) lo = mid;
+      else hi = mid - 1;
+    }
+    return this.epochs[lo]?.epoch;
+  }
+
+  // ---- appends (group commit) ----
+
+  /**
+   * Appends records with consecutive lsns (lastLsn + 1, …) and non-decreasing epochs;
+   * cb fires once all of them are durable. Appends queued while a batch is being
+   * written go out together as the next batch: one writev and one datasync. An empty
+   * list is a barrier: cb fires when every earlier append is durable.
+   */
+  append(records: readonly LogRecord[], cb: DoneCb): void {
+    if (this.closing) return defer(cb, closedError());
+    if (this.failed) return defer(cb, this.failed);
+    let lsn = this._lastLsn;
+    let epoch = this._lastEpoch;
+    for (const r of records) {
+      assert(r.lsn === lsn + 1, () => `log append out of order: lsn ${r.lsn} after ${lsn}`);
+      assert(r.epoch >= epoch, () => `log append lsn ${r.lsn}: epoch ${r.epoch} below ${epoch}`);
+      if (r.payload.length > this.maxRecordBytes) return defer(cb, recordTooLarge(r.lsn, r.payload.length, this.maxRecordBytes));
+      lsn = r.lsn;
+      epoch = r.epoch;
+    }
+    for (const r of records) {
+      const last = this.epochs[this.epochs.length - 1];
+      if (!last || last.epoch !== r.epoch) this.epochs.push({ epoch: r.epoch, startLsn: r.lsn });
+    }
+    const first = this._lastLsn + 1;
+    this._lastLsn = lsn;
+    this._lastEpoch = epoch;
+    const { bytes, ends } = encodeRecords(records);
+    this.lane.push({ k: 'append', firstLsn: first, bytes, ends, cb });
+    this.kick();
+  }
+
+  /** Starts the next batch once the current turn ends, so appends made together go out together. */
+  private kick(): void {
+    if (this.busy || this.kickScheduled) return;
+    this.kickScheduled = true;
+    queueMicrotask(() => {
+      this.kickScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.busy || this.failed) return;
+    const head = this.lane[0];
+    if (!head) return;
+    if (head.k === 'truncate') return this.runTruncate(head);
+    if (head.k === 'close') return this.runClose(head);
+    const seg = this.segments[this.segments.length - 1]!;
+    if (seg.count > 0 && seg.size + head.bytes.length > this.segmentBytes) return this.roll();
+    // Gather consecutive appends into one batch, within the batch and segment limits.
+    let n = 0;
+    let bytes = 0;
+    for (const item of this.lane) {
+      if (item.k !== 'append') break;
+      const b = item.bytes.length;
+      if (n > 0 && (bytes + b > MAX_BATCH_BYTES || seg.size + bytes + b > this.segmentBytes)) break;
+      n++;
+      bytes += b;
+    }
+    const batch = this.lane.splice(0, n) as AppendItem[];
+    this.busy = true;
+    const buffers = batch.map((i) => i.bytes).filter((b) => b.length > 0);
+    const file = this.active;
+    const sync = (): void =>
+      file.datasync((err) => {
+        if (err) return this.fail(ioError('datasync', seg.path, err), batch);
+        this.completeBatch(seg, batch);
+      });
+    if (buffers.length === 0) return sync();
+    file.writev(buffers, (err) => (err ? this.fail(ioError('write', seg.path, err), batch) : sync()));
+  }
+
+  private completeBatch(seg: Segment, batch: AppendItem[]): void {
+    for (const item of batch) {
+      const base = seg.size;
+      for (let i = 0; i < item.ends.length; i++) seg.push(base + item.ends[i]!);
+      if (item.ends.length > 0) this._durableLsn = item.firstLsn + item.ends.length - 1;
+    }
+    this.stats.batches++;
+    this.stats.records += this._durableLsn - (batch[0]!.firstLsn - 1);
+    this.busy = false;
+    this.kick();
+    this.pumpClear();
+    for (const item of batch) item.cb(null);
+  }
+
+  /** Closes the full segment and starts the next one (its header written atomically). */
+  private roll(): void {
+    this.busy = true;
+    const prev = this.segments[this.segments.length - 1]!;
+    const next = new Segment(this.dir, prev.lastLsn + 1, this.epochAt(prev.lastLsn) ?? 0);
+    writeFileAtomic(this.disk, next.path, encodeSegmentHeader({ firstLsn: next.firstLsn, prevEpoch: next.prevEpoch }), (err) => {
+      if (err) return this.fail(ioError('create', next.path, err), []);
+      this.active.close((err) => {
+        if (err) return this.fail(ioError('close', prev.path, err), []);
+        this.disk.open(next.path, 'append', (err, file) => {
+          if (err || !file) return this.fail(ioError('open', next.path, err ?? new Error('no handle')), []);
+          this.active = file;
+          this.segments.push(next);
+          this.stats.rolls++;
+          this.busy = false;
+          this.pump();
+        });
+      });
+    });
+  }
+
+  /** An I/O error: the log stops (a failed datasync cannot be retried safely); reopen to recover. */
+  private fail(err: Error, batch: Array<{ cb: DoneCb }>): void {
+    this.failed = err;
+    this.busy = false;
+    const waiting = [...batch, ...this.lane.splice(0), ...this.clearLane.splice(0)];
+    for (const w of waiting) w.cb(err);
+  }
+
+  // ---- truncation of a divergent tail ----
+
+  /**
+   * Removes every record after `lsn`, durably, after the appends queued before it.
+   * Appends made after this call continue at lsn + 1. Cleared records cannot be removed.
+   */
+  truncateAfter(lsn: number, cb: DoneCb): void {
+    if (this.closing) return defer(cb, closedError());
+    if (this.failed) return defer(cb, this.failed);
+    assert(lsn >= this.clearRequestedTo, () => `truncateAfter(${lsn}) below cleared lsn ${this.clearRequestedTo}`);
+    assert(lsn <= this._lastLsn, () => `truncateAfter(${lsn}) beyond lastLsn ${this._lastLsn}`);
+    this._lastEpoch = this.epochAt(lsn) ?? this._lastEpoch;
+    while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1]!.startLsn > lsn) this.epochs.pop();
+    this._lastLsn = lsn;
+    this.lane.push({ k: 'truncate', lsn, cb });
+    this.kick();
+  }
+
+  private runTruncate(item: TruncateItem): void {
+    this.lane.shift();
+    this.busy = true;
+    const lsn = item.lsn;
+    const done = (err: Error | null): void => {
+      if (err) return this.fail(err, [item]);
+      this._durableLsn = Math.min(this._durableLsn, lsn);
+      this.busy = false;
+      this.kick();
+      item.cb(null);
+    };
+    // The segment that holds lsn + 1 (or would): the last one starting at or before it.
+    let k = this.segments.length - 1;
+    while (k > 0 && this.segments[k]!.firstLsn > lsn + 1) k--;
+    if (k > 0 && this.segments[k]!.firstLsn === lsn + 1) k--;
+    const keep = this.segments[k]!;
+    if (keep.lastLsn <= lsn && k === this.segments.length - 1) return done(null);
+    // Later segments go first, last one first, so that a crash midway leaves a gap-free prefix.
+    const doomed = this.segments.splice(k + 1).reverse();
+    const closeActive = (next: DoneCb): void => (doomed.length > 0 ? this.active.close(next) : next(null));
+    closeActive((err) => {
+      if (err) return done(ioError('close', keep.path, err));
+      eachSeries(
+        doomed,
+        (s, next) => this.disk.unlink(s.path, (e) => next(e && ioError('unlink', s.path, e))),
+        (err) => {
+          if (err) return done(err);
+          const afterDir = (): void => {
+            const reopen = (next: (f: DiskFile) => void): void => {
+              if (doomed.length === 0) return next(this.active);
+              this.disk.open(keep.path, 'append', (err, f) => {
+                if (err || !f) return done(ioError('open', keep.path, err ?? new Error('no handle')));
+                this.active = f;
+                next(f);
+              });
+            };
+            reopen((file) => {
+              if (keep.lastLsn <= lsn) return done(null);
+              const at = keep.offsetOf(lsn + 1);
+              file.truncate(at, (err) => {
+                if (err) return done(ioError('truncate', keep.path, err));
+                file.datasync((err) => {
+                  if (err) return done(ioError('datasync', keep.path, err));
+                  keep.cutFrom(lsn + 1);
+                  done(null);
+                });
+              });
+            });
+          };
+          if (doomed.length === 0) return afterDir();
+          this.disk.fsyncDir(this.dir, (err) => (err ? done(ioError('fsync dir', this.dir, err)) : afterDir()));
+        },
+      );
+    });
+  }
+
+  // ---- clearing (claims 1, 3, 4) ----
+
+  /**
+   * Clears every update up to `lsn` (a ClearNotice): advances nextToClear to lsn + 1,
+   * deletes the segments whose records are all cleared (never the one being written),
+   * moves start to the first lsn still held, and persists both pointers atomically.
+   * Waits until lsn is durable in this log: a pointer never runs ahead of the records.
+   */
+  clearTo(lsn: number, cb: DoneCb): void {
+    if (this.closing) return defer(cb, closedError());
+    if (this.failed) return defer(cb, this.failed);
+    assert(lsn <= this._lastLsn, () => `clearTo(${lsn}) beyond lastLsn ${this._lastLsn}`);
+    this.clearRequestedTo = Math.max(this.clearRequestedTo, lsn);
+    this.clearLane.push({ lsn, cb });
+    this.pumpClear();
+  }
+
+  private pumpClear(): void {
+    if (this.clearing || this.failed) return;
+    const head = this.clearLane[0];
+    if (!head) {
+      for (const f of this.onClearIdle.splice(0)) f();
+      return;
+    }
+    if (head.lsn > this._durableLsn) return; // resumed by completeBatch
+    this.clearLane.shift();
+    const ntc = Math.max(this._nextToClear, head.lsn + 1);
+    let drop = 0;
+    while (drop < this.segments.length - 1 && this.segments[drop + 1]!.firstLsn <= ntc) drop++;
+    if (ntc === this._nextToClear && drop === 0) {
+      defer(head.cb, null);
+      return this.pumpClear();
+    }
+    this.clearing = true;
+    const doomed = this.segments.splice(0, drop);
+    const start = Math.max(this._start, this.segments[0]!.firstLsn);
+    this.baseEpoch = this.segments[0]!.prevEpoch;
+    this._start = start;
+    this._nextToClear = ntc;
+    // Epoch history covers the records held: drop epochs that ended before the new first record.
+    const firstHeld = this.segments[0]!.firstLsn;
+    while (this.epochs.length > 1 && this.epochs[1]!.startLsn <= firstHeld) this.epochs.shift();
+    const e0 = this.epochs[0];
+    if (e0 && e0.startLsn < firstHeld) {
+      if (firstHeld <= this._lastLsn) this.epochs[0] = { epoch: e0.epoch, startLsn: firstHeld };
+      else this.epochs.shift();
+    }
+    const finish = (err: Error | null): void => {
+      this.clearing = false;
+      if (err) return this.fail(err, [head]);
+      head.cb(null);
+      this.pumpClear();
+    };
+    const pointerPath = `${this.dir}/${POINTER_FILE_NAME}`;
+    writeFileAtomic(this.disk, pointerPath, encodePointers({ start, nextToClear: ntc }), (err) => {
+      if (err) return finish(ioError('write', pointerPath, err));
+      if (doomed.length === 0) return finish(null);
+      eachSeries(
+        doomed,
+        (s, next) => this.disk.unlink(s.path, (e) => next(e && ioError('unlink', s.path, e))),
+        (err) => {
+          if (err) return finish(err);
+          this.disk.fsyncDir(this.dir, (err) => finish(err && ioError('fsync dir', this.dir, err)));
+        },
+      );
+    });
+  }
+
+  // ---- reads ----
+
+  /**
+   * Durable records from `fromLsn` on, at most about maxBytes of frames (always at least
+   * one record if any), from one segment: a reader loops until it has what it needs. An
+   * empty result means fromLsn > durableLsn. fromLsn must be ≥ start.
+   */
+  read(fromLsn: number, maxBytes: number, cb: ResultCb<LogRecord[]>): void {
+    if (this.closed) return queueMicrotask(() => cb(closedError()));
+    assert(fromLsn >= this._start, () => `read from lsn ${fromLsn} below start ${this._start} (cleared)`);
+    if (fromLsn > this._durableLsn) return queueMicrotask(() => cb(null, []));
+    let k = this.segments.length - 1;
+    while (k > 0 && this.segments[k]!.firstLsn > fromLsn) k--;
+    const seg = this.segments[k]!;
+    const lastLsn = Math.min(seg.lastLsn, this._durableLsn);
+    let to = fromLsn;
+    const from = seg.offsetOf(fromLsn);
+    while (to < lastLsn && seg.endOf(to + 1) - from <= maxBytes) to++;
+    const end = seg.endOf(to);
+    this.disk.open(seg.path, 'read', (err, file) => {
+      if (err || !file) return cb(ioError('open', seg.path, err ?? new Error('no handle')));
+      file.read(from, end - from, (err, buf) => {
+        file.close(() => {
+          if (err || !buf) return cb(ioError('read', seg.path, err ?? new Error('no data')));
+          const out: LogRecord[] = [];
+          let at = 0;
+          for (let lsn = fromLsn; lsn <= to; lsn++) {
+            const d = decodeFrame(buf, at, this.maxRecordBytes);
+            if (d.k !== 'ok' || d.lsn !== lsn) {
+              return cb(
+                new UnderstudyError(
+                  'LOG_CORRUPT_RECORD',
+                  `log segment ${seg.path} is corrupt at offset ${from + at} (${d.k === 'ok' ? `lsn ${d.lsn}, expected ${lsn}` : d.k === 'bad' ? d.reason : 'incomplete'}): ` +
+                    `see docs/log-format.md, "The way out"`,
+                  { path: seg.path, offset: from + at },
+                ),
+              );
+            }
+            out.push({ lsn, epoch: d.epoch, payload: buf.slice(d.payloadAt, d.end) });
+            at = d.end;
+          }
+          cb(null, out);
+        });
+      });
+    });
+  }
+
+  /** Calls onRecord for every durable record from `fromLsn` on, in order (recovery replay). */
+  forEach(fromLsn: number, onRecord: (r: LogRecord) => void, cb: DoneCb, chunkBytes = 1024 * 1024): void {
+    const step = (lsn: number): void => {
+      if (lsn > this._durableLsn) return cb(null);
+      this.read(lsn, chunkBytes, (err, recs) => {
+        if (err || !recs) return cb(err ?? new Error('no records'));
+        if (recs.length === 0) return cb(null);
+        for (const r of recs) onRecord(r);
+        step(recs[recs.length - 1]!.lsn + 1);
+      });
+    };
+    step(Math.max(fromLsn, this._start));
+  }
+
+  /** Every durable record held, from start. */
+  readAll(cb: ResultCb<LogRecord[]>): void {
+    const out: LogRecord[] = [];
+    this.forEach(this._start, (r) => out.push(r), (err) => (err ? cb(err) : cb(null, out)));
+  }
+
+  /** Waits for everything queued, then closes the file. Later calls fail with LOG_CLOSED. */
+  close(cb: DoneCb): void {
+    if (this.closing) return defer(cb, closedError());
+    this.closing = true;
+    if (this.failed) {
+      this.closed = true;
+      return this.active.close(() => cb(null));
+    }
+    this.lane.push({ k: 'close', cb });
+    this.kick();
+  }
+
+  private runClose(item: CloseItem): void {
+    this.lane.shift();
+    this.busy = true;
+    const whenClearIdle = (fn: () => void): void => {
+      if (!this.clearing && this.clearLane.length === 0) return fn();
+      this.onClearIdle.push(fn);
+    };
+    whenClearIdle(() =>
+      this.active.close((err) => {
+        this.closed = true;
+        item.cb(err && ioError('close', this.dir, err));
+      }),
+    );
+  }
+}
+
