@@ -1,0 +1,354 @@
+// The StorageArea contract: one suite, run against every implementation
+// (memory-storage.test.ts, lmdb-storage.test.ts), so the simulator's store and
+// the production store cannot drift apart in behaviour.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { REGION_COUNT, regionOfKey } from '../../src/core/regions.ts';
+import { isUnderstudyError } from '../../src/errors.ts';
+import { MAX_KEY_BYTES } from '../../src/storage/update-checks.ts';
+import type { StorageArea } from '../../src/storage/storage-area.ts';
+import {
+  ALL_ENTRIES_LIMIT,
+  closeP,
+  del,
+  entry,
+  flush,
+  keysInRegion,
+  plain,
+  put,
+  syncP,
+  taggedKey,
+  update,
+} from './storage-helpers.ts';
+
+export interface StorageHarness {
+  /** A fresh, empty storage area. */
+  create(): Promise<StorageArea>;
+  /** A restart that keeps what sync() made durable: memory syncs then crashes, LMDB closes and reopens. */
+  restart(s: StorageArea): Promise<StorageArea>;
+  /** Closes the storage area if its implementation needs it, then forgets it. */
+  dispose(s: StorageArea): Promise<void>;
+  /** Releases everything create() made (temporary directories). */
+  cleanup(): Promise<void>;
+}
+
+export function storageContract(name: string, h: StorageHarness): void {
+  describe(`StorageArea contract: ${name}`, () => {
+    after(() => h.cleanup());
+
+    /** Runs `body` on a fresh store and disposes of whatever store it ends with. */
+    async function withStore(body: (s: StorageArea) => Promise<StorageArea | void> | StorageArea | void): Promise<void> {
+      let s = await h.create();
+      try {
+        const last = await body(s);
+        if (last) s = last;
+      } finally {
+        await h.dispose(s).catch(() => undefined);
+      }
+    }
+
+    test('a new storage area is empty at lsn 0', () =>
+      withStore((s) => {
+        assert.equal(s.appliedLsn, 0);
+        assert.equal(s.durableLsn, 0);
+        assert.equal(s.size(), 0);
+        assert.deepEqual(s.dirtyRegions(), []);
+        assert.equal(s.get(Buffer.from('a')), undefined);
+        for (let r = 0; r < REGION_COUNT; r++) assert.deepEqual(s.regionEntries(r, undefined, ALL_ENTRIES_LIMIT), []);
+      }));
+
+    test('apply puts, deletes and flushes, with expiry, and sets appliedLsn', () =>
+      withStore((s) => {
+        s.apply(update(1, [put('a', '1'), put('b', '2', 1_700_000_000_123), put('c', '')]));
+        assert.equal(s.appliedLsn, 1);
+        assert.equal(s.size(), 3);
+        assert.deepEqual(s.get(Buffer.from('a')), entry('1'));
+        assert.deepEqual(s.get(Buffer.from('b')), entry('2', 1_700_000_000_123));
+        assert.deepEqual(s.get(Buffer.from('c')), entry(''));
+        s.apply(update(2, [put('a', 'one', 2 ** 52), del('b'), del('missing')]));
+        assert.equal(s.appliedLsn, 2);
+        assert.equal(s.size(), 2);
+        assert.deepEqual(s.get(Buffer.from('a')), entry('one', 2 ** 52));
+        assert.equal(s.get(Buffer.from('b')), undefined);
+        s.apply(update(3, [flush, put('z', 'after flush')]));
+        assert.equal(s.size(), 1);
+        assert.equal(s.get(Buffer.from('a')), undefined);
+        assert.deepEqual(s.get(Buffer.from('z')), entry('after flush'));
+        assert.equal(s.appliedLsn, 3);
+      }));
+
+    test('expired entries are still returned: callers decide what expiry means', () =>
+      withStore((s) => {
+        s.apply(update(1, [put('old', 'v', 1)]));
+        assert.deepEqual(s.get(Buffer.from('old')), entry('v', 1));
+        assert.equal(s.size(), 1);
+      }));
+
+    test('binary keys and values round-trip, including the empty key and every byte value', () =>
+      withStore((s) => {
+        const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+        s.apply(update(1, [put(Buffer.alloc(0), allBytes), put(allBytes, Buffer.alloc(0)), put(Buffer.alloc(MAX_KEY_BYTES, 0xff), 'max')]));
+        assert.deepEqual(s.get(Buffer.alloc(0)), { value: allBytes, expireAtMs: 0 });
+        assert.deepEqual(s.get(allBytes), { value: Buffer.alloc(0), expireAtMs: 0 });
+        assert.deepEqual(s.get(Buffer.alloc(MAX_KEY_BYTES, 0xff)), entry('max'));
+        assert.equal(s.size(), 3);
+      }));
+
+    test('updates with gaps and updates with no ops advance appliedLsn', () =>
+      withStore((s) => {
+        s.apply(update(5, [put('a', '1')]));
+        s.apply(update(9, []));
+        assert.equal(s.appliedLsn, 9);
+        s.apply(update(100, [put('b', '2')]));
+        assert.equal(s.appliedLsn, 100);
+        assert.equal(s.size(), 2);
+      }));
+
+    test('an update whose lsn does not increase is refused with STORAGE_OUT_OF_ORDER and changes nothing', () =>
+      withStore((s) => {
+        s.apply(update(5, [put('a', '1')]));
+        const before = s.digest();
+        for (const lsn of [5, 4, 1]) {
+          assert.throws(
+            () => s.apply(update(lsn, [put('a', 'changed'), put('new', 'x')])),
+            (e: unknown) => isUnderstudyError(e, 'STORAGE_OUT_OF_ORDER') && /lsn/.test(e.message),
+          );
+        }
+        assert.equal(s.appliedLsn, 5);
+        assert.equal(s.digest(), before);
+        assert.equal(s.size(), 1);
+        assert.deepEqual(s.get(Buffer.from('a')), entry('1'));
+      }));
+
+    test('an update with one bad op is refused whole: no op applied, appliedLsn unchanged', () =>
+      withStore((s) => {
+        s.apply(update(1, [put('a', '1')]));
+        const before = s.digest();
+        assert.throws(
+          () => s.apply(update(2, [put('a', '2'), del('a'), put(Buffer.alloc(MAX_KEY_BYTES + 1), 'too long')])),
+          (e: unknown) => isUnderstudyError(e, 'STORAGE_KEY_TOO_LARGE'),
+        );
+        assert.equal(s.appliedLsn, 1);
+        assert.equal(s.digest(), before);
+        assert.deepEqual(s.get(Buffer.from('a')), entry('1'));
+        s.apply(update(2, [put('a', '2')]));
+        assert.deepEqual(s.get(Buffer.from('a')), entry('2'));
+      }));
+
+    test('regionEntries returns one region in key byte order, pages with afterKey and limit', () =>
+      withStore((s) => {
+        const region = 17;
+        const keys = [
+          taggedKey(region, Buffer.alloc(0), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from([0x00]), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from([0xff]), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from([0x7f, 0x80]), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from('a'), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from('ab'), Buffer.alloc(0)),
+          taggedKey(region, Buffer.from('a'), Buffer.from([0x00])),
+          ...keysInRegion(region, 13),
+        ];
+        const others = [...keysInRegion(region - 1, 5), ...keysInRegion(region + 1, 5)];
+        // Insert in an order unrelated to byte order, over several updates.
+        const shuffled = [...keys].reverse();
+        let lsn = 0;
+        for (let i = 0; i < shuffled.length; i += 4) {
+          s.apply(update(++lsn, shuffled.slice(i, i + 4).map((k) => put(k, `v-${k.toString('hex')}`, i))));
+        }
+        s.apply(update(++lsn, others.map((k) => put(k, 'other'))));
+        const sorted = [...keys].sort(Buffer.compare);
+        const all = s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT);
+        assert.deepEqual(
+          all.map(([k]) => k.toString('hex')),
+          sorted.map((k) => k.toString('hex')),
+        );
+        for (const [k, e] of all) assert.equal(e.value.toString(), `v-${k.toString('hex')}`);
+        // Paging by 3 visits every key once, in order.
+        const paged: Buffer[] = [];
+        let afterKey: Buffer | undefined;
+        for (let page = 0; page <= keys.length; page++) {
+          const chunk = s.regionEntries(region, afterKey, 3);
+          assert.ok(chunk.length <= 3);
+          if (chunk.length === 0) break;
+          paged.push(...chunk.map(([k]) => k));
+          afterKey = chunk[chunk.length - 1]![0];
+        }
+        assert.deepEqual(paged, sorted);
+        // afterKey need not be stored: the page starts at the next stored key.
+        const mid = sorted[5]!;
+        const notStored = Buffer.concat([mid, Buffer.from([0x00])]);
+        assert.deepEqual(s.regionEntries(region, notStored, 2).map(([k]) => k), sorted.slice(6, 8));
+        assert.deepEqual(s.regionEntries(region, mid, 1).map(([k]) => k), sorted.slice(6, 7));
+        assert.deepEqual(s.regionEntries(region, sorted[sorted.length - 1], 10), []);
+        assert.deepEqual(s.regionEntries(region, undefined, 0), []);
+        assert.equal(s.regionEntries(region - 1, undefined, ALL_ENTRIES_LIMIT).length, 5);
+        // Deleting keys removes them from the listing.
+        s.apply(update(++lsn, [del(sorted[0]!), del(sorted[3]!)]));
+        assert.deepEqual(
+          s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT).map(([k]) => k),
+          sorted.filter((_, i) => i !== 0 && i !== 3),
+        );
+      }));
+
+    test('regionEntries covers the last region too', () =>
+      withStore((s) => {
+        const last = REGION_COUNT - 1;
+        const keys = keysInRegion(last, 4);
+        s.apply(update(1, keys.map((k) => put(k, 'v'))));
+        assert.deepEqual(s.regionEntries(last, undefined, ALL_ENTRIES_LIMIT).map(([k]) => k), [...keys].sort(Buffer.compare));
+      }));
+
+    test('installRegion: the first chunk replaces the region, later chunks add, other regions and appliedLsn untouched', () =>
+      withStore((s) => {
+        const region = 40;
+        const [a, b, c, d, e] = keysInRegion(region, 5);
+        const outside = keysInRegion(41, 2);
+        s.apply(update(7, [put(a!, 'old-a'), put(b!, 'old-b'), ...outside.map((k) => put(k, 'outside'))]));
+        const outsideDigest = s.regionDigest(41);
+        s.installRegion(region, [[b!, entry('new-b', 99)], [c!, entry('new-c')]], true);
+        assert.equal(s.get(a!), undefined);
+        assert.deepEqual(s.get(b!), entry('new-b', 99));
+        assert.equal(s.size(), 4);
+        s.installRegion(region, [[d!, entry('new-d')], [e!, entry('new-e')]], false);
+        assert.deepEqual(plain(s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT)), plain(
+          [
+            [b!, entry('new-b', 99)],
+            [c!, entry('new-c')],
+            [d!, entry('new-d')],
+            [e!, entry('new-e')],
+          ].sort((x, y) => Buffer.compare(x[0] as Buffer, y[0] as Buffer)) as Array<[Buffer, ReturnType<typeof entry>]>,
+        ));
+        assert.equal(s.size(), 6);
+        assert.equal(s.regionDigest(41), outsideDigest);
+        assert.equal(s.appliedLsn, 7);
+        // An empty first chunk empties the region.
+        s.installRegion(region, [], true);
+        assert.deepEqual(s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT), []);
+        assert.equal(s.size(), 2);
+      }));
+
+    test('installRegion refuses a key of another region', () =>
+      withStore((s) => {
+        const [k] = keysInRegion(3, 1);
+        assert.throws(() => s.installRegion(4, [[k!, entry('x')]], true), /belongs to region 3/);
+        assert.equal(s.size(), 0);
+      }));
+
+    test('setAppliedLsn moves appliedLsn back or forward; later applies must exceed it', () =>
+      withStore((s) => {
+        s.apply(update(10, [put('a', '1')]));
+        s.setAppliedLsn(6);
+        assert.equal(s.appliedLsn, 6);
+        assert.ok(s.durableLsn <= 6);
+        s.apply(update(7, [put('a', '2')]));
+        assert.equal(s.appliedLsn, 7);
+        s.setAppliedLsn(20);
+        assert.throws(() => s.apply(update(15, [])), (e: unknown) => isUnderstudyError(e, 'STORAGE_OUT_OF_ORDER'));
+        s.apply(update(21, []));
+        assert.equal(s.appliedLsn, 21);
+      }));
+
+    test('sync reports the applied lsn as durable', () =>
+      withStore(async (s) => {
+        s.apply(update(3, [put('a', '1')]));
+        assert.equal(await syncP(s), 3);
+        assert.equal(s.durableLsn, 3);
+        s.apply(update(4, [put('a', '2')]));
+        assert.equal(s.durableLsn, 3);
+        const [first, second] = await Promise.all([syncP(s), syncP(s)]);
+        assert.equal(first, 4);
+        assert.equal(second, 4);
+        assert.equal(s.durableLsn, 4);
+      }));
+
+    test('content, appliedLsn and dirty marks survive a restart after sync', () =>
+      withStore(async (s) => {
+        s.apply(update(1, [put('a', '1', 5), put('b', '2')]));
+        s.apply(update(4, [del('b'), put('c', '3')]));
+        s.markDirty([3, 5, 7]);
+        s.markDirty([5]);
+        s.markClean(5);
+        s.markClean(9);
+        assert.deepEqual(s.dirtyRegions(), [3, 7]);
+        const digest = s.digest();
+        await syncP(s);
+        const r = await h.restart(s);
+        assert.equal(r.appliedLsn, 4);
+        assert.equal(r.durableLsn, 4);
+        assert.equal(r.size(), 2);
+        assert.deepEqual(r.get(Buffer.from('a')), entry('1', 5));
+        assert.equal(r.get(Buffer.from('b')), undefined);
+        assert.deepEqual(r.dirtyRegions(), [3, 7]);
+        assert.equal(r.digest(), digest);
+        r.markClean(3);
+        r.apply(update(5, [put('d', '4')]));
+        await syncP(r);
+        const r2 = await h.restart(r);
+        assert.deepEqual(r2.dirtyRegions(), [7]);
+        assert.equal(r2.appliedLsn, 5);
+        assert.equal(r2.size(), 3);
+        return r2;
+      }));
+
+    test('a lowered appliedLsn survives a restart after sync', () =>
+      withStore(async (s) => {
+        s.apply(update(10, [put('a', '1')]));
+        s.setAppliedLsn(4);
+        await syncP(s);
+        const r = await h.restart(s);
+        assert.equal(r.appliedLsn, 4);
+        return r;
+      }));
+
+    test('digests are equal for equal content, whatever the history', async () => {
+      const one = await h.create();
+      const two = await h.create();
+      try {
+        const keys = [...keysInRegion(2, 3), ...keysInRegion(50, 3)];
+        one.apply(update(1, keys.map((k, i) => put(k, `v${i}`, i * 1000))));
+        two.apply(update(3, [put(keys[0]!, 'junk'), put('gone', 'x'), ...keys.slice(3).map((k, i) => put(k, `v${i + 3}`, (i + 3) * 1000))]));
+        two.apply(update(8, [flush, ...[...keys].reverse().map((k) => put(k, `v${keys.indexOf(k)}`, keys.indexOf(k) * 1000))]));
+        assert.equal(one.digest(), two.digest());
+        for (let r = 0; r < REGION_COUNT; r++) assert.equal(one.regionDigest(r), two.regionDigest(r));
+        assert.match(one.digest(), /^[0-9a-f]{64}$/);
+      } finally {
+        await h.dispose(one);
+        await h.dispose(two);
+      }
+    });
+
+    test('digests differ when a key, a value or an expiry differs, and only in the touched region', () =>
+      withStore((s) => {
+        const [k] = keysInRegion(9, 1);
+        s.apply(update(1, [put(k!, 'v', 0)]));
+        const base = { all: s.digest(), region: s.regionDigest(9), other: s.regionDigest(10) };
+        const seen = new Set([base.all]);
+        const variants: Array<Parameters<typeof update>[1]> = [
+          [put(k!, 'w', 0)],
+          [put(k!, 'v', 1)],
+          [put(k!, 'v', 0), put(keysInRegion(9, 2)[1]!, '')],
+          [del(k!)],
+        ];
+        let lsn = 1;
+        for (const ops of variants) {
+          s.apply(update(++lsn, [flush, put(k!, 'v', 0)]));
+          assert.equal(s.digest(), base.all, 'restored content gives the original digest');
+          s.apply(update(++lsn, ops));
+          const d = s.digest();
+          assert.ok(!seen.has(d), `digest repeated for ${JSON.stringify(ops.map((o) => o.k))}`);
+          seen.add(d);
+          assert.notEqual(s.regionDigest(9), base.region);
+          assert.equal(s.regionDigest(10), base.other);
+        }
+        assert.equal(regionOfKey(k!), 9);
+      }));
+
+    test('a closed storage area refuses further calls with STORAGE_CLOSED', async () => {
+      const s = await h.create();
+      s.apply(update(1, [put('a', '1')]));
+      await closeP(s);
+      assert.throws(() => s.get(Buffer.from('a')), (e: unknown) => isUnderstudyError(e, 'STORAGE_CLOSED'));
+      assert.throws(() => s.apply(update(2, [])), (e: unknown) => isUnderstudyError(e, 'STORAGE_CLOSED'));
+    });
+  });
+}
