@@ -161,10 +161,13 @@ export class LmdbStorage implements StorageArea {
     checkRegion(region);
     checkLimit(limit);
     if (limit === 0) return [];
-    // The smallest key strictly after afterKey is afterKey ++ 0x00.
-    const start = afterKey === undefined ? Buffer.from([region]) : Buffer.concat([Buffer.from([region]), afterKey, Buffer.from([0])]);
+    // Start at afterKey itself and skip it if stored: afterKey ++ 0x00 would be the exact
+    // successor, but could exceed LMDB's key size limit when afterKey is MAX_KEY_BYTES long.
+    const start = afterKey === undefined ? Buffer.from([region]) : dataKey(region, afterKey);
     const out: Array<[Buffer, Entry]> = [];
-    for (const { key, value } of this.data.getRange({ start, end: Buffer.from([region + 1]), limit })) {
+    for (const { key, value } of this.data.getRange({ start, end: Buffer.from([region + 1]), limit: limit + 1 })) {
+      if (out.length === limit) break;
+      if (afterKey !== undefined && key.equals(start)) continue;
       out.push([key.subarray(KEY_PREFIX_BYTES), decodeValue(value)]);
     }
     return out;

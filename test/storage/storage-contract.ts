@@ -190,6 +190,19 @@ export function storageContract(name: string, h: StorageHarness): void {
         );
       }));
 
+    test('regionEntries pages past a key of the maximum length', () =>
+      withStore((s) => {
+        const region = regionOfKey(Buffer.alloc(MAX_KEY_BYTES, 0x61));
+        const longest = Buffer.alloc(MAX_KEY_BYTES, 0x61);
+        // '{' sorts after 'a', so this key comes right after the longest one.
+        const next = taggedKey(region, Buffer.alloc(0), Buffer.alloc(0));
+        assert.ok(Buffer.compare(longest, next) < 0);
+        s.apply(update(1, [put(longest, 'long'), put(next, 'next')]));
+        assert.deepEqual(s.regionEntries(region, undefined, 1).map(([k]) => k), [longest]);
+        assert.deepEqual(s.regionEntries(region, longest, 10).map(([k]) => k), [next]);
+        assert.deepEqual(s.regionEntries(region, Buffer.alloc(MAX_KEY_BYTES, 0x62), 10).map(([k]) => k), [next]);
+      }));
+
     test('regionEntries covers the last region too', () =>
       withStore((s) => {
         const last = REGION_COUNT - 1;
