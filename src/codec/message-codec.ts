@@ -13,6 +13,7 @@ import type { Update } from '../core/types.ts';
 import {
   ByteReader,
   ByteWriter,
+  bytesSize,
   encodedSize,
   entriesBodySize,
   epochStartsBodySize,
@@ -96,6 +97,20 @@ function readRegions(r: ByteReader): number[] {
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) out[i] = r.varint('regions');
   return out;
+}
+
+// A nullable byte string: presence byte (0 null, 1 present), then the bytes.
+function optionalBytesSize(b: Buffer | null): number {
+  return b === null ? 1 : 1 + bytesSize(b);
+}
+
+function writeOptionalBytes(w: ByteWriter, b: Buffer | null): void {
+  w.bool(b !== null);
+  if (b !== null) w.bytes(b);
+}
+
+function readOptionalBytes(r: ByteReader, field: string): Buffer | null {
+  return r.bool(field) ? r.bytes(field) : null;
 }
 
 // truncateAfter is an lsn or -1 ("not set"); shifted by one to stay unsigned.
@@ -240,13 +255,14 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
   },
   'region-req': {
     code: 9,
-    size: (m) => varintSize(m.epoch) + regionsSize(m.regions) + varintSize(m.atLsn),
+    size: (m) => varintSize(m.epoch) + regionsSize(m.regions) + varintSize(m.atLsn) + varintSize(m.seq),
     write: (w, m) => {
       w.varint(m.epoch);
       writeRegions(w, m.regions);
       w.varint(m.atLsn);
+      w.varint(m.seq);
     },
-    read: (r) => ({ t: 'region-req', epoch: r.varint('epoch'), regions: readRegions(r), atLsn: r.varint('atLsn') }),
+    read: (r) => ({ t: 'region-req', epoch: r.varint('epoch'), regions: readRegions(r), atLsn: r.varint('atLsn'), seq: r.varint('seq') }),
   },
   'resync-start': {
     code: 12,
@@ -267,11 +283,20 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
   },
   'region-data': {
     code: 10,
-    size: (m) => varintSize(m.epoch) + varintSize(m.region) + varintSize(m.asOfLsn) + 2 + entriesBodySize(m.entries),
+    size: (m) =>
+      varintSize(m.epoch) +
+      varintSize(m.region) +
+      varintSize(m.asOfLsn) +
+      varintSize(m.seq) +
+      optionalBytesSize(m.afterKey) +
+      2 +
+      entriesBodySize(m.entries),
     write: (w, m) => {
       w.varint(m.epoch);
       w.varint(m.region);
       w.varint(m.asOfLsn);
+      w.varint(m.seq);
+      writeOptionalBytes(w, m.afterKey);
       w.bool(m.first);
       w.bool(m.last);
       writeEntriesBody(w, m.entries);
@@ -281,6 +306,8 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       epoch: r.varint('epoch'),
       region: r.varint('region'),
       asOfLsn: r.varint('asOfLsn'),
+      seq: r.varint('seq'),
+      afterKey: readOptionalBytes(r, 'afterKey'),
       first: r.bool('first'),
       last: r.bool('last'),
       entries: readEntriesBody(r),

@@ -121,6 +121,7 @@ export const messageByKind = {
     epoch: safeNat(),
     regions: fc.array(safeNat(), { maxLength: 10 }),
     atLsn: safeNat(),
+    seq: safeNat(),
   }),
   'resync-start': rec({
     t: fc.constant('resync-start' as const),
@@ -134,6 +135,8 @@ export const messageByKind = {
     epoch: safeNat(),
     region: safeNat(),
     asOfLsn: safeNat(),
+    seq: safeNat(),
+    afterKey: fc.option(bytes(), { nil: null }),
     first: fc.boolean(),
     last: fc.boolean(),
     entries: fc.array(entry(), { maxLength: 6 }),
