@@ -1,0 +1,121 @@
+// Command metadata for COMMAND (COUNT / INFO / DOCS / LIST) and for the
+// checks done while a MULTI is queueing: the connection-level commands served
+// by this layer, merged with the data commands of the executor (src/core/kv).
+
+/** Redis's command description: arity counts the command name (negative = at least). */
+export interface CommandSpec {
+  readonly name: string; // lower case
+  readonly arity: number;
+  readonly flags: readonly string[];
+  readonly firstKey: number;
+  readonly lastKey: number;
+  readonly step: number;
+  readonly group: string;
+  readonly summary: string;
+  readonly since: string;
+  /** Writes to keys: touches WATCHed keys (used by EXEC's optimistic check). */
+  readonly write: boolean;
+  /** ACL categories as COMMAND INFO lists them (default: "@" + group). */
+  readonly acl?: readonly string[];
+  /** Subcommands, e.g. CLIENT LIST, as "client|list". */
+  readonly subcommands?: readonly CommandSpec[];
+}
+
+function c(
+  name: string,
+  arity: number,
+  flags: string[],
+  group: string,
+  summary: string,
+  since = '1.0.0',
+  subcommands?: CommandSpec[],
+): CommandSpec {
+  return { name, arity, flags, firstKey: 0, lastKey: 0, step: 0, group, summary, since, write: false, ...(subcommands ? { subcommands } : {}) };
+}
+
+const sub = (parent: string, name: string, arity: number, flags: string[], summary: string, since = '2.4.0'): CommandSpec =>
+  c(`${parent}|${name}`, arity, flags, parent === 'sentinel' ? 'sentinel' : 'connection', summary, since);
+
+/** Commands answered by the RESP server itself rather than by the data executor. */
+export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
+  c('ping', -1, ['fast', 'sentinel'], 'connection', 'Returns the server\'s liveliness response.'),
+  c('echo', 2, ['fast'], 'connection', 'Returns the given string.'),
+  c('hello', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'sentinel', 'allow_busy'], 'connection', 'Handshakes with the server.', '6.0.0'),
+  c('auth', -2, ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'sentinel', 'allow_busy'], 'connection', 'Authenticates the connection.'),
+  c('select', 2, ['loading', 'stale', 'fast'], 'connection', 'Changes the selected database (only 0 exists).'),
+  c('quit', -1, ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], 'connection', 'Closes the connection.'),
+  c('reset', 1, ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], 'connection', 'Resets the connection.', '6.2.0'),
+  c('client', -2, ['sentinel'], 'connection', 'A container for client connection commands.', '2.4.0', [
+    sub('client', 'setinfo', 4, ['noscript', 'loading', 'stale'], 'Sets information specific to the client or connection.', '7.2.0'),
+    sub('client', 'setname', 3, ['noscript', 'loading', 'stale'], 'Sets the connection name.', '2.6.9'),
+    sub('client', 'getname', 2, ['noscript', 'loading', 'stale'], 'Returns the name of the connection.', '2.6.9'),
+    sub('client', 'id', 2, ['noscript', 'loading', 'stale'], 'Returns the unique client ID of the connection.', '5.0.0'),
+    sub('client', 'list', -2, ['admin', 'noscript', 'loading', 'stale'], 'Lists open connections.'),
+    sub('client', 'kill', -3, ['admin', 'noscript', 'loading', 'stale'], 'Terminates open connections.'),
+    sub('client', 'info', 2, ['noscript', 'loading', 'stale'], 'Returns information about the connection.', '6.2.0'),
+  ]),
+  c('info', -1, ['loading', 'stale', 'sentinel'], 'server', 'Returns information and statistics about the server.'),
+  c('role', 1, ['noscript', 'loading', 'stale', 'fast', 'sentinel'], 'server', 'Returns the replication role.', '2.8.12'),
+  c('command', -1, ['loading', 'stale', 'sentinel'], 'server', 'Returns detailed information about all commands.', '2.8.13', [
+    sub('command', 'count', 2, ['loading', 'stale'], 'Returns a count of commands.', '2.8.13'),
+    sub('command', 'info', -2, ['loading', 'stale'], 'Returns information about one, multiple or all commands.', '2.8.13'),
+    sub('command', 'docs', -2, ['loading', 'stale'], 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
+    sub('command', 'list', -2, ['loading', 'stale'], 'Returns a list of command names.', '7.0.0'),
+  ]),
+  c('config', -2, [], 'server', 'A container for server configuration commands.', '2.0.0', [
+    sub('config', 'get', -3, ['admin', 'noscript', 'loading', 'stale'], 'Returns the effective values of configuration parameters.', '2.0.0'),
+  ]),
+  c('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.'),
+  c('multi', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], 'transactions', 'Starts a transaction.', '1.2.0'),
+  c('exec', 1, ['noscript', 'loading', 'stale', 'skip_slowlog'], 'transactions', 'Executes all commands in a transaction.', '1.2.0'),
+  c('discard', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], 'transactions', 'Discards a transaction.', '2.0.0'),
+  c('watch', -2, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], 'transactions', 'Monitors changes to keys to determine the execution of a transaction.', '2.2.0'),
+  c('unwatch', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], 'transactions', 'Forgets about watched keys of a transaction.', '2.2.0'),
+  c('wait', 3, [], 'generic', 'Blocks until the secondaries hold every write of this connection, or the timeout.', '3.0.0'),
+  c('sentinel', -2, ['admin', 'sentinel', 'only_sentinel'], 'sentinel', 'Sentinel-compatible discovery of the primary.', '2.8.4', [
+    sub('sentinel', 'get-master-addr-by-name', 3, ['admin', 'sentinel'], 'Returns the address of the primary.'),
+    sub('sentinel', 'masters', 2, ['admin', 'sentinel'], 'Returns the state of the primary.'),
+    sub('sentinel', 'master', 3, ['admin', 'sentinel'], 'Returns the state of the primary.'),
+    sub('sentinel', 'replicas', 3, ['admin', 'sentinel'], 'Returns the secondaries.'),
+    sub('sentinel', 'slaves', 3, ['admin', 'sentinel'], 'Returns the secondaries.'),
+    sub('sentinel', 'sentinels', 3, ['admin', 'sentinel'], 'Returns the other nodes answering Sentinel queries.'),
+  ]),
+  c('subscribe', -2, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Listens for messages published to channels.', '2.0.0'),
+  c('psubscribe', -2, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Listens for messages published to channels that match patterns.', '2.0.0'),
+  c('unsubscribe', -1, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Stops listening to messages posted to channels.', '2.0.0'),
+  c('punsubscribe', -1, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Stops listening to messages published to channels that match patterns.', '2.0.0'),
+];
+
+/** Name → spec over connection-level and data commands (connection-level wins on a clash). */
+export class CommandTable {
+  readonly byName: ReadonlyMap<string, CommandSpec>;
+  constructor(dataCommands: readonly CommandSpec[]) {
+    const m = new Map<string, CommandSpec>();
+    for (const s of dataCommands) m.set(s.name, s);
+    for (const s of CONNECTION_COMMANDS) m.set(s.name, s);
+    this.byName = m;
+  }
+
+  get(name: string): CommandSpec | undefined {
+    return this.byName.get(name.toLowerCase());
+  }
+
+  all(): CommandSpec[] {
+    return [...this.byName.values()];
+  }
+
+  /** Redis's arity rule: exact when positive, a minimum when negative. */
+  static arityOk(spec: CommandSpec, argc: number): boolean {
+    return spec.arity >= 0 ? argc === spec.arity : argc >= -spec.arity;
+  }
+
+  /** The key arguments of a command (by first/last/step), for WATCH invalidation. */
+  static keysOf(spec: CommandSpec, argv: readonly Buffer[]): Buffer[] {
+    if (spec.firstKey <= 0) return [];
+    const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+    const step = Math.max(1, spec.step);
+    const out: Buffer[] = [];
+    for (let i = spec.firstKey; i <= last && i < argv.length; i += step) out.push(argv[i]!);
+    return out;
+  }
+}

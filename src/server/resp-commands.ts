@@ -1,0 +1,393 @@
+// The connection-level commands, with Redis's semantics and error texts:
+// PING ECHO HELLO AUTH SELECT QUIT RESET CLIENT INFO ROLE COMMAND CONFIG DBSIZE
+// MULTI EXEC DISCARD WATCH UNWATCH WAIT. Data commands never come here; they
+// go to the node (src/server/resp-connection.ts).
+import { timingSafeEqual, createHash } from 'node:crypto';
+import { arr, bulk, err, int, OK, type Reply } from '../core/reply.ts';
+import type { NodeHandle } from '../runtime/node-api.ts';
+import type { CommandSpec, CommandTable } from './resp-command-table.ts';
+import { arityError, type Connection, type Handler } from './resp-connection.ts';
+import { globMatch } from '../core/kv/glob.ts';
+import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
+
+/** What the handlers need from the server beyond one connection. */
+export interface HandlerHost {
+  readonly mode: 'data' | 'sentinel';
+  readonly node: NodeHandle;
+  readonly requirePass: string | undefined;
+  readonly table: CommandTable;
+  clients(): Iterable<Connection>;
+  infoContext(): InfoContext;
+  /** CONFIG GET's parameters (name → value), Redis names. */
+  configParams(): Readonly<Record<string, string>>;
+  /** Whether DBSIZE is a data command of the executor (then it is not answered here). */
+  readonly dbsizeOnNode: boolean;
+}
+
+const str = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('utf8'));
+const lower = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('latin1').toLowerCase());
+const simple = (s: string): Reply => ({ t: 'simple', s });
+const SYNTAX = err('ERR syntax error');
+const NOT_INT = err('ERR value is not an integer or out of range');
+
+/** Redis's string2ll: an optional '-', then digits without leading zeros, within int64. */
+export function parseInteger(b: Buffer | undefined): number | null {
+  if (b === undefined) return null;
+  const s = b.toString('latin1');
+  if (!/^-?(0|[1-9][0-9]{0,18})$/.test(s) || s === '-0') return null;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : null;
+}
+
+/** Passwords compared in constant time (on digests, so lengths do not leak either). */
+function passwordMatches(given: Buffer, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
+}
+
+const WRONGPASS = err('WRONGPASS invalid username-password pair or user is disabled.');
+
+/** Redis allows client names and lib names of printable ASCII without spaces. */
+function validName(s: Buffer): boolean {
+  for (const c of s) if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+/** One CLIENT LIST / CLIENT INFO line, Redis's fields in Redis's order (those that apply). */
+export function clientLine(c: Connection): string {
+  const now = Date.now();
+  const flags = (c.multi ? 'x' : '') + (c.channels.size + c.patterns.size > 0 ? 'P' : '') || 'N';
+  return (
+    `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAtMs) / 1000)} ` +
+    `idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 ` +
+    `multi=${c.multi ? c.multi.queue.length : -1} watch=${c.watched.size} qbuf=${c.queryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
+    `rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.socket.writableLength} tot-mem=0 events=r cmd=${c.lastCmd} user=default ` +
+    `redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
+  );
+}
+
+function verbatim(text: string): Reply {
+  return { t: 'verbatim', format: 'txt', s: text };
+}
+
+/** COMMAND INFO's entry: [name, arity, flags, first, last, step, acl, tips, key-specs, subcommands]. */
+function commandInfo(s: CommandSpec): Reply {
+  return arr([
+    bulk(s.name),
+    int(s.arity),
+    { t: 'set', items: s.flags.map(simple) },
+    int(s.firstKey),
+    int(s.lastKey),
+    int(s.step),
+    { t: 'set', items: (s.acl ?? [`@${s.group}`]).map(simple) },
+    { t: 'set', items: [] },
+    arr([]),
+    arr((s.subcommands ?? []).map(commandInfo)),
+  ]);
+}
+
+function commandDocs(s: CommandSpec): Reply {
+  const entries: Array<readonly [Reply, Reply]> = [
+    [bulk('summary'), bulk(s.summary)],
+    [bulk('since'), bulk(s.since)],
+    [bulk('group'), bulk(s.group)],
+  ];
+  if (s.subcommands?.length)
+    entries.push([bulk('subcommands'), { t: 'map', entries: s.subcommands.map((x) => [bulk(x.name), commandDocs(x)] as const) }]);
+  return { t: 'map', entries };
+}
+
+export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
+  const h = new Map<string, Handler>();
+
+  h.set('ping', (c, argv, done) => {
+    if (c.proto === 2 && c.channels.size + c.patterns.size > 0) return done(arr([bulk('pong'), bulk(argv[1] ?? '')]));
+    done(argv.length === 2 ? bulk(argv[1]!) : simple('PONG'));
+  });
+  h.set('echo', (_c, argv, done) => done(bulk(argv[1]!)));
+  h.set('quit', (_c, _argv, done) => done(OK, { close: true }));
+  h.set('reset', (c, _argv, done) => {
+    c.resetState();
+    done(simple('RESET'));
+  });
+
+  h.set('auth', (c, argv, done) => {
+    if (argv.length > 3) return done(SYNTAX);
+    const user = argv.length === 3 ? str(argv[1]) : 'default';
+    const pass = argv[argv.length - 1]!;
+    if (host.requirePass === undefined) {
+      if (argv.length === 2)
+        return done(
+          err('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?'),
+        );
+      return done(user === 'default' ? OK : WRONGPASS);
+    }
+    if (user !== 'default' || !passwordMatches(pass, host.requirePass)) return done(WRONGPASS);
+    c.authed = true;
+    done(OK);
+  });
+
+  h.set('hello', (c, argv, done) => {
+    let proto = c.proto;
+    if (argv.length >= 2) {
+      const v = parseInteger(argv[1]);
+      if (v === null) return done(err('ERR Protocol version is not an integer or out of range'));
+      if (v !== 2 && v !== 3) return done(err('NOPROTO unsupported protocol version'));
+      proto = v;
+    }
+    let auth: [string, Buffer] | null = null;
+    let setname: Buffer | null = null;
+    for (let i = 2; i < argv.length; i++) {
+      const opt = lower(argv[i]);
+      const more = argv.length - i - 1;
+      if (opt === 'auth' && more >= 2) {
+        auth = [str(argv[i + 1]), argv[i + 2]!];
+        i += 2;
+      } else if (opt === 'setname' && more >= 1) {
+        setname = argv[i + 1]!;
+        i += 1;
+      } else {
+        return done(err(`ERR Syntax error in HELLO option '${str(argv[i])}'`));
+      }
+    }
+    if (auth) {
+      const ok =
+        host.requirePass === undefined ? auth[0] === 'default' : auth[0] === 'default' && passwordMatches(auth[1], host.requirePass);
+      if (!ok) return done(WRONGPASS);
+      c.authed = true;
+    }
+    if (!c.authed)
+      return done(
+        err(
+          'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+        ),
+      );
+    if (setname) {
+      if (!validName(setname)) return done(err('ERR Client names cannot contain spaces, newlines or special characters.'));
+      c.name = str(setname);
+    }
+    c.proto = proto;
+    const role = host.mode === 'sentinel' ? 'master' : host.node.role() === 'primary' ? 'master' : 'replica';
+    done({
+      t: 'map',
+      entries: [
+        [bulk('server'), bulk('redis')],
+        [bulk('version'), bulk(REDIS_COMPAT_VERSION)],
+        [bulk('proto'), int(proto)],
+        [bulk('id'), int(c.id)],
+        [bulk('mode'), bulk(host.mode === 'sentinel' ? 'sentinel' : 'standalone')],
+        [bulk('role'), bulk(role)],
+        [bulk('modules'), arr([])],
+      ],
+    });
+  });
+
+  h.set('select', (_c, argv, done) => {
+    const n = parseInteger(argv[1]);
+    if (n === null) return done(NOT_INT);
+    // One keyspace per cluster: a replicated database number would buy nothing but a second namespace.
+    done(n === 0 ? OK : err('ERR DB index is out of range'));
+  });
+
+  h.set('client', (c, argv, done) => {
+    const sub = lower(argv[1]);
+    switch (sub) {
+      case 'setinfo': {
+        const attr = lower(argv[2]);
+        const v = argv[3]!;
+        if (attr !== 'lib-name' && attr !== 'lib-ver') return done(err(`ERR Unrecognized option '${str(argv[2])}'`));
+        if (!validName(v) && v.length > 0) return done(err(`ERR ${attr} cannot contain spaces, newlines or special characters.`));
+        if (attr === 'lib-name') c.libName = str(v);
+        else c.libVer = str(v);
+        return done(OK);
+      }
+      case 'setname': {
+        const v = argv[2]!;
+        if (!validName(v) && v.length > 0) return done(err('ERR Client names cannot contain spaces, newlines or special characters.'));
+        c.name = str(v);
+        return done(OK);
+      }
+      case 'getname':
+        return done(c.name ? bulk(c.name) : bulk(null));
+      case 'id':
+        return done(int(c.id));
+      case 'info':
+        return done(verbatim(clientLine(c) + '\n'));
+      case 'list': {
+        let ids: Set<number> | null = null;
+        for (let i = 2; i < argv.length; i++) {
+          const opt = lower(argv[i]);
+          if (opt === 'type' && i + 1 < argv.length) {
+            const type = lower(argv[++i]);
+            if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type))
+              return done(err(`ERR Unknown client type '${str(argv[i])}'`));
+            if (type !== 'normal' && type !== 'pubsub') ids = new Set();
+          } else if (opt === 'id' && i + 1 < argv.length) {
+            ids ??= new Set();
+            for (i++; i < argv.length; i++) {
+              const n = parseInteger(argv[i]);
+              if (n === null || n <= 0) return done(err('ERR Invalid client ID'));
+              ids.add(n);
+            }
+          } else {
+            return done(SYNTAX);
+          }
+        }
+        let text = '';
+        for (const other of host.clients()) if (!ids || ids.has(other.id)) text += clientLine(other) + '\n';
+        return done(verbatim(text));
+      }
+      case 'kill':
+        return done(clientKill(host, c, argv));
+      default:
+        return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CLIENT HELP.`));
+    }
+  });
+
+  h.set('info', (_c, argv, done) => done(verbatim(infoText(host.infoContext(), argv.slice(1).map((b) => str(b))))));
+  h.set('role', (_c, _argv, done) => done(roleReply(host.node)));
+
+  h.set('command', (_c, argv, done) => {
+    const all = host.table.all();
+    if (argv.length === 1) return done(arr(all.map(commandInfo)));
+    const sub = lower(argv[1]);
+    const names = argv.slice(2).map(lower);
+    switch (sub) {
+      case 'count':
+        return done(int(all.length));
+      case 'list':
+        if (argv.length > 2) return done(err('ERR COMMAND LIST filters are not supported; use COMMAND LIST without arguments'));
+        return done(arr(all.map((s) => bulk(s.name))));
+      case 'info':
+        if (names.length === 0) return done(arr(all.map(commandInfo)));
+        return done(arr(names.map((n) => subOrCommand(host.table, n)).map((s) => (s ? commandInfo(s) : arr(null)))));
+      case 'docs': {
+        const chosen = names.length === 0 ? all : names.map((n) => subOrCommand(host.table, n)).filter((s) => s !== undefined);
+        return done({ t: 'map', entries: chosen.map((s) => [bulk(s.name), commandDocs(s)] as const) });
+      }
+      default:
+        return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try COMMAND HELP.`));
+    }
+  });
+
+  h.set('config', (_c, argv, done) => {
+    const sub = lower(argv[1]);
+    if (sub === 'get') {
+      const params = host.configParams();
+      const entries: Array<readonly [Reply, Reply]> = [];
+      const seen = new Set<string>();
+      for (const p of argv.slice(2)) {
+        const pattern = str(p);
+        for (const [k, v] of Object.entries(params)) {
+          if (seen.has(k) || !globMatch(Buffer.from(pattern), Buffer.from(k), true)) continue;
+          seen.add(k);
+          entries.push([bulk(k), bulk(v)]);
+        }
+      }
+      return done({ t: 'map', entries });
+    }
+    if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat')
+      return done(err(`ERR CONFIG ${sub.toUpperCase()} is not supported: change the node's configuration file (see docs/configuration.md) and restart the node`));
+    return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CONFIG HELP.`));
+  });
+
+  if (!host.dbsizeOnNode) h.set('dbsize', (_c, _argv, done) => done(int(host.node.status().keys)));
+
+  h.set('multi', (c, _argv, done) => {
+    if (c.multi) return done(err('ERR MULTI calls can not be nested'));
+    c.beginMulti();
+    done(OK);
+  });
+  h.set('exec', (c, _argv, done) => {
+    if (!c.multi) return done(err('ERR EXEC without MULTI'));
+    c.exec(done);
+  });
+  h.set('discard', (c, _argv, done) => {
+    if (!c.multi) return done(err('ERR DISCARD without MULTI'));
+    c.multi = null;
+    c.unwatch();
+    done(OK);
+  });
+  h.set('watch', (c, argv, done) => {
+    if (c.multi) return done(err('ERR WATCH inside MULTI is not allowed'));
+    for (const k of argv.slice(1)) c.watch(k);
+    done(OK);
+  });
+  h.set('unwatch', (c, _argv, done) => {
+    c.unwatch();
+    done(OK);
+  });
+
+  h.set('wait', (c, argv, done) => {
+    const n = parseInteger(argv[1]);
+    const timeout = parseInteger(argv[2]);
+    if (n === null || timeout === null) return done(NOT_INT);
+    if (timeout < 0) return done(err('ERR timeout is negative'));
+    if (host.node.role() !== 'primary')
+      return done(
+        err(
+          'ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
+        ),
+      );
+    host.node.waitReplicas(c.lastLsn, Math.max(0, n), timeout, (count) => done(int(count)));
+  });
+
+  return h;
+}
+
+/** "command" or "command|subcommand" as COMMAND INFO / DOCS accept them. */
+function subOrCommand(table: CommandTable, name: string): CommandSpec | undefined {
+  const bar = name.indexOf('|');
+  if (bar < 0) return table.get(name);
+  return table.get(name.slice(0, bar))?.subcommands?.find((s) => s.name === name);
+}
+
+/** CLIENT KILL addr (old form: OK or error) and CLIENT KILL ID id | ADDR addr | LADDR addr | SKIPME yes/no (count). */
+function clientKill(host: HandlerHost, self: Connection, argv: readonly Buffer[]): Reply {
+  if (argv.length === 3) {
+    const addr = str(argv[2]);
+    for (const other of host.clients()) {
+      if (other.addr !== addr) continue;
+      kill(self, other);
+      return OK;
+    }
+    return err('ERR No such client');
+  }
+  if ((argv.length - 2) % 2 !== 0) return SYNTAX;
+  let id: number | null = null;
+  let addr: string | null = null;
+  let laddr: string | null = null;
+  let skipme = true;
+  for (let i = 2; i < argv.length; i += 2) {
+    const opt = lower(argv[i]);
+    const v = argv[i + 1]!;
+    if (opt === 'id') {
+      const n = parseInteger(v);
+      if (n === null || n <= 0) return err('ERR client-id should be greater than 0');
+      id = n;
+    } else if (opt === 'addr') addr = str(v);
+    else if (opt === 'laddr') laddr = str(v);
+    else if (opt === 'skipme') {
+      const yn = lower(v);
+      if (yn !== 'yes' && yn !== 'no') return SYNTAX;
+      skipme = yn === 'yes';
+    } else return SYNTAX;
+  }
+  let killed = 0;
+  for (const other of [...host.clients()]) {
+    if (id !== null && other.id !== id) continue;
+    if (addr !== null && other.addr !== addr) continue;
+    if (laddr !== null && other.laddr !== laddr) continue;
+    if (skipme && other === self) continue;
+    kill(self, other);
+    killed++;
+  }
+  return int(killed);
+}
+
+function kill(self: Connection, other: Connection): void {
+  // Killing oneself closes after this reply is written, as Redis does; others go at once.
+  if (other === self) self.closeAfterReplies();
+  else other.destroy();
+}

@@ -1,0 +1,405 @@
+// One client connection of the RESP server: incremental parsing, pipelining
+// with replies strictly in request order (data commands complete
+// asynchronously; each gets a slot, and consecutive filled slots go out in
+// one socket write), the connection state Redis keeps per client (protocol
+// version, auth, name, MULTI queue, WATCHed keys, subscriptions) and the
+// dispatch between connection-level commands and the node's executor.
+import type { Socket } from 'node:net';
+import { arr, err, type Reply } from '../core/reply.ts';
+import { assert } from '../lib/assert.ts';
+import type { Lsn } from '../core/types.ts';
+import type { NodeHandle } from '../runtime/node-api.ts';
+import { CommandTable, type CommandSpec } from './resp-command-table.ts';
+import { createRequestParser, encodeReply, encodePush } from './resp-codec.ts';
+import type { RespParser } from '../resp/parser.ts';
+import type { RespLimits } from './resp-limits.ts';
+
+export type Proto = 2 | 3;
+
+/** What a command handler answers: one reply, a pub/sub push, or several of those in a row. */
+export type Out = Reply | { readonly t: 'push'; readonly items: readonly Reply[] } | { readonly t: 'seq'; readonly outs: readonly Out[] };
+
+export type Done = (out: Out, opts?: { readonly close?: boolean }) => void;
+
+/** A connection-level command: runs here rather than on the node. */
+export type Handler = (conn: Connection, argv: readonly Buffer[], done: Done) => void;
+
+/** What the server offers to each of its connections. */
+export interface ServerContext {
+  readonly mode: 'data' | 'sentinel';
+  readonly node: NodeHandle;
+  readonly limits: RespLimits;
+  readonly requirePass: string | undefined;
+  readonly table: CommandTable;
+  readonly handlers: ReadonlyMap<string, Handler>;
+  readonly stats: { commandsProcessed: number };
+  /** Marks the WATCHed keys of every connection as modified (Redis's touchWatchedKey). */
+  touchKeys(keys: readonly Buffer[] | 'all'): void;
+  watchKey(conn: Connection, key: string): void;
+  unwatchAll(conn: Connection): void;
+  removeConnection(conn: Connection): void;
+}
+
+interface Slot {
+  buf: Buffer | null;
+  close: boolean;
+}
+
+/** Above this many unanswered requests, stop reading from the socket until replies drain. */
+export const MAX_PENDING_REPLIES = 4096;
+
+let nextClientId = 1;
+
+/** Commands a client may send before AUTH when a password is configured. */
+const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
+/** Commands allowed in RESP2 once the connection has subscriptions. */
+const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+/** Commands that act on the transaction itself and are never queued. */
+const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
+/** Commands refused inside MULTI (their replies are pushes, or they need their own connection state). */
+const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'hello', 'auth', 'sentinel']);
+
+/** Redis's text for an unknown command: the name and the first arguments, quoted. */
+export function unknownCommandError(argv: readonly Buffer[]): Reply {
+  let args = '';
+  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.toString('latin1').slice(0, 128 - args.length)}' `;
+  const name = argv[0]!.toString('latin1').slice(0, 128);
+  return err(`ERR unknown command '${name}', with args beginning with: ${args}`.replace(/[\r\n]/g, ' '));
+}
+
+export function arityError(name: string): Reply {
+  return err(`ERR wrong number of arguments for '${name}' command`);
+}
+
+export class Connection {
+  readonly id = nextClientId++;
+  readonly createdAtMs = Date.now();
+  readonly addr: string;
+  readonly laddr: string;
+  lastActiveMs = Date.now();
+  lastCmd = 'NULL';
+  name = '';
+  libName = '';
+  libVer = '';
+  proto: Proto = 2;
+  authed: boolean;
+  /** The lsn of this connection's last command on the node (WAIT waits for it). */
+  lastLsn: Lsn = 0;
+  multi: { queue: Buffer[][]; dirty: boolean } | null = null;
+  readonly watched = new Set<string>();
+  /** Set when a WATCHed key was written by anyone since WATCH: the next EXEC aborts. */
+  watchDirty = false;
+  readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
+  private readonly parser: RespParser;
+  private readonly slots: Slot[] = [];
+  private head = 0;
+  private closing = false;
+  private processing = false;
+  private flushScheduled = false;
+  private paused = false;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly ctx: ServerContext,
+  ) {
+    this.addr = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    this.laddr = `${socket.localAddress ?? '?'}:${socket.localPort ?? 0}`;
+    this.authed = ctx.requirePass === undefined;
+    this.parser = createRequestParser(ctx.limits);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.updateFlow());
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.closing = true;
+      ctx.unwatchAll(this);
+      ctx.removeConnection(this);
+    });
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  get pendingReplies(): number {
+    return this.slots.length - this.head;
+  }
+
+  get queryBufferBytes(): number {
+    return this.parser.pendingBytes;
+  }
+
+  /** Closes after every earlier reply has been written (CLIENT KILL of another, QUIT). */
+  closeAfterReplies(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.slots.push({ buf: Buffer.alloc(0), close: true });
+    this.flush();
+  }
+
+  /** Drops the connection at once (demotion of the node, server shutdown). */
+  destroy(): void {
+    this.closing = true;
+    this.socket.destroy();
+  }
+
+  /** Delivers a pub/sub message after any replies already queued. */
+  deliver(items: readonly Reply[]): void {
+    if (this.closing) return;
+    this.slots.push({ buf: encodePush(items, this.proto), close: false });
+    this.scheduleFlush();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closing) return;
+    this.processing = true;
+    try {
+      const { commands, error } = this.parser.feed(chunk);
+      // Bounded by the commands in this chunk; stops early after QUIT or a CLIENT KILL of itself.
+      for (const argv of commands) {
+        if (this.closing) break;
+        this.dispatch(argv);
+      }
+      if (error && !this.closing) {
+        // Redis answers a malformed request with the protocol error and closes the connection;
+        // the commands before it are still answered, in order.
+        this.fill(this.newSlot(), err(error.toResp()), this.proto, true);
+      }
+    } finally {
+      this.processing = false;
+    }
+    this.flush();
+  }
+
+  private newSlot(): Slot {
+    const slot: Slot = { buf: null, close: false };
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private fill(slot: Slot, out: Out, proto: Proto, close = false): void {
+    assert(slot.buf === null, 'a reply slot is filled twice');
+    slot.buf = encodeOut(out, proto);
+    slot.close = close;
+    if (close) {
+      // Nothing after QUIT or a protocol error is read or answered.
+      this.closing = true;
+    }
+    if (!this.processing) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Writes every consecutive ready reply at the head in one socket write. */
+  private flush(): void {
+    const bufs: Buffer[] = [];
+    let close = false;
+    while (this.head < this.slots.length) {
+      const s = this.slots[this.head]!;
+      if (s.buf === null) break;
+      bufs.push(s.buf);
+      this.head++;
+      if (s.close) {
+        close = true;
+        break;
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.slots.length) {
+      this.slots.splice(0, this.head);
+      this.head = 0;
+    }
+    if (bufs.length && !this.socket.destroyed) {
+      this.socket.write(bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs));
+    }
+    if (close) {
+      this.slots.length = 0;
+      this.head = 0;
+      this.socket.end();
+      return;
+    }
+    this.updateFlow();
+  }
+
+  /** Backpressure: stop reading while replies pile up, here or in the socket. */
+  private updateFlow(): void {
+    if (this.closing) return;
+    const busy = this.pendingReplies > MAX_PENDING_REPLIES || this.socket.writableNeedDrain;
+    if (busy && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    } else if (!busy && this.paused) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private dispatch(argv: Buffer[]): void {
+    const slot = this.newSlot();
+    this.ctx.stats.commandsProcessed++;
+    this.lastActiveMs = Date.now();
+    const name = argv[0]!.toString('latin1').toLowerCase();
+    this.lastCmd = name;
+    const protoAtDispatch = this.proto;
+    this.run(name, argv, (out, opts) => {
+      // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
+      const proto = name === 'hello' || name === 'reset' ? this.proto : protoAtDispatch;
+      this.fill(slot, out, proto, opts?.close ?? false);
+    });
+  }
+
+  private run(name: string, argv: Buffer[], done: Done): void {
+    if (!this.authed && !NO_AUTH.has(name)) return done(err('NOAUTH Authentication required.'));
+    if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_ALLOWED.has(name))
+      return done(
+        err(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
+      );
+    if (this.multi && !MULTI_CONTROL.has(name)) return done(this.enqueue(name, argv));
+    this.execOne(name, argv, done);
+  }
+
+  /** MULTI: validate now (errors abort the EXEC, as in Redis), run at EXEC. */
+  private enqueue(name: string, argv: Buffer[]): Reply {
+    const m = this.multi!;
+    const spec = this.specFor(name);
+    const fail = (r: Reply): Reply => {
+      m.dirty = true;
+      return r;
+    };
+    if (!spec) return fail(unknownCommandError(argv));
+    if (!CommandTable.arityOk(spec, argv.length)) return fail(arityError(name));
+    if (NOT_IN_MULTI.has(name)) return fail(err('ERR Command not allowed inside a transaction'));
+    if (m.queue.length >= this.ctx.limits.maxQueuedCommands)
+      return fail(
+        err(
+          `ERR too many commands queued in MULTI (limits.maxQueuedCommands = ${this.ctx.limits.maxQueuedCommands}); EXEC smaller transactions or raise the limit`,
+        ),
+      );
+    m.queue.push(argv);
+    return { t: 'simple', s: 'QUEUED' };
+  }
+
+  private specFor(name: string): CommandSpec | undefined {
+    if (this.ctx.mode === 'sentinel' && !this.ctx.handlers.has(name)) return undefined;
+    return this.ctx.table.get(name);
+  }
+
+  /** Runs one command now: connection-level here, data commands on the node. */
+  execOne(name: string, argv: readonly Buffer[], done: Done): void {
+    const handler = this.ctx.handlers.get(name);
+    if (handler) {
+      const spec = this.ctx.table.get(name);
+      if (spec && !CommandTable.arityOk(spec, argv.length)) return done(arityError(name));
+      if (spec?.subcommands && argv.length >= 2) {
+        const subName = argv[1]!.toString('latin1').toLowerCase();
+        const sub = spec.subcommands.find((s) => s.name === `${name}|${subName}`);
+        if (sub && !CommandTable.arityOk(sub, argv.length)) return done(arityError(sub.name));
+      }
+      return handler(this, argv, done);
+    }
+    if (this.ctx.mode === 'sentinel') return done(unknownCommandError(argv));
+    this.executeOnNode([argv as Buffer[]], (replies) => done(replies[0]!));
+  }
+
+  /** Sends data commands to the node (one batch = one atomic update) and remembers the lsn for WAIT. */
+  executeOnNode(cmds: Buffer[][], cb: (replies: Reply[]) => void): void {
+    for (const argv of cmds) {
+      const name = argv[0]!.toString('latin1').toLowerCase();
+      const spec = this.ctx.table.get(name);
+      if (!spec?.write) continue;
+      // Marked at dispatch: the node orders commands as they are sent, so a WATCHer's later
+      // EXEC is ordered after this write whether or not it has completed yet.
+      if (name === 'flushall' || name === 'flushdb') this.ctx.touchKeys('all');
+      else this.ctx.touchKeys(CommandTable.keysOf(spec, argv));
+    }
+    this.ctx.node.execute(cmds, (replies) => {
+      assert(replies.length === cmds.length, () => `node answered ${replies.length} replies to ${cmds.length} commands`);
+      this.lastLsn = Math.max(this.lastLsn, this.ctx.node.lastLsn());
+      cb(replies);
+    });
+  }
+
+  watch(key: Buffer): void {
+    this.ctx.watchKey(this, key.toString('latin1'));
+  }
+
+  unwatch(): void {
+    this.ctx.unwatchAll(this);
+  }
+
+  beginMulti(): void {
+    this.multi = { queue: [], dirty: false };
+  }
+
+  /** EXEC: data commands go to the node as one batch; connection-level ones run here, in order, after it. */
+  exec(done: Done): void {
+    const m = this.multi;
+    assert(m !== null, 'exec without multi state');
+    this.multi = null;
+    const watchDirty = this.watchDirty;
+    this.ctx.unwatchAll(this);
+    if (m.dirty) return done(err('EXECABORT Transaction discarded because of previous errors.'));
+    if (watchDirty) return done(this.proto === 3 ? { t: 'null' } : arr(null));
+    const results: Reply[] = new Array<Reply>(m.queue.length);
+    const data: number[] = [];
+    const local: number[] = [];
+    m.queue.forEach((argv, i) => (this.ctx.handlers.has(argv[0]!.toString('latin1').toLowerCase()) ? local : data).push(i));
+    const runLocal = (): void => {
+      // Iterative over the (bounded) queue; a handler that answers later resumes the loop from its callback.
+      let k = 0;
+      const step = (): void => {
+        while (k < local.length) {
+          const i = local[k++]!;
+          const argv = m.queue[i]!;
+          let sync = true;
+          let answered = false;
+          this.execOne(argv[0]!.toString('latin1').toLowerCase(), argv, (out) => {
+            results[i] = isReply(out) ? out : err('ERR Command not allowed inside a transaction');
+            answered = true;
+            if (!sync) step();
+          });
+          sync = false;
+          if (!answered) return;
+        }
+        done(arr(results));
+      };
+      step();
+    };
+    if (data.length === 0) return runLocal();
+    this.executeOnNode(
+      data.map((i) => m.queue[i]!),
+      (replies) => {
+        data.forEach((i, j) => (results[i] = replies[j]!));
+        runLocal();
+      },
+    );
+  }
+
+  /** RESET and AUTH-less defaults: what a fresh connection has. */
+  resetState(): void {
+    this.multi = null;
+    this.ctx.unwatchAll(this);
+    this.channels.clear();
+    this.patterns.clear();
+    this.proto = 2;
+    this.name = '';
+    this.authed = this.ctx.requirePass === undefined;
+  }
+}
+
+function isReply(out: Out): out is Reply {
+  return out.t !== 'push' && out.t !== 'seq';
+}
+
+function encodeOut(out: Out, proto: Proto): Buffer {
+  if (out.t === 'push') return encodePush(out.items, proto);
+  if (out.t === 'seq') return Buffer.concat(out.outs.map((o) => encodeOut(o, proto)));
+  return encodeReply(out, proto);
+}

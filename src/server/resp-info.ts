@@ -1,0 +1,164 @@
+// INFO and ROLE in Redis's shapes, computed from the node's status. Clients
+// depend on these exact fields: ioredis's ready check reads `role:` and
+// `loading:`, Sentinel-aware clients and tools read the replication section.
+import { arr, bulk, int, type Reply } from '../core/reply.ts';
+import type { MemberInfo, NodeHandle, NodeStatus } from '../runtime/node-api.ts';
+
+/** The Redis version we answer as: clients enable features by it; 7.2 is the command set we follow. */
+export const REDIS_COMPAT_VERSION = '7.2.0';
+export const UNDERSTUDY_VERSION = '0.1.0';
+
+export function splitAddr(addr: string | undefined): { host: string; port: number } | null {
+  if (addr === undefined) return null;
+  const i = addr.lastIndexOf(':');
+  if (i <= 0) return null;
+  const host = addr.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  const port = Number(addr.slice(i + 1));
+  return Number.isInteger(port) ? { host, port } : null;
+}
+
+export function memberById(node: Pick<NodeHandle, 'members'>, id: string | null): MemberInfo | undefined {
+  return id === null ? undefined : node.members.find((m) => m.id === id);
+}
+
+export interface InfoContext {
+  readonly node: NodeHandle;
+  readonly mode: 'data' | 'sentinel';
+  readonly runId: string;
+  readonly port: number;
+  readonly startedAtMs: number;
+  readonly connectedClients: number;
+  readonly maxClients: number;
+  readonly blockedClients: number;
+  readonly connectionsReceived: number;
+  readonly rejectedConnections: number;
+  readonly commandsProcessed: number;
+  /** Extra sections (the sentinel section on the sentinel port). */
+  readonly extra?: Readonly<Record<string, () => string[]>>;
+}
+
+const DEFAULT_SECTIONS = ['server', 'clients', 'persistence', 'stats', 'replication', 'keyspace'];
+
+function isPrimaryLike(status: NodeStatus): boolean {
+  return status.role === 'primary';
+}
+
+/** The INFO text for the requested sections (default, "all" and "everything" as in Redis). */
+export function infoText(ctx: InfoContext, requested: readonly string[]): string {
+  const status = ctx.node.status();
+  const sections: Record<string, () => string[]> = {
+    server: () => {
+      const upS = Math.floor((Date.now() - ctx.startedAtMs) / 1000);
+      return [
+        `redis_version:${REDIS_COMPAT_VERSION}`,
+        `understudy_version:${UNDERSTUDY_VERSION}`,
+        `redis_mode:${ctx.mode === 'sentinel' ? 'sentinel' : 'standalone'}`,
+        `os:${process.platform} ${process.arch}`,
+        'arch_bits:64',
+        `process_id:${process.pid}`,
+        `run_id:${ctx.runId}`,
+        `tcp_port:${ctx.port}`,
+        `uptime_in_seconds:${upS}`,
+        `uptime_in_days:${Math.floor(upS / 86400)}`,
+        `node_id:${status.id}`,
+        `epoch:${status.epoch}`,
+      ];
+    },
+    clients: () => [
+      `connected_clients:${ctx.connectedClients}`,
+      `maxclients:${ctx.maxClients}`,
+      `blocked_clients:${ctx.blockedClients}`,
+      'tracking_clients:0',
+    ],
+    persistence: () => [
+      // Every write is in the update log before it is acknowledged, so the data set is never "loading".
+      'loading:0',
+      'async_loading:0',
+      'rdb_changes_since_last_save:0',
+      'rdb_bgsave_in_progress:0',
+      'aof_enabled:1',
+      'aof_rewrite_in_progress:0',
+      `log_start_lsn:${status.log.start}`,
+      `log_applied_lsn:${status.log.appliedLsn}`,
+      `log_commit_lsn:${status.log.commitLsn}`,
+      `log_last_lsn:${status.log.lastLsn}`,
+      `log_durable_lsn:${status.log.durableLsn}`,
+      `log_bytes:${status.log.bytes}`,
+      `log_segments:${status.log.segments}`,
+    ],
+    stats: () => [
+      `total_connections_received:${ctx.connectionsReceived}`,
+      `total_commands_processed:${ctx.commandsProcessed}`,
+      `rejected_connections:${ctx.rejectedConnections}`,
+    ],
+    replication: () => replicationLines(ctx.node, status),
+    keyspace: () => (status.keys > 0 ? [`db0:keys=${status.keys},expires=0,avg_ttl=0`] : []),
+    ...(ctx.extra ?? {}),
+  };
+  let names: string[];
+  const lower = requested.map((s) => s.toLowerCase());
+  if (lower.length === 0 || lower.includes('default')) names = DEFAULT_SECTIONS.concat(Object.keys(ctx.extra ?? {}));
+  else if (lower.includes('all') || lower.includes('everything')) names = Object.keys(sections);
+  else names = lower;
+  const parts: string[] = [];
+  for (const name of new Set(names)) {
+    const fn = sections[name];
+    if (!fn) continue;
+    const title = name[0]!.toUpperCase() + name.slice(1);
+    parts.push([`# ${title}`, ...fn()].join('\r\n'));
+  }
+  return parts.join('\r\n\r\n') + (parts.length ? '\r\n' : '');
+}
+
+/** The replication section: role, the primary's address on a secondary, the secondaries on a primary. */
+export function replicationLines(node: NodeHandle, status: NodeStatus): string[] {
+  if (isPrimaryLike(status)) {
+    const online = status.secondaries.filter((s) => s.connection === 'connected');
+    const lines = ['role:master', `connected_slaves:${online.length}`];
+    online.forEach((s, i) => {
+      const a = splitAddr(memberById(node, s.id)?.redisAddr);
+      lines.push(
+        `slave${i}:ip=${a?.host ?? '?'},port=${a?.port ?? 0},state=online,offset=${s.ackedLsn},lag=${Math.floor(s.lagMs / 1000)}`,
+      );
+    });
+    lines.push('master_failover_state:no-failover', `master_repl_offset:${status.log.lastLsn}`, `understudy_epoch:${status.epoch}`);
+    return lines;
+  }
+  const primary = splitAddr(memberById(node, status.primaryId)?.redisAddr);
+  return [
+    'role:slave',
+    `master_host:${primary?.host ?? ''}`,
+    `master_port:${primary?.port ?? 0}`,
+    `master_link_status:${status.primaryId !== null && status.role === 'secondary' ? 'up' : 'down'}`,
+    'master_sync_in_progress:0',
+    `slave_repl_offset:${status.log.lastLsn}`,
+    'slave_read_only:1',
+    'connected_slaves:0',
+    `master_repl_offset:${status.log.lastLsn}`,
+    `understudy_role:${status.role}`,
+    `understudy_epoch:${status.epoch}`,
+  ];
+}
+
+/** ROLE: ["master", offset, [[ip, port, offset]…]] or ["slave", ip, port, state, offset]. */
+export function roleReply(node: NodeHandle): Reply {
+  const status = node.status();
+  if (isPrimaryLike(status)) {
+    const replicas = status.secondaries
+      .filter((s) => s.connection === 'connected')
+      .map((s) => {
+        const a = splitAddr(memberById(node, s.id)?.redisAddr);
+        return arr([bulk(a?.host ?? '?'), bulk(String(a?.port ?? 0)), bulk(String(s.ackedLsn))]);
+      });
+    return arr([bulk('master'), int(status.log.lastLsn), arr(replicas)]);
+  }
+  const primary = splitAddr(memberById(node, status.primaryId)?.redisAddr);
+  const linked = status.primaryId !== null && status.role === 'secondary';
+  return arr([
+    bulk('slave'),
+    bulk(primary?.host ?? ''),
+    int(primary?.port ?? 0),
+    bulk(linked ? 'connected' : 'connect'),
+    int(status.log.lastLsn),
+  ]);
+}

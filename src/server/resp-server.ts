@@ -1,0 +1,244 @@
+// The Redis-protocol TCP server of one node, over a NodeHandle. It owns the
+// listener, the client registry (maxclients, CLIENT LIST/KILL), WATCH
+// bookkeeping, and the reaction to demotion: when the node stops being the
+// primary every client connection is closed, so that Sentinel-aware clients
+// ask again where the primary is.
+//
+// The same server runs in 'sentinel' mode on the sentinel port (see
+// src/server/sentinel.ts): there only discovery, pub/sub and connection
+// commands are served.
+import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Epoch } from '../core/types.ts';
+import type { NodeHandle, Role } from '../runtime/node-api.ts';
+import { CommandTable, type CommandSpec } from './resp-command-table.ts';
+import { DATA_COMMANDS } from './resp-data-commands.ts';
+import { connectionHandlers, type HandlerHost } from './resp-commands.ts';
+import { Connection, type Handler, type ServerContext } from './resp-connection.ts';
+import type { InfoContext } from './resp-info.ts';
+import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
+
+export interface RespServerOptions {
+  readonly node: NodeHandle;
+  /** Listen address; default 127.0.0.1. */
+  readonly host?: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** 'data' (the node's Redis port) or 'sentinel' (discovery only). Default 'data'. */
+  readonly mode?: 'data' | 'sentinel';
+  /** Clients must AUTH with this (Redis: requirepass). */
+  readonly requirePass?: string;
+  readonly limits?: Partial<RespLimits>;
+  /** The data commands of the executor (for COMMAND, MULTI's queue-time checks and WATCH); default: src/core/kv's table. */
+  readonly dataCommands?: readonly CommandSpec[];
+  /** Extra connection-level handlers: the SENTINEL command and pub/sub (src/server/sentinel.ts). */
+  readonly extraHandlers?: ReadonlyMap<string, Handler>;
+  /** Extra INFO sections (name → lines). */
+  readonly infoSections?: Readonly<Record<string, () => string[]>>;
+  /** CONFIG GET values beyond the built-in ones (Redis parameter names). */
+  readonly configParams?: Readonly<Record<string, string>>;
+  /** Close every client when the node stops being primary. Default: true in data mode. */
+  readonly closeClientsOnDemotion?: boolean;
+  readonly logger?: Logger;
+}
+
+/** Redis's maxclients refusal, sent before closing a connection over the limit. */
+export const MAX_CLIENTS_ERROR = '-ERR max number of clients reached\r\n';
+
+export class RespServer {
+  readonly mode: 'data' | 'sentinel';
+  readonly node: NodeHandle;
+  readonly limits: RespLimits;
+  readonly runId = randomBytes(20).toString('hex');
+  readonly startedAtMs = Date.now();
+  private readonly server: Server;
+  private readonly conns = new Set<Connection>();
+  /** key (latin1) → connections WATCHing it. */
+  private readonly watchers = new Map<string, Set<Connection>>();
+  private readonly stats = { commandsProcessed: 0, connectionsReceived: 0, rejectedConnections: 0 };
+  private readonly ctx: ServerContext;
+  private readonly onRole: (role: Role, epoch: Epoch) => void;
+  private listeningPort = 0;
+  private closed = false;
+
+  constructor(private readonly opts: RespServerOptions) {
+    this.mode = opts.mode ?? 'data';
+    this.node = opts.node;
+    this.limits = { ...RESP_LIMITS_DEFAULTS, ...opts.limits };
+    const dataCommands = opts.dataCommands ?? DATA_COMMANDS;
+    const table = new CommandTable(dataCommands);
+    const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
+    const host: HandlerHost = {
+      mode: this.mode,
+      node: opts.node,
+      requirePass: opts.requirePass,
+      table,
+      dbsizeOnNode,
+      clients: () => this.conns,
+      infoContext: () => this.infoContext(),
+      configParams: () => this.configParams(),
+    };
+    const handlers = connectionHandlers(host);
+    if (this.mode === 'sentinel') {
+      // A Sentinel answers only discovery, pub/sub and connection housekeeping.
+      for (const name of [...handlers.keys()])
+        if (!['ping', 'info', 'role', 'client', 'hello', 'auth', 'command', 'quit', 'reset', 'echo'].includes(name)) handlers.delete(name);
+    }
+    for (const [name, h] of opts.extraHandlers ?? []) handlers.set(name, h);
+    const self = this;
+    this.ctx = {
+      mode: this.mode,
+      node: opts.node,
+      limits: this.limits,
+      requirePass: opts.requirePass,
+      table,
+      handlers,
+      stats: this.stats,
+      touchKeys: (keys) => this.touchKeys(keys),
+      watchKey: (conn, key) => this.watchKey(conn, key),
+      unwatchAll: (conn) => this.unwatchAll(conn),
+      removeConnection: (conn) => self.conns.delete(conn),
+    };
+    this.server = createServer((socket) => this.accept(socket));
+    this.server.maxConnections = Math.max(this.limits.maxClients + 64, 1024); // hard stop well above the polite refusal
+    this.onRole = (role) => {
+      if (role !== 'primary') this.closeAllClients(`node is now ${role}`);
+    };
+    if (opts.closeClientsOnDemotion ?? this.mode === 'data') opts.node.on('role', this.onRole);
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(this.opts.port, this.opts.host ?? '127.0.0.1', () => {
+        this.server.off('error', onError);
+        const a = this.server.address() as AddressInfo;
+        this.listeningPort = a.port;
+        this.opts.logger?.info({ port: a.port, mode: this.mode }, 'RESP server listening');
+        resolve(a);
+      });
+    });
+  }
+
+  get port(): number {
+    return this.listeningPort;
+  }
+
+  get clientCount(): number {
+    return this.conns.size;
+  }
+
+  /** Every open client connection (for the sentinel's pub/sub and for tests). */
+  connections(): Iterable<Connection> {
+    return this.conns;
+  }
+
+  /** Drops every client connection now (demotion, shutdown). */
+  closeAllClients(reason: string): void {
+    if (this.conns.size) this.opts.logger?.info({ clients: this.conns.size, reason }, 'closing client connections');
+    for (const c of [...this.conns]) c.destroy();
+  }
+
+  /** Stops accepting, closes every client, and resolves once the listener is closed. */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.node.off('role', this.onRole);
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.closeAllClients('server closing');
+    });
+  }
+
+  private accept(socket: Socket): void {
+    this.stats.connectionsReceived++;
+    if (this.closed || this.conns.size >= this.limits.maxClients) {
+      // Redis's exact text, so clients report it as they would for Redis; the limit is limits.maxClients.
+      this.stats.rejectedConnections++;
+      this.opts.logger?.warn({ maxClients: this.limits.maxClients }, 'client refused: limits.maxClients reached');
+      socket.on('error', () => socket.destroy());
+      socket.end(MAX_CLIENTS_ERROR);
+      return;
+    }
+    const conn = new Connection(socket, this.ctx);
+    this.conns.add(conn);
+  }
+
+  private touchKeys(keys: readonly Buffer[] | 'all'): void {
+    if (this.watchers.size === 0) return;
+    if (keys === 'all') {
+      for (const set of this.watchers.values()) for (const c of set) c.watchDirty = true;
+      return;
+    }
+    for (const k of keys) {
+      const set = this.watchers.get(k.toString('latin1'));
+      if (set) for (const c of set) c.watchDirty = true;
+    }
+  }
+
+  private watchKey(conn: Connection, key: string): void {
+    if (conn.watched.has(key)) return;
+    conn.watched.add(key);
+    let set = this.watchers.get(key);
+    if (!set) this.watchers.set(key, (set = new Set()));
+    set.add(conn);
+  }
+
+  private unwatchAll(conn: Connection): void {
+    for (const key of conn.watched) {
+      const set = this.watchers.get(key);
+      set?.delete(conn);
+      if (set?.size === 0) this.watchers.delete(key);
+    }
+    conn.watched.clear();
+    conn.watchDirty = false;
+  }
+
+  private infoContext(): InfoContext {
+    return {
+      node: this.node,
+      mode: this.mode,
+      runId: this.runId,
+      port: this.listeningPort,
+      startedAtMs: this.startedAtMs,
+      connectedClients: this.conns.size,
+      maxClients: this.limits.maxClients,
+      blockedClients: 0,
+      connectionsReceived: this.stats.connectionsReceived,
+      rejectedConnections: this.stats.rejectedConnections,
+      commandsProcessed: this.stats.commandsProcessed,
+      ...(this.opts.infoSections ? { extra: this.opts.infoSections } : {}),
+    };
+  }
+
+  private configParams(): Record<string, string> {
+    return {
+      // No snapshots: durability is the update log, fsynced (group commit) before every acknowledgement.
+      save: '',
+      appendonly: 'yes',
+      appendfsync: 'always',
+      maxclients: String(this.limits.maxClients),
+      databases: '1',
+      port: String(this.listeningPort),
+      bind: this.opts.host ?? '127.0.0.1',
+      timeout: '0',
+      'proto-max-bulk-len': String(this.limits.maxValueBytes),
+      maxmemory: '0',
+      'maxmemory-policy': 'noeviction',
+      'replica-read-only': 'yes',
+      'slave-read-only': 'yes',
+      'cluster-enabled': 'no',
+      ...this.opts.configParams,
+    };
+  }
+}
+
+/** Creates a RESP server and waits until it listens. */
+export async function startRespServer(opts: RespServerOptions): Promise<RespServer> {
+  const s = new RespServer(opts);
+  await s.listen();
+  return s;
+}
