@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from 'pino';
-import type { FastifyInstance } from 'fastify';
+import type { AdminApp } from '../../src/server/admin/app.ts';
 import { buildAdminApp } from '../../src/server/admin/app.ts';
 import { Metrics } from '../../src/server/metrics.ts';
 import type { NodeId } from '../../src/core/types.ts';
@@ -35,7 +35,7 @@ export function memoryLogger(): { logger: Logger; lines: () => Array<Record<stri
 }
 
 export interface Built {
-  readonly app: FastifyInstance;
+  readonly app: AdminApp;
   readonly node: FakeNode;
   readonly metrics: Metrics;
   killed: number;
@@ -54,12 +54,12 @@ export function build(opts: BuildOptions = {}): Built {
   const node = makeFakeNode(id, status, members(IDS));
   const metrics = new Metrics({ nodeId: id });
   const built: Built = {
-    app: null as unknown as FastifyInstance,
+    app: null as unknown as AdminApp,
     node,
     metrics,
     killed: 0,
   };
-  (built as { app: FastifyInstance }).app = buildAdminApp({
+  (built as { app: AdminApp }).app = buildAdminApp({
     node,
     metrics,
     logger: memoryLogger().logger,

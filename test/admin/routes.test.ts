@@ -7,6 +7,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { UnderstudyError } from '../../src/errors.ts';
 import { MAX_FAILOVER_REPORTS } from '../../src/server/admin/failover-history.ts';
 import { PEER_STATUS_TIMEOUT_MS } from '../../src/server/admin/cluster-view.ts';
+import type { NodeStatus } from '../../src/runtime/node-api.ts';
 import { makeStatus, report } from './fake-node.ts';
 import { build } from './harness.ts';
 
@@ -99,7 +100,7 @@ test('GET /healthz answers while the node cannot serve', async (t) => {
 test('GET /readyz: 200 only for a leased primary or a secondary following a primary', async (t) => {
   const { app, node } = build();
   t.after(() => app.close());
-  const cases: Array<[Parameters<typeof makeStatus>[1], number, string | undefined]> = [
+  const cases: Array<[Partial<NodeStatus>, number, string | undefined]> = [
     [{ role: 'primary', primaryId: 'n1', leaseValid: true }, 200, undefined],
     [{ role: 'primary', primaryId: 'n1', leaseValid: false }, 503, 'LEASE_EXPIRED'],
     [{ role: 'secondary', primaryId: 'n2' }, 200, undefined],
@@ -126,11 +127,11 @@ test('GET /failovers lists reports newest first, bounded', async (t) => {
   t.after(() => app.close());
   assert.deepEqual((await app.inject({ method: 'GET', url: '/failovers' })).json(), { reports: [] });
   for (let e = 2; e < 2 + MAX_FAILOVER_REPORTS + 5; e++) node.emitFailover(report({ oldEpoch: e - 1, newEpoch: e }));
-  const reports = (await app.inject({ method: 'GET', url: '/failovers' })).json().reports as Array<{ newEpoch: number }>;
+  const reports = (await app.inject({ method: 'GET', url: '/failovers' })).json().reports as Array<{ newEpoch: number; at: number }>;
   assert.equal(reports.length, MAX_FAILOVER_REPORTS);
   assert.equal(reports[0]?.newEpoch, 1 + MAX_FAILOVER_REPORTS + 5);
   assert.equal(reports.at(-1)?.newEpoch, 7);
-  assert.deepEqual(reports[0], JSON.parse(JSON.stringify(report({ at: (reports[0] as { at: number } & object).at, oldEpoch: 105, newEpoch: 106 }))));
+  assert.deepEqual(reports[0], JSON.parse(JSON.stringify(report({ at: reports[0]?.at ?? 0, oldEpoch: 105, newEpoch: 106 }))));
 });
 
 test('POST /switchover passes the target to the node and validates input', async (t) => {

@@ -60,10 +60,22 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Reachable without the admin token. */
     public?: boolean;
+    /** A static file of the dashboard (not an API route, so not in the OpenAPI description). */
+    static?: boolean;
   }
 }
 
-export function buildAdminApp(opts: AdminAppOptions): FastifyInstance {
+/** One registered route, as the app saw it being added (HEAD twins of GET routes left out). */
+export interface AdminRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly public: boolean;
+  readonly static: boolean;
+}
+
+export type AdminApp = FastifyInstance & { readonly adminRoutes: readonly AdminRoute[] };
+
+export function buildAdminApp(opts: AdminAppOptions): AdminApp {
   const { node, metrics, demo, adminToken } = opts;
   const logger = opts.logger.child({ component: 'admin' });
   const app = fastify({
@@ -74,6 +86,21 @@ export function buildAdminApp(opts: AdminAppOptions): FastifyInstance {
     // Fastify's default strips unknown properties silently; unknown input must be refused instead.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }) as unknown as FastifyInstance;
+
+  // The route table, for introspection: the OpenAPI test checks it against the description.
+  // Route options are kept by reference and read late, because hooks of inner scopes (the
+  // static files' scope marks its routes) run after this one and still amend them.
+  const seen: Array<{ method: string; r: { url?: string; path?: string; config?: { public?: boolean; static?: boolean } } }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      if (method === 'HEAD') continue; // fastify mirrors every GET as HEAD; the GET describes both
+      seen.push({ method, r });
+    }
+  });
+  app.decorate('adminRoutes', {
+    getter: (): readonly AdminRoute[] =>
+      seen.map(({ method, r }) => ({ method, url: r.url ?? r.path ?? '', public: r.config?.public === true, static: r.config?.static === true })),
+  });
 
   const history = new FailoverHistory();
   const onFailover = (report: FailoverReport): void => {
@@ -178,13 +205,20 @@ export function buildAdminApp(opts: AdminAppOptions): FastifyInstance {
   // Static files: the dashboard and uPlot. Routes registered in this scope are marked public.
   app.register(async (scope) => {
     scope.addHook('onRoute', (r) => {
-      r.config = { ...(r.config ?? {}), public: true };
+      r.config = { ...(r.config ?? {}), public: true, static: true };
     });
     await scope.register(fastifyStatic, { root: DASHBOARD_DIR, wildcard: false, index: ['index.html'], cacheControl: false });
-    await scope.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/vendor/uplot/', wildcard: false, decorateReply: false });
+    await scope.register(fastifyStatic, {
+      root: UPLOT_DIR,
+      prefix: '/vendor/uplot/',
+      wildcard: false,
+      decorateReply: false,
+      // Only the browser build the page loads; the rest of the package has no business being served.
+      globIgnore: ['*.d.ts', '*.cjs.js', '*.esm.js', 'uPlot.iife.js'],
+    });
   });
 
-  return app;
+  return app as AdminApp;
 }
 
 function switchover(node: NodeHandle, to: NodeId | undefined): Promise<void> {
