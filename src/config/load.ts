@@ -71,7 +71,7 @@ export function configLeaves(): ConfigLeaf[] {
 }
 
 /** Environment variables read by the launcher itself rather than mapped onto keys. */
-export const RESERVED_ENV = ['UNDERSTUDY_CONFIG', 'UNDERSTUDY_TEST'] as const;
+export const RESERVED_ENV = ['UNDERSTUDY_CONFIG', 'UNDERSTUDY_TEST', 'UNDERSTUDY_ADMIN_URL'] as const;
 
 function describe(v: unknown): string {
   if (v === undefined) return 'nothing';

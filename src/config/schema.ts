@@ -104,6 +104,8 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Clients must AUTH with this password (Redis: requirepass). Unset = no auth. */
   requirePass: z.string().min(1).optional(),
+  /** Bearer token for the admin API's guarded routes (switchover, /cluster internals). Unset = open admin API. */
+  adminToken: z.string().min(16, { message: 'must be at least 16 characters (generate one: openssl rand -hex 16)' }).optional(),
   /** Demo mode: the admin API also offers the dashboard's demo actions. */
   demo: z.boolean().default(false),
 });

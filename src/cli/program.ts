@@ -1,0 +1,173 @@
+// The `understudy` command line: start one node, bring up a local cluster,
+// show the cluster's status, move the primary. Built with commander; every
+// command has --help with examples.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { isUnderstudyError } from '../errors.ts';
+import { runClusterUp } from './cluster-up.ts';
+import { DEFAULT_ADMIN_URL } from './admin-client.ts';
+import { runStart } from './start.ts';
+import { runStatus, runSwitchover } from './status.ts';
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/** Exit code holder: commands set it; main() returns it. */
+export interface ProgramResult {
+  code: number;
+}
+
+export function buildProgram(result: ProgramResult, io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Command {
+  const program = new Command('understudy')
+    .description('A replicated key-value store speaking the Redis protocol: every write durably logged on every secondary before OK, sub-second failover.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out.write(s), writeErr: (s) => io.err.write(s) })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ understudy cluster up                        three nodes on 127.0.0.1:7001-7003
+  $ understudy start --config n1.json            one node of a cluster
+  $ understudy status --admin http://127.0.0.1:7301
+  $ understudy switchover --to n2
+
+Configuration keys, defaults and environment variables: docs/configuration.md`,
+  );
+
+  program
+    .command('start')
+    .description('Run one node from a configuration file (JSON), environment (UNDERSTUDY_*) and flags, in that order of precedence.')
+    .option('-c, --config <file>', 'configuration file (JSON); default: $UNDERSTUDY_CONFIG')
+    .option('--node-id <id>', 'this node\'s id (config: nodeId)')
+    .option('--data-dir <dir>', 'data directory (config: dataDir)')
+    .addOption(new Option('--storage <engine>', 'storage engine (config: storage)').choices(['lmdb', 'memory']))
+    .addOption(new Option('--log-level <level>', 'log level (config: logLevel)').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']))
+    .option('--require-pass <password>', 'clients must AUTH with this (config: requirePass; prefer UNDERSTUDY_REQUIRE_PASS)')
+    .option('--demo', 'enable the dashboard\'s demo actions (config: demo)')
+    .option('--set <key=value>', 'set any configuration key, e.g. --set timing.heartbeatIntervalMs=50 (repeatable)', collect, [])
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy start --config /etc/understudy/n1.json
+  $ UNDERSTUDY_LOG_LEVEL=debug understudy start -c n1.json --set limits.maxClients=2000
+
+Stops cleanly on SIGINT / SIGTERM.`,
+    )
+    .action(async (opts: { config?: string; nodeId?: string; dataDir?: string; storage?: string; logLevel?: string; requirePass?: string; demo?: boolean; set: string[] }) => {
+      result.code = await runStart(opts);
+    });
+
+  const cluster = program.command('cluster').description('Run a whole cluster on this machine (for trying things out).');
+  cluster
+    .command('up')
+    .description('Start N nodes as child processes with generated configurations; Ctrl-C stops them all.')
+    .option('-n, --nodes <n>', 'number of data nodes', intArg('--nodes', 1, 15), 3)
+    .option('-p, --base-port <port>', 'first Redis port; peers, sentinels and admin use +100, +200, +300', intArg('--base-port', 1024, 65000), 7001)
+    .option('-d, --data <dir>', 'parent directory of the nodes\' data directories (and of the generated configs)', './data')
+    .addOption(new Option('--storage <engine>', 'storage engine').choices(['lmdb', 'memory']).default('lmdb'))
+    .option('--witness', 'add a data-less witness member (e.g. --nodes 2 --witness)', false)
+    .option('--host <ip>', 'address every node listens on', '127.0.0.1')
+    .option('--master-name <name>', 'name for Sentinel-aware clients', 'understudy')
+    .addOption(new Option('--log-level <level>', 'log level of every node').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .option('--require-pass <password>', 'clients must AUTH with this')
+    .option('--demo', 'enable the dashboard\'s demo actions', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy cluster up
+  $ understudy cluster up --nodes 5 --base-port 8001 --data /tmp/us --storage memory
+  $ understudy cluster up --nodes 2 --witness
+
+Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i, admin 7301+i.`,
+    )
+    .action(
+      async (opts: {
+        nodes: number;
+        basePort: number;
+        data: string;
+        storage: 'lmdb' | 'memory';
+        witness: boolean;
+        host: string;
+        masterName: string;
+        logLevel: string;
+        requirePass?: string;
+        demo: boolean;
+      }) => {
+        result.code = await runClusterUp(opts, io);
+      },
+    );
+
+  const adminOptions = (c: Command): Command =>
+    c
+      .option('-a, --admin <url>', 'admin API of any node (default: $UNDERSTUDY_ADMIN_URL or ' + DEFAULT_ADMIN_URL + ')')
+      .option('--token <token>', 'admin API bearer token (default: $UNDERSTUDY_ADMIN_TOKEN)');
+  const adminOf = (o: { admin?: string; token?: string }) => {
+    const token = o.token ?? process.env['UNDERSTUDY_ADMIN_TOKEN'];
+    return { url: o.admin ?? process.env['UNDERSTUDY_ADMIN_URL'] ?? DEFAULT_ADMIN_URL, ...(token !== undefined ? { token } : {}) };
+  };
+
+  adminOptions(program.command('status'))
+    .description('Show every node: role, epoch, log start / applied / end, and each secondary\'s lag.')
+    .option('--json', 'print the admin API\'s /cluster reply as JSON', false)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy status
+  $ understudy status --admin http://127.0.0.1:7302 --json
+
+Exit code 2 when some node did not answer.`,
+    )
+    .action(async (opts: { admin?: string; token?: string; json: boolean }) => {
+      result.code = await runStatus({ ...adminOf(opts), json: opts.json }, io.out);
+    });
+
+  adminOptions(program.command('switchover'))
+    .description('Move the primary role to another data node (a planned failover with no lost writes).')
+    .option('--to <id>', 'the node to become primary (default: the most up-to-date secondary)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy switchover --to n2
+  $ understudy switchover --admin http://127.0.0.1:7302`,
+    )
+    .action(async (opts: { admin?: string; token?: string; to?: string }) => {
+      result.code = await runSwitchover({ ...adminOf(opts), ...(opts.to !== undefined ? { to: opts.to } : {}) }, io.out);
+    });
+
+  return program;
+}
+
+/** Parses argv (without node and script), runs the command, returns the exit code. */
+export async function runCli(argv: readonly string[], io?: { out: NodeJS.WritableStream; err: NodeJS.WritableStream }): Promise<number> {
+  const result: ProgramResult = { code: 0 };
+  const err = io?.err ?? process.stderr;
+  const program = buildProgram(result, io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return result.code;
+  } catch (e) {
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return ce.exitCode ?? 1;
+    }
+    if (isUnderstudyError(e, 'CONFIG_INVALID')) {
+      err.write(`understudy: ${e.message}\n`);
+      return 2;
+    }
+    err.write(`understudy: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}
