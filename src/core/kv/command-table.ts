@@ -1,0 +1,136 @@
+// The data commands the key-value executor understands, described the way Redis 7.0 describes
+// them (COMMAND INFO / COMMAND DOCS): arity, flags, key positions, ACL categories. The executor
+// checks arity from here, the replication layer asks it which commands write and which keys a
+// command touches (regions), and the server can answer COMMAND INFO / COUNT / DOCS from it.
+
+export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast';
+export type CommandGroup = 'string' | 'generic' | 'server';
+
+export interface CommandSpec {
+  /** Lower-case name, as Redis reports it. */
+  readonly name: string;
+  /** Redis convention: N = exactly N arguments including the name; -N = at least N. */
+  readonly arity: number;
+  readonly flags: readonly CommandFlag[];
+  /** 1-based position of the first key (0 = no keys). */
+  readonly firstKey: number;
+  /** Position of the last key; negative counts from the end (-1 = last argument). */
+  readonly lastKey: number;
+  /** Distance between keys (2 for MSET's key value key value …). */
+  readonly step: number;
+  readonly aclCategories: readonly string[];
+  readonly group: CommandGroup;
+  readonly summary: string;
+  readonly since: string;
+}
+
+function spec(
+  name: string,
+  arity: number,
+  flags: readonly CommandFlag[],
+  keys: readonly [number, number, number],
+  aclCategories: readonly string[],
+  group: CommandGroup,
+  since: string,
+  summary: string,
+): CommandSpec {
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], aclCategories, group, summary, since };
+}
+
+const ONE: readonly [number, number, number] = [1, 1, 1];
+const ALL: readonly [number, number, number] = [1, -1, 1];
+const NONE: readonly [number, number, number] = [0, 0, 0];
+const W = ['write'] as const;
+const WF = ['write', 'fast'] as const;
+const WD = ['write', 'denyoom'] as const;
+const WDF = ['write', 'denyoom', 'fast'] as const;
+const RF = ['readonly', 'fast'] as const;
+const R = ['readonly'] as const;
+const STR_W_FAST = ['@write', '@string', '@fast'];
+const STR_W_SLOW = ['@write', '@string', '@slow'];
+const STR_R_FAST = ['@read', '@string', '@fast'];
+const KS_W_FAST = ['@keyspace', '@write', '@fast'];
+const KS_W_SLOW = ['@keyspace', '@write', '@slow'];
+const KS_R_FAST = ['@keyspace', '@read', '@fast'];
+
+/** Every data command, in Redis's order of documentation groups. */
+export const COMMANDS: readonly CommandSpec[] = [
+  spec('get', 2, RF, ONE, STR_R_FAST, 'string', '1.0.0', 'Get the value of a key'),
+  spec('set', -3, WD, ONE, STR_W_SLOW, 'string', '1.0.0', 'Set the string value of a key'),
+  spec('setnx', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Set the value of a key, only if the key does not exist'),
+  spec('setex', 4, WD, ONE, STR_W_SLOW, 'string', '2.0.0', 'Set the value and expiration of a key'),
+  spec('psetex', 4, WD, ONE, STR_W_SLOW, 'string', '2.6.0', 'Set the value and expiration in milliseconds of a key'),
+  spec('getset', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Set the string value of a key and return its old value'),
+  spec('getdel', 2, WF, ONE, STR_W_FAST, 'string', '6.2.0', 'Get the value of a key and delete the key'),
+  spec('getex', -2, WF, ONE, STR_W_FAST, 'string', '6.2.0', 'Get the value of a key and optionally set its expiration'),
+  spec('mget', -2, RF, ALL, STR_R_FAST, 'string', '1.0.0', 'Get the values of all the given keys'),
+  spec('mset', -3, WD, [1, -1, 2], STR_W_SLOW, 'string', '1.0.1', 'Set multiple keys to multiple values'),
+  spec('msetnx', -3, WD, [1, -1, 2], STR_W_SLOW, 'string', '1.0.1', 'Set multiple keys to multiple values, only if none of the keys exist'),
+  spec('append', 3, WDF, ONE, STR_W_FAST, 'string', '2.0.0', 'Append a value to a key'),
+  spec('strlen', 2, RF, ONE, STR_R_FAST, 'string', '2.2.0', 'Get the length of the value stored in a key'),
+  spec('getrange', 4, R, ONE, ['@read', '@string', '@slow'], 'string', '2.4.0', 'Get a substring of the string stored at a key'),
+  spec('setrange', 4, WD, ONE, STR_W_SLOW, 'string', '2.2.0', 'Overwrite part of a string at key starting at the specified offset'),
+  spec('incr', 2, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Increment the integer value of a key by one'),
+  spec('decr', 2, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Decrement the integer value of a key by one'),
+  spec('incrby', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Increment the integer value of a key by the given amount'),
+  spec('decrby', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Decrement the integer value of a key by the given number'),
+  spec('incrbyfloat', 3, WDF, ONE, STR_W_FAST, 'string', '2.6.0', 'Increment the float value of a key by the given amount'),
+  spec('del', -2, W, ALL, KS_W_SLOW, 'generic', '1.0.0', 'Delete a key'),
+  spec('unlink', -2, WF, ALL, KS_W_FAST, 'generic', '4.0.0', 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.'),
+  spec('exists', -2, RF, ALL, KS_R_FAST, 'generic', '1.0.0', 'Determine if a key exists'),
+  spec('type', 2, RF, ONE, KS_R_FAST, 'generic', '1.0.0', 'Determine the type stored at key'),
+  spec('keys', 2, R, NONE, ['@keyspace', '@read', '@slow', '@dangerous'], 'generic', '1.0.0', 'Find all keys matching the given pattern'),
+  spec('scan', -2, R, NONE, ['@keyspace', '@read', '@slow'], 'generic', '2.8.0', 'Incrementally iterate the keys space'),
+  spec('rename', 3, W, [1, 2, 1], KS_W_SLOW, 'generic', '1.0.0', 'Rename a key'),
+  spec('renamenx', 3, WF, [1, 2, 1], KS_W_FAST, 'generic', '1.0.0', 'Rename a key, only if the new key does not exist'),
+  spec('copy', -3, WD, [1, 2, 1], KS_W_SLOW, 'generic', '6.2.0', 'Copy a key'),
+  spec('expire', -3, WF, ONE, KS_W_FAST, 'generic', '1.0.0', "Set a key's time to live in seconds"),
+  spec('pexpire', -3, WF, ONE, KS_W_FAST, 'generic', '2.6.0', "Set a key's time to live in milliseconds"),
+  spec('expireat', -3, WF, ONE, KS_W_FAST, 'generic', '1.2.0', 'Set the expiration for a key as a UNIX timestamp'),
+  spec('pexpireat', -3, WF, ONE, KS_W_FAST, 'generic', '2.6.0', 'Set the expiration for a key as a UNIX timestamp specified in milliseconds'),
+  spec('expiretime', 2, RF, ONE, KS_R_FAST, 'generic', '7.0.0', 'Get the expiration Unix timestamp for a key'),
+  spec('pexpiretime', 2, RF, ONE, KS_R_FAST, 'generic', '7.0.0', 'Get the expiration Unix timestamp for a key in milliseconds'),
+  spec('ttl', 2, RF, ONE, KS_R_FAST, 'generic', '1.0.0', 'Get the time to live for a key in seconds'),
+  spec('pttl', 2, RF, ONE, KS_R_FAST, 'generic', '2.6.0', 'Get the time to live for a key in milliseconds'),
+  spec('persist', 2, WF, ONE, KS_W_FAST, 'generic', '2.2.0', 'Remove the expiration from a key'),
+  spec('dbsize', 1, RF, NONE, KS_R_FAST, 'server', '1.0.0', 'Return the number of keys in the selected database'),
+  spec('flushall', -1, W, NONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'server', '1.0.0', 'Remove all keys from all databases'),
+  spec('flushdb', -1, W, NONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'server', '1.0.0', 'Remove all keys from the current database'),
+];
+
+const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]));
+
+/** Longest command name: longer inputs cannot be commands, so they are not lower-cased. */
+const MAX_NAME_LENGTH = Math.max(...COMMANDS.map((c) => c.name.length));
+
+/** The spec of a command name given in any case (bytes as sent), or undefined. */
+export function lookupCommand(name: Buffer | string): CommandSpec | undefined {
+  if (name.length > MAX_NAME_LENGTH) return undefined;
+  const s = typeof name === 'string' ? name : name.toString('latin1');
+  return BY_NAME.get(s) ?? BY_NAME.get(s.toLowerCase());
+}
+
+/** True if the named command can modify the data (it must be replicated as an update). */
+export function isWriteCommand(name: Buffer | string): boolean {
+  return lookupCommand(name)?.flags.includes('write') ?? false;
+}
+
+/** True if `argc` (name included) satisfies the spec's arity. */
+export function arityOk(cmd: CommandSpec, argc: number): boolean {
+  return cmd.arity > 0 ? argc === cmd.arity : argc >= -cmd.arity;
+}
+
+/**
+ * The key arguments of a command (for regions and routing), from firstKey/lastKey/step.
+ * Unknown commands and commands with the wrong arity have no keys.
+ */
+export function commandKeys(args: readonly Buffer[]): Buffer[] {
+  const name = args[0];
+  if (name === undefined) return [];
+  const cmd = lookupCommand(name);
+  if (!cmd || cmd.firstKey === 0 || !arityOk(cmd, args.length)) return [];
+  const last = cmd.lastKey < 0 ? args.length + cmd.lastKey : cmd.lastKey;
+  const keys: Buffer[] = [];
+  for (let i = cmd.firstKey; i <= last && i < args.length; i += cmd.step) keys.push(args[i]!);
+  return keys;
+}
