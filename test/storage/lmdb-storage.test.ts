@@ -27,20 +27,32 @@ function asLmdb(s: StorageArea): LmdbStorage {
   return s;
 }
 
-storageContract('lmdb', {
-  create: () => Promise.resolve(LmdbStorage.open(freshDir())),
-  restart: async (s) => {
-    const dir = asLmdb(s).dir;
-    await closeP(s);
-    return LmdbStorage.open(dir);
-  },
-  dispose: async (s) => {
-    await closeP(s).catch((e: unknown) => {
-      if (!isUnderstudyError(e, 'STORAGE_CLOSED')) throw e;
-    });
-  },
-  cleanup: () => Promise.resolve(),
-});
+for (const flushEachCommit of [false, true]) {
+  storageContract(`lmdb (${flushEachCommit ? 'every commit flushed' : 'deferred commits'})`, {
+    create: () => Promise.resolve(LmdbStorage.open(freshDir(), { flushEachCommit })),
+    restart: async (s) => {
+      const dir = asLmdb(s).dir;
+      await closeP(s);
+      return LmdbStorage.open(dir, { flushEachCommit });
+    },
+    dispose: async (s) => {
+      await closeP(s).catch((e: unknown) => {
+        if (!isUnderstudyError(e, 'STORAGE_CLOSED')) throw e;
+      });
+    },
+    cleanup: () => Promise.resolve(),
+  });
+}
+
+/** Reads the boot marker of a closed store directly. */
+async function bootMarker(dir: string): Promise<unknown> {
+  const raw = open({ path: dir });
+  try {
+    return raw.openDB<unknown, string>({ name: 'meta' }).get('openOnBoot');
+  } finally {
+    await raw.close();
+  }
+}
 
 describe('LmdbStorage on disk', () => {
   test('applied updates survive a clean close and reopen even without sync', async () => {
@@ -64,6 +76,27 @@ describe('LmdbStorage on disk', () => {
     meta.putSync('format', 99);
     await raw.close();
     assert.throws(() => LmdbStorage.open(dir), (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT') && /format 99/.test(e.message));
+  });
+
+  test('a store left open by a machine that has since restarted is refused; a clean close clears the marker', async () => {
+    const dir = freshDir();
+    const s = LmdbStorage.open(dir, { bootId: 'boot-a' });
+    s.apply(update(1, [put('a', '1')]));
+    await closeP(s);
+    assert.equal(await bootMarker(dir), undefined);
+    // As a crash would leave it: the marker of the boot during which the store was open.
+    const raw = open({ path: dir });
+    raw.openDB<unknown, string>({ name: 'meta' }).putSync('openOnBoot', 'boot-a');
+    await raw.close();
+    assert.throws(
+      () => LmdbStorage.open(dir, { bootId: 'boot-b' }),
+      (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT') && /machine restarted/.test(e.message),
+    );
+    assert.throws(() => LmdbStorage.open(dir, { bootId: 'boot-b', flushEachCommit: true }), (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT'));
+    // The same boot (a process crash only) opens fine: the page cache kept every commit.
+    const same = LmdbStorage.open(dir, { bootId: 'boot-a' });
+    assert.equal(same.appliedLsn, 1);
+    await closeP(same);
   });
 
   test('close waits for a sync in flight, whose callback still runs', async () => {
@@ -140,6 +173,9 @@ describe('LmdbStorage crash safety', () => {
     const report: string[] = [];
     for (const killAfterMs of KILL_AFTER_FIRST_SYNC_MS) {
       const run = await runAndKill(dir, killAfterMs);
+      // The writer was killed, so its boot marker is still there: after a machine restart the
+      // store would be refused; on this boot (a process crash only) it opens.
+      assert.throws(() => LmdbStorage.open(dir, { bootId: 'a-later-boot' }), (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT'));
       const s = LmdbStorage.open(dir);
       try {
         assert.ok(run.syncs > 0);
