@@ -46,7 +46,11 @@ export type CheckResult =
     }
   | { readonly ok: 'unknown'; readonly keys: readonly string[]; readonly reason: string; readonly steps: number };
 
-export const DEFAULT_MAX_STEPS_PER_KEY = 2_000_000;
+/**
+ * Each step may add one memo entry of about a hundred bytes for a few hundred
+ * ops on a key, so this bounds memory to roughly 100 MB per key as well.
+ */
+export const DEFAULT_MAX_STEPS_PER_KEY = 1_000_000;
 const DEFAULT_MAX_SHOWN_OPS = 40;
 /** How often (in steps) the optional clock is read: reading it is not free. */
 const CLOCK_EVERY_STEPS = 4096;
@@ -121,8 +125,18 @@ function step(state: State, op: SearchOp): State | undefined {
   }
 }
 
-function stateKey(s: State): string {
-  return s === null ? 'N' : 'S' + s;
+/**
+ * The memo key of a configuration: the bitset packed two 16-bit halves per
+ * word (compact, so a memo of millions of entries stays affordable), then the
+ * state. The bitset has a fixed length per key, so the split is unambiguous.
+ */
+function memoKey(bits: Uint32Array, s: State): string {
+  let k = '';
+  for (let i = 0; i < bits.length; i++) {
+    const w = bits[i]!;
+    k += String.fromCharCode(w & 0xffff, w >>> 16);
+  }
+  return s === null ? k + 'N' : k + 'S' + s;
 }
 
 type Verdict = 'ok' | 'fail' | 'unknown';
@@ -135,16 +149,36 @@ interface Budget {
 
 /**
  * The Wing & Gong / Lowe search over one key's operations. `steps` counts
- * loop iterations, each O(1) apart from the memo key.
+ * loop iterations.
+ *
+ * Two refinements over Porcupine make operations of unknown outcome cheap.
+ * Such an op has no return event: it may take effect at any instant after its
+ * invocation, or never. Since it is never required, a configuration that has
+ * used a subset of the unknown ops another one used (same known ops placed,
+ * same state) can do everything the other can: the memo keeps, per (known
+ * ops placed, state), only the sets of unknown ops used that are not supersets
+ * of one already explored. And at each point the known ops are tried before
+ * the unknown ones, so the small sets tend to be explored first.
  */
 function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; steps: number } {
+  if (ops.some((r) => unproducible(r, ops))) return { verdict: 'fail', steps: 1 };
   const n = ops.length;
-  // Events 0..n-1 are calls, n..2n-1 the matching returns; 2n is the head
+  // Events 0..n-1 are calls, n..2n-1 the returns of known ops; 2n is the head
   // sentinel and 2n+1 the tail sentinel, so the list needs no null checks.
   const HEAD = 2 * n;
   const TAIL = 2 * n + 1;
+  // Each op's bit: known ops and unknown ones are numbered separately.
+  const bitOf = new Int32Array(n);
+  let nKnown = 0;
+  let nUnknown = 0;
   const order: number[] = [];
-  for (let i = 0; i < 2 * n; i++) order.push(i);
+  for (let i = 0; i < n; i++) {
+    order.push(i);
+    if (ops[i]!.known) {
+      bitOf[i] = nKnown++;
+      order.push(i + n);
+    } else bitOf[i] = nUnknown++;
+  }
   const timeOf = (e: number): number => (e < n ? ops[e]!.invoke : ops[e - n]!.complete);
   // At equal times calls come first: an op completing at t and one invoked at
   // t are concurrent, so neither is forced before the other.
@@ -160,32 +194,49 @@ function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; s
   next[last] = TAIL;
   prev[TAIL] = last;
 
+  const unlink = (e: number): void => {
+    next[prev[e]!] = next[e]!;
+    prev[next[e]!] = prev[e]!;
+  };
+  const relink = (e: number): void => {
+    next[prev[e]!] = e;
+    prev[next[e]!] = e;
+  };
   const lift = (call: number): void => {
-    const ret = call + n;
-    next[prev[call]!] = next[call]!;
-    prev[next[call]!] = prev[call]!;
-    next[prev[ret]!] = next[ret]!;
-    prev[next[ret]!] = prev[ret]!;
+    unlink(call);
+    if (ops[call]!.known) unlink(call + n);
   };
   // Undo in the reverse order of lift (dancing links): the return, then the call.
   const unlift = (call: number): void => {
-    const ret = call + n;
-    next[prev[ret]!] = ret;
-    prev[next[ret]!] = ret;
-    next[prev[call]!] = call;
-    prev[next[call]!] = call;
+    if (ops[call]!.known) relink(call + n);
+    relink(call);
   };
 
-  const bits = new Uint32Array(Math.ceil(n / 32));
-  const memo = new Set<string>();
+  const knownBits = new Uint32Array(Math.ceil(nKnown / 32));
+  const unknownBits = new Uint32Array(Math.ceil(nUnknown / 32));
+  const bitsFor = (op: number): Uint32Array => (ops[op]!.known ? knownBits : unknownBits);
+  const memo = new Map<string, Uint32Array[]>();
+  /** Records the current configuration; false if one that dominates it was seen. */
+  const remember = (key: string): boolean => {
+    const seen = memo.get(key);
+    if (seen === undefined) {
+      memo.set(key, [unknownBits.slice()]);
+      return true;
+    }
+    for (const s of seen) if (isSubset(s, unknownBits)) return false;
+    // Drop the sets this one dominates: they can no longer prune anything new.
+    const kept = seen.filter((s) => !isSubset(unknownBits, s));
+    kept.push(unknownBits.slice());
+    memo.set(key, kept);
+    return true;
+  };
+
   const stackCall: number[] = [];
   const stackState: State[] = [];
   let state: State = null;
-  // An op with an unknown outcome can always be linearized after everything
-  // else (or never take effect, which no one could tell apart), so the search
-  // succeeds as soon as every op with a known result is placed.
-  let remainingKnown = 0;
-  for (const op of ops) if (op.known) remainingKnown++;
+  // Unknown ops can always be left out, so the search succeeds as soon as
+  // every op with a known result is placed.
+  let remainingKnown = nKnown;
 
   let steps = 0;
   let entry = next[HEAD]!;
@@ -195,39 +246,72 @@ function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; s
     if (steps > budget.maxSteps) return { verdict: 'unknown', steps };
     if (steps % CLOCK_EVERY_STEPS === 0 && budget.outOfTime()) return { verdict: 'unknown', steps };
     assert(entry !== TAIL, 'search ran past the last return with known ops left');
-    if (entry < n) {
-      const op = ops[entry]!;
-      const ns = step(state, op);
-      if (ns !== undefined) {
-        const w = entry >>> 5;
-        const mask = 1 << (entry & 31);
-        bits[w]! |= mask;
-        const key = stateKey(ns) + '|' + bits.join(',');
-        if (!memo.has(key)) {
-          memo.add(key);
-          stackCall.push(entry);
-          stackState.push(state);
-          state = ns;
-          lift(entry);
-          if (op.known) remainingKnown--;
-          entry = next[HEAD]!;
-          continue;
-        }
-        bits[w]! &= ~mask;
-      }
-      entry = next[entry]!;
-    } else {
-      // A return whose call is not linearized: every op that could come
-      // before it has been tried from here, so undo the latest choice.
+    if (entry >= n) {
+      // The first return still in the list, so no op invoked after it can
+      // come next, and every op that could has been tried: undo the latest choice.
       const call = stackCall.pop();
       if (call === undefined) return { verdict: 'fail', steps };
       state = stackState.pop()!;
-      bits[call >>> 5]! &= ~(1 << (call & 31));
+      bitsFor(call)[bitOf[call]! >>> 5]! &= ~(1 << (bitOf[call]! & 31));
       unlift(call);
       if (ops[call]!.known) remainingKnown++;
       entry = next[call]!;
+      continue;
     }
+    const op = ops[entry]!;
+    const ns = step(state, op);
+    if (ns !== undefined) {
+      const bits = bitsFor(entry);
+      const w = bitOf[entry]! >>> 5;
+      const mask = 1 << (bitOf[entry]! & 31);
+      bits[w]! |= mask;
+      if (remember(memoKey(knownBits, ns))) {
+        stackCall.push(entry);
+        stackState.push(state);
+        state = ns;
+        lift(entry);
+        if (op.known) remainingKnown--;
+        entry = next[HEAD]!;
+        continue;
+      }
+      bits[w]! &= ~mask;
+    }
+    entry = next[entry]!;
   }
+}
+
+/**
+ * True when `r` is a completed read of a value no op on the key could have
+ * left there. Whatever a read returns was set by the latest mutation before it
+ * (or is the initial null), and that mutation was invoked before the read
+ * completed: a read of a value never written, or only by a failed write, is
+ * then caught without any search, which would otherwise have to exhaust every
+ * order before it.
+ */
+function unproducible(r: SearchOp, ops: readonly SearchOp[]): boolean {
+  if (r.call.kind !== 'read' || !r.known || r.result === null) return false;
+  const v = r.result;
+  if (typeof v !== 'string') return true;
+  return !ops.some((o) => {
+    if (o.invoke > r.complete) return false;
+    const c = o.call;
+    switch (c.kind) {
+      case 'read':
+      case 'delete':
+        return false;
+      case 'write':
+        return c.value === v;
+      case 'incr':
+        return o.known ? String(o.result) === v : parseRedisInt(v) !== undefined;
+      case 'append':
+        return v.endsWith(c.suffix) && (!o.known || o.result === utf8Length(v));
+    }
+  });
+}
+
+function isSubset(a: Uint32Array, b: Uint32Array): boolean {
+  for (let i = 0; i < a.length; i++) if ((a[i]! & ~b[i]!) !== 0) return false;
+  return true;
 }
 
 function toSearchOp(op: HistoryOp): SearchOp {
@@ -266,6 +350,7 @@ export function checkLinearizable(history: readonly HistoryOp[], options: CheckO
 
   let steps = 0;
   const unknown: string[] = [];
+  let unknownOps = 0;
   let timedOut = false;
   // Sorted keys: the same history always gives the same verdict and report.
   for (const key of [...byKey.keys()].sort()) {
@@ -281,12 +366,16 @@ export function checkLinearizable(history: readonly HistoryOp[], options: CheckO
       const ex = explain(key, ops, budget, options.maxShownOps ?? DEFAULT_MAX_SHOWN_OPS);
       return { ok: false, key, explanation: ex.text, ops: ex.ops, culprit: ex.culprit, steps: steps + ex.steps };
     }
-    if (r.verdict === 'unknown') unknown.push(key);
+    if (r.verdict === 'unknown') {
+      unknown.push(key);
+      unknownOps += ops.filter((o) => !o.known).length;
+    }
   }
   if (unknown.length > 0) {
     const reason = timedOut
       ? `time budget of ${maxTimeMs} ms spent before every key was checked`
-      : `search exceeded ${maxSteps} steps on ${unknown.length} key(s)`;
+      : `search exceeded ${maxSteps} steps on ${unknown.length} key(s), which hold ${unknownOps} op(s) of unknown ` +
+        `outcome (each multiplies the orders to rule out)`;
     return { ok: 'unknown', keys: unknown, reason, steps };
   }
   return { ok: true, steps };
@@ -314,13 +403,24 @@ function explain(
   budget: Budget,
   maxShown: number,
 ): { text: string; ops: HistoryOp[]; culprit: HistoryOp; steps: number } {
+  // Shrinking shares one budget, as large as one key's search: a failure is
+  // reported either way, only less trimmed when the budget runs out.
   let steps = 0;
+  // False once some check ran out of budget: the prefix found then fails,
+  // but a shorter one might too.
+  let shortest = true;
   const fails = (win: readonly WindowOp[]): boolean => {
+    const left = budget.maxSteps - steps;
+    if (left <= 0) {
+      shortest = false;
+      return false;
+    }
     const r = search(
       win.map((w) => (w.pending ? { ...w.op, known: false, result: null, complete: Infinity } : w.op)),
-      budget,
+      { maxSteps: left, outOfTime: budget.outOfTime },
     );
     steps += r.steps;
+    if (r.verdict === 'unknown') shortest = false;
     return r.verdict === 'fail';
   };
   const cuts = ops
@@ -353,13 +453,25 @@ function explain(
         window = p;
       } else lo = mid + 1;
     }
-  } else hi = cuts.length - 1;
+  } else shortest = false;
   const culprit = cuts[hi] ?? ops[ops.length - 1]!;
+  // Read shrinking may run out of budget too; that only leaves more reads shown.
+  const exact = shortest;
 
+  // A read of a value nothing in the prefix could have produced needs no
+  // context: the read alone is the violation.
+  const impossible = unproducible(
+    culprit,
+    window.map((w) => w.op),
+  );
   let dropped = 0;
+  if (impossible) {
+    dropped = window.filter((w) => w.op !== culprit && w.op.call.kind === 'read' && !w.pending).length;
+    window = window.filter((w) => w.op === culprit);
+  }
   let trials = 0;
   for (const w of [...window]) {
-    if (trials >= MAX_SHRINK_TRIALS) break;
+    if (impossible || trials >= MAX_SHRINK_TRIALS) break;
     if (w.op === culprit || w.pending || w.op.call.kind !== 'read') continue;
     trials++;
     const without = window.filter((x) => x !== w);
@@ -372,7 +484,7 @@ function explain(
   const shownOps: HistoryOp[] = window.map((w) =>
     w.pending ? { ...w.op.src, status: 'info', result: null, completeTime: Infinity, gaveUpTime: null } : w.op.src,
   );
-  const text = render(key, window, culprit, dropped, maxShown);
+  const text = render(key, window, culprit, exact, impossible, dropped, maxShown);
   return { text, ops: shownOps, culprit: culprit.src, steps };
 }
 
@@ -388,7 +500,15 @@ function padLeft(s: string, n: number): string {
   return s.length >= n ? s : ' '.repeat(n - s.length) + s;
 }
 
-function render(key: string, window: readonly WindowOp[], culprit: SearchOp, dropped: number, maxShown: number): string {
+function render(
+  key: string,
+  window: readonly WindowOp[],
+  culprit: SearchOp,
+  exact: boolean,
+  impossible: boolean,
+  dropped: number,
+  maxShown: number,
+): string {
   const sorted = [...window].sort((a, b) => a.op.invoke - b.op.invoke || a.op.src.id - b.op.src.id);
   const shown = sorted.length > maxShown ? sorted.slice(sorted.length - maxShown) : sorted;
   const elided = sorted.length - shown.length;
@@ -412,11 +532,21 @@ function render(key: string, window: readonly WindowOp[], culprit: SearchOp, dro
       `gives every completed operation the result it returned.`,
   );
   lines.push(
-    `This is the shortest prefix of the key's history that fails: it ends when #${culprit.src.id} completed ` +
-      `(t=${fmtTime(culprit.complete)}), marked ✗, the first result that cannot be explained. Operations still running ` +
-      `then, and those whose outcome is unknown, end in '…': they may take effect at any later instant, or never.`,
+    (exact
+      ? `This is the shortest prefix of the key's history that fails: it ends when #${culprit.src.id} completed ` +
+        `(t=${fmtTime(culprit.complete)}), marked ✗, the first result that cannot be explained.`
+      : `This prefix of the key's history fails; it ends when #${culprit.src.id} completed (t=${fmtTime(culprit.complete)}), ` +
+        `marked ✗ (the search for a shorter one ran out of budget).`) +
+      ` Operations still running then, and those whose outcome is unknown, end in '…': ` +
+      `they may take effect at any later instant, or never.`,
   );
-  if (dropped > 0) lines.push(`${dropped} read(s) not needed to show the violation are left out.`);
+  if (impossible) {
+    lines.push(
+      `#${culprit.src.id} read ${JSON.stringify(culprit.result)}, which no operation on this key invoked before that read ` +
+        `completed could have left there (no write of it, no append ending in it, no incr giving it); the other ` +
+        `operations do not matter and are left out.`,
+    );
+  } else if (dropped > 0) lines.push(`${dropped} read(s) not needed to show the violation are left out.`);
   if (elided > 0) lines.push(`${elided} earlier operation(s) are not shown.`);
   lines.push('');
 
