@@ -77,6 +77,23 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.equal(s.appliedLsn, 3);
       }));
 
+    test('the store keeps its own copy of keys and values it is given', () =>
+      withStore((s) => {
+        const key = Buffer.from('key');
+        const value = Buffer.from('value');
+        const [rk] = keysInRegion(12, 1);
+        const resyncValue = Buffer.from('resync');
+        s.apply(update(1, [{ k: 'put', key, value, expireAtMs: 0 }]));
+        s.installRegion(12, [[rk!, { value: resyncValue, expireAtMs: 0 }]], true);
+        const digest = s.digest();
+        value.fill(0x21);
+        key.fill(0x21);
+        resyncValue.fill(0x21);
+        assert.deepEqual(s.get(Buffer.from('key')), entry('value'));
+        assert.deepEqual(s.get(rk!), entry('resync'));
+        assert.equal(s.digest(), digest);
+      }));
+
     test('expired entries are still returned: callers decide what expiry means', () =>
       withStore((s) => {
         s.apply(update(1, [put('old', 'v', 1)]));
