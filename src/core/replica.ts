@@ -20,7 +20,8 @@ import { Prng } from '../lib/prng.ts';
 import { type CoreConfig, majorityOf, validateCoreConfig } from './config.ts';
 import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } from './failover-sync.ts';
 import { Indicators } from './indicators.ts';
-import { executeBatch, isWriteCommand } from './kv/executor.ts';
+import { isWriteCommand } from './kv/command-table.ts';
+import { executeBatch } from './kv/executor.ts';
 import { LogView } from './log-view.ts';
 import type {
   AckMsg,
@@ -617,7 +618,7 @@ export class Replica {
         this.reply(id, cmds.map(() => err('LOADING region resync in progress, try another replica or the primary')), 0);
         return;
       }
-      const res = executeBatch(cmds as Buffer[][], this.storage!, wallMs);
+      const res = executeBatch(cmds, this.storage!, wallMs);
       this.reply(id, res.replies, 0);
       return;
     }
@@ -650,7 +651,7 @@ export class Replica {
 
   /** Execute against the latest state (committed + pending); the reply waits for the commit. */
   private execute(id: number, cmds: readonly Buffer[][], wallMs: number, writes: boolean): void {
-    const res = executeBatch(cmds as Buffer[][], this.pending!, wallMs);
+    const res = executeBatch(cmds, this.pending!, wallMs);
     let lsn = 0;
     if (res.ops.length > 0) {
       const u = this.stamp('data', res.ops);

@@ -1,0 +1,125 @@
+// One simulated node: the real Driver, UpdateLog, HardStateFile and the
+// in-memory StorageArea over the simulated disk, network and clock. Its disk
+// survives a crash (minus what was not synced); everything else is rebuilt
+// from it on restart, exactly as a real process would.
+import type { CoreConfig } from '../src/core/config.ts';
+import type { CoreEvent } from '../src/core/ready.ts';
+import type { Prng } from '../src/lib/prng.ts';
+import { HardStateFile } from '../src/log/hard-state.ts';
+import { UpdateLog } from '../src/log/update-log.ts';
+import type { Clock } from '../src/ports/clock.ts';
+import { Driver } from '../src/runtime/driver.ts';
+import { MemoryStorage } from '../src/storage/memory-storage.ts';
+import type { EventQueue } from './event-queue.ts';
+import { SimDisk } from './sim-disk.ts';
+import type { SimNetwork } from './sim-network.ts';
+
+/** Small segments so that clearing and segment deletion happen within a short run. */
+export const SIM_SEGMENT_BYTES = 64 * 1024;
+/** Simulated wall clock epoch (unix ms) for key expiry. */
+export const SIM_WALL_EPOCH_MS = 1_800_000_000_000;
+
+export interface SimNodeHooks {
+  event(node: SimNode, e: CoreEvent): void;
+  fatal(node: SimNode, err: Error): void;
+}
+
+export class SimNode {
+  readonly id: string;
+  readonly kind: 'data' | 'witness';
+  readonly disk: SimDisk;
+  storage: MemoryStorage | null;
+  driver: Driver | null = null;
+  /** The replica of the last incarnation, kept after a crash: what its disk holds durably. */
+  lastReplica: Driver['replica'] | null = null;
+  /** Incremented on every crash: late callbacks of an older incarnation are ignored. */
+  incarnation = 0;
+  restarts = 0;
+  starting = false;
+
+  constructor(
+    readonly config: CoreConfig,
+    private readonly q: EventQueue,
+    private readonly net: SimNetwork,
+    prng: Prng,
+    private readonly hooks: SimNodeHooks,
+    fsyncLatencyMs: number,
+  ) {
+    this.id = config.self;
+    this.kind = config.members.find((m) => m.id === config.self)!.kind;
+    this.disk = new SimDisk(prng.fork(), (d, fn) => q.schedule(d, fn), { fsyncLatencyMs, opLatencyMs: 0.02, jitter: 1 });
+    this.storage = this.kind === 'data' ? new MemoryStorage({ scheduler: (fn) => q.schedule(0.05, fn) }) : null;
+  }
+
+  get up(): boolean {
+    return this.driver !== null && !this.driver.isHalted;
+  }
+
+  private clock(): Clock {
+    const q = this.q;
+    return {
+      nowMs: () => q.now,
+      wallMs: () => SIM_WALL_EPOCH_MS + q.now,
+      setTimer: (d, fn) => q.schedule(d, fn),
+    };
+  }
+
+  /** Opens the log and the vote from disk and starts the Driver. */
+  start(cb: (err: Error | null) => void): void {
+    if (this.up || this.starting) return cb(null);
+    this.starting = true;
+    const inc = this.incarnation;
+    const done = (err: Error | null): void => {
+      if (inc !== this.incarnation) return; // crashed while starting
+      this.starting = false;
+      cb(err);
+    };
+    this.disk.mkdirp('/data/log', (err) => {
+      if (err) return done(err);
+      UpdateLog.open(this.disk, '/data/log', { segmentBytes: SIM_SEGMENT_BYTES, defer: (fn) => this.q.schedule(0, fn) }, (err2, log) => {
+        if (err2 || !log) return done(err2 ?? new Error('no log'));
+        HardStateFile.load(this.disk, '/data/hard-state', (err3, hs) => {
+          if (err3 || !hs) return done(err3 ?? new Error('no hard state'));
+          if (inc !== this.incarnation) return;
+          Driver.open(
+            {
+              config: this.config,
+              clock: this.clock(),
+              network: this.net.port(this.id),
+              log,
+              hardState: hs,
+              storage: this.storage,
+              defer: (fn) => this.q.schedule(0, fn),
+            },
+            {
+              event: (e) => this.hooks.event(this, e),
+              fatal: (e) => this.hooks.fatal(this, e),
+            },
+            (err4, driver) => {
+              if (err4 || !driver) return done(err4 ?? new Error('no driver'));
+              if (inc !== this.incarnation) {
+                driver.halt();
+                return;
+              }
+              this.driver = driver;
+              done(null);
+            },
+          );
+        });
+      });
+    });
+  }
+
+  /** kill -9: unsynced writes are lost (torn if `tear`), memory is gone. */
+  crash(tear: boolean): void {
+    this.incarnation++;
+    this.starting = false;
+    this.driver?.halt();
+    if (this.driver) this.lastReplica = this.driver.replica;
+    this.driver = null;
+    this.net.detach(this.id);
+    this.disk.crash({ tear });
+    if (this.storage) this.storage = this.storage.crash();
+    this.restarts++;
+  }
+}

@@ -1,0 +1,300 @@
+// One simulated run from one seed (TigerBeetle's VOPR shape): the seed draws the
+// topology, the fault options (swarm testing) and every delay, loss, crash and
+// partition. A safety phase under faults is followed by a liveness phase that
+// must converge. Same seed, same run.
+import { type CoreConfig, DEFAULT_LIMITS, DEFAULT_TIMING, type MemberSpec } from '../src/core/config.ts';
+import type { CoreEvent } from '../src/core/ready.ts';
+import type { Reply } from '../src/core/reply.ts';
+import { Prng } from '../src/lib/prng.ts';
+import { Checkers, InvariantViolation } from './checkers.ts';
+import { EventQueue } from './event-queue.ts';
+import { type HistoryOp, HistoryRecorder, type OpCall } from './history.ts';
+import { checkLinearizable } from './linearizability.ts';
+import { SimNetwork, type NetworkFaults, CALM_NETWORK } from './sim-network.ts';
+import { SimNode } from './sim-node.ts';
+
+export interface SimOptions {
+  readonly seed: number;
+  /** Simulated ms of the faulty phase. */
+  readonly faultMs: number;
+  /** Simulated ms of the liveness phase (no new faults; everything healed and restarted). */
+  readonly liveMs: number;
+  /** Which nodes may crash: only secondaries, or any node including the primary. */
+  readonly crash: 'secondaries' | 'any' | 'none';
+  readonly clients: number;
+  /** Write a line per notable event. */
+  readonly trace?: (line: string) => void;
+  /** A deliberately broken variant, to show that the checkers bite. */
+  readonly mutate?: (cfg: CoreConfig) => CoreConfig;
+}
+
+export interface SimResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly error?: string;
+  readonly topology: string;
+  readonly faults: string;
+  readonly steps: number;
+  readonly simMs: number;
+  readonly ops: { ok: number; fail: number; info: number };
+  readonly committed: number;
+  readonly failovers: ReadonlyArray<{ ms: number; shipped: number; truncated: number; regions: number }>;
+  readonly crashes: number;
+  readonly linearizable: boolean | 'unknown';
+}
+
+const KEYS = ['k0', 'k1', 'k2', 'k3'];
+const COUNTERS = ['c0', 'c1'];
+
+/** Client-side give-up time: after it the op's outcome is unknown (info). */
+const CLIENT_TIMEOUT_MS = 2000;
+
+export function runSimulation(o: SimOptions): SimResult {
+  const prng = new Prng(o.seed);
+  const q = new EventQueue();
+  const trace = o.trace ?? null;
+
+  // --- swarm: draw this seed's world ---
+  const topoRoll = prng.float();
+  const members: MemberSpec[] =
+    topoRoll < 0.6
+      ? [{ id: 'n1', kind: 'data' }, { id: 'n2', kind: 'data' }, { id: 'n3', kind: 'data' }]
+      : topoRoll < 0.8
+        ? [{ id: 'n1', kind: 'data' }, { id: 'n2', kind: 'data' }, { id: 'w3', kind: 'witness' }]
+        : [1, 2, 3, 4, 5].map((i) => ({ id: `n${i}`, kind: 'data' as const }));
+  const faults: NetworkFaults = {
+    lossRate: prng.chance(0.5) ? prng.float() * 0.05 : 0,
+    duplicateRate: prng.chance(0.4) ? prng.float() * 0.05 : 0,
+    minDelayMs: 0.05,
+    maxDelayMs: 0.2 + prng.float() * (prng.chance(0.3) ? 10 : 1),
+    slowRate: prng.chance(0.3) ? prng.float() * 0.02 : 0,
+  };
+  const partitionEveryMs = prng.chance(0.6) ? 300 + prng.float() * 2000 : Infinity;
+  const crashEveryMs = o.crash === 'none' ? Infinity : 200 + prng.float() * 1500;
+  const fsyncMs = 0.2 + prng.float() * 3;
+  const limits = { ...DEFAULT_LIMITS, maxRetainedUpdates: prng.chance(0.3) ? 50 + prng.int(0, 200) : DEFAULT_LIMITS.maxRetainedUpdates, maxUpdatesPerAppend: prng.pick([1, 8, 64, 1024]) };
+  const net = new SimNetwork(q, prng.fork(), faults);
+  const topology = members.map((m) => (m.kind === 'witness' ? `${m.id}(w)` : m.id)).join(',');
+  const faultText = `loss=${faults.lossRate.toFixed(3)} dup=${faults.duplicateRate.toFixed(3)} delay≤${faults.maxDelayMs.toFixed(1)}ms slow=${faults.slowRate.toFixed(3)} partition/${fin(partitionEveryMs)}ms crash/${fin(crashEveryMs)}ms fsync=${fsyncMs.toFixed(1)}ms retain=${limits.maxRetainedUpdates} batch=${limits.maxUpdatesPerAppend}`;
+  trace?.(`seed ${o.seed}: ${topology} ${faultText}`);
+
+  const nodes: SimNode[] = [];
+  const checkers = new Checkers(nodes);
+  let violation: Error | null = null;
+  const hooks = {
+    event: (n: SimNode, e: CoreEvent) => {
+      try {
+        if (e.t === 'role') {
+          trace?.(`${q.now.toFixed(1)} ${n.id} ${e.role} epoch=${e.epoch} primary=${e.primaryId ?? '-'}`);
+          checkers.onRole(n, e.role, e.epoch);
+        } else if (e.t === 'committed') checkers.onCommitted(n, e.lsn);
+        else if (e.t === 'failover') {
+          checkers.onFailover(e.summary);
+          trace?.(`${q.now.toFixed(1)} failover → ${e.summary.newPrimary} epoch ${e.summary.newEpoch}: sync ${e.summary.failoverSyncMs.toFixed(1)}ms shipped ${JSON.stringify(e.summary.shippedTo)} truncated ${JSON.stringify(e.summary.truncated)} pulled ${JSON.stringify(e.summary.pulledFrom)}`);
+        } else if (e.t === 'truncate') trace?.(`${q.now.toFixed(1)} ${n.id} truncated ${e.removed} after ${e.afterLsn}`);
+      } catch (err) {
+        violation ??= err as Error;
+      }
+    },
+    fatal: (n: SimNode, err: Error) => {
+      violation ??= new Error(`${n.id} fatal: ${err.message}`);
+    },
+  };
+  for (const m of members) {
+    const cfg0: CoreConfig = { self: m.id, members, timing: DEFAULT_TIMING, limits, seed: prng.nextU32() };
+    nodes.push(new SimNode(o.mutate ? o.mutate(cfg0) : cfg0, q, net, prng.fork(), hooks, fsyncMs));
+  }
+  const startNode = (n: SimNode): void =>
+    n.start((err) => {
+      if (err) violation ??= new Error(`${n.id} failed to start: ${err.message}`);
+    });
+  for (const n of nodes) startNode(n);
+
+  // --- workload: clients that talk to whoever is primary (as Sentinel-aware clients do) ---
+  const history = new HistoryRecorder();
+  const stats = { ok: 0, fail: 0, info: 0 };
+  let writesOkInLive = 0;
+  let phase: 'fault' | 'live' | 'quiesce' = 'fault';
+  const dataNodes = nodes.filter((n) => n.kind === 'data');
+  for (let c = 0; c < o.clients; c++) {
+    const cprng = prng.fork();
+    const client = `c${c}`;
+    let seq = 0;
+    const next = (): void => {
+      if (phase === 'quiesce') return;
+      const primary = dataNodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary');
+      if (!primary) {
+        q.schedule(5 + cprng.float() * 10, next);
+        return;
+      }
+      const roll = cprng.float();
+      let call: OpCall;
+      let cmd: string[];
+      if (roll < 0.45) {
+        const key = cprng.pick(KEYS);
+        const value = `${client}-${seq++}`;
+        call = { kind: 'write', key, value };
+        cmd = ['SET', key, value];
+      } else if (roll < 0.8) {
+        const key = cprng.pick(cprng.chance(0.7) ? KEYS : COUNTERS);
+        call = { kind: 'read', key };
+        cmd = ['GET', key];
+      } else {
+        const key = cprng.pick(COUNTERS);
+        call = { kind: 'incr', key, by: 1 };
+        cmd = ['INCR', key];
+      }
+      const id = history.invoke(client, call, q.now);
+      let done = false;
+      const inc = primary.incarnation;
+      const timer = q.schedule(CLIENT_TIMEOUT_MS, () => {
+        if (done) return;
+        done = true;
+        history.info(id, q.now);
+        stats.info++;
+        next();
+      });
+      primary.driver!.submit([cmd.map((s) => Buffer.from(s))], (replies: readonly Reply[]) => {
+        if (done || inc !== primary.incarnation) return;
+        done = true;
+        timer.cancel();
+        const r = replies[0]!;
+        if (r.t === 'error') {
+          // Not executed (refused before it became an update) vs unknown outcome.
+          const unknown = r.msg.startsWith('TIMEOUT') || r.msg.includes('outcome');
+          if (unknown) {
+            history.info(id, q.now);
+            stats.info++;
+          } else {
+            history.fail(id, q.now);
+            stats.fail++;
+          }
+        } else {
+          const result = call.kind === 'read' ? (r.t === 'bulk' && r.b ? r.b.toString('latin1') : null) : call.kind === 'incr' ? Number(r.t === 'int' ? r.n : NaN) : null;
+          history.ok(id, result, q.now);
+          stats.ok++;
+          if (phase === 'live' && call.kind === 'write') writesOkInLive++;
+        }
+        q.schedule(cprng.float() * 2, next);
+      });
+    };
+    q.schedule(50 + cprng.float() * 20, next);
+  }
+
+  // --- faults ---
+  const faultPrng = prng.fork();
+  let crashes = 0;
+  const scheduleCrash = (): void => {
+    if (!Number.isFinite(crashEveryMs)) return;
+    q.schedule(crashEveryMs * (0.5 + faultPrng.float()), () => {
+      if (phase !== 'fault') return;
+      const primary = nodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary');
+      const candidates = nodes.filter((n) => n.up && (o.crash === 'any' || n !== primary));
+      const down = nodes.filter((n) => !n.up).length;
+      if (candidates.length > 0 && down < Math.ceil(nodes.length / 2)) {
+        const victim = o.crash === 'any' && primary && faultPrng.chance(0.5) ? primary : faultPrng.pick(candidates);
+        const tear = faultPrng.chance(0.5);
+        trace?.(`${q.now.toFixed(1)} CRASH ${victim.id}${victim === primary ? ' (primary)' : ''}${tear ? ' torn' : ''}`);
+        victim.crash(tear);
+        crashes++;
+        q.schedule(50 + faultPrng.float() * 1000, () => {
+          trace?.(`${q.now.toFixed(1)} RESTART ${victim.id}`);
+          startNode(victim);
+        });
+      }
+      scheduleCrash();
+    });
+  };
+  scheduleCrash();
+  const schedulePartition = (): void => {
+    if (!Number.isFinite(partitionEveryMs)) return;
+    q.schedule(partitionEveryMs * (0.5 + faultPrng.float()), () => {
+      if (phase !== 'fault') return;
+      const primary = nodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary');
+      const victim = primary && faultPrng.chance(0.5) ? primary : faultPrng.pick(nodes);
+      if (faultPrng.chance(0.3)) {
+        const other = faultPrng.pick(nodes.filter((n) => n !== victim));
+        net.partition(victim.id, other.id, true);
+        trace?.(`${q.now.toFixed(1)} CUT ${victim.id} → ${other.id} (one way)`);
+      } else {
+        net.isolate(victim.id, nodes.map((n) => n.id));
+        trace?.(`${q.now.toFixed(1)} ISOLATE ${victim.id}`);
+      }
+      q.schedule(100 + faultPrng.float() * 1500, () => {
+        net.heal();
+        trace?.(`${q.now.toFixed(1)} HEAL`);
+      });
+      schedulePartition();
+    });
+  };
+  schedulePartition();
+
+  // --- run: safety phase, liveness phase, quiescence ---
+  const SCAN_EVERY = 500;
+  const fail = (msg: string): SimResult => result(false, msg);
+  const result = (ok: boolean, error?: string): SimResult => ({
+    seed: o.seed,
+    ok,
+    ...(error !== undefined ? { error } : {}),
+    topology,
+    faults: faultText,
+    steps: q.steps,
+    simMs: q.now,
+    ops: stats,
+    committed: checkers.committedCount,
+    failovers: checkers.failovers.map((f) => ({
+      ms: f.detectionMs + f.electionMs + f.failoverSyncMs,
+      shipped: Object.values(f.shippedTo).reduce((a, b) => a + b, 0) + Object.values(f.pulledFrom).reduce((a, b) => a + b, 0),
+      truncated: Object.values(f.truncated).reduce((a, b) => a + b, 0),
+      regions: Object.values(f.regionsResynced).reduce((a, b) => a + b, 0),
+    })),
+    crashes,
+    linearizable: lin,
+  });
+  let lin: boolean | 'unknown' = 'unknown';
+  const runTo = (until: number): Error | null => {
+    let k = 0;
+    try {
+      q.runUntil(until, () => {
+        if (violation) throw violation;
+        if (++k % SCAN_EVERY === 0) checkers.scan();
+      });
+      checkers.scan();
+    } catch (e) {
+      return e as Error;
+    }
+    return violation;
+  };
+  let e = runTo(o.faultMs);
+  if (e) return fail(describe(e));
+  // Liveness: heal everything, restart every node, calm network.
+  phase = 'live';
+  net.heal();
+  net.faults = CALM_NETWORK;
+  for (const n of nodes) if (!n.up) startNode(n);
+  trace?.(`${q.now.toFixed(1)} LIVENESS PHASE`);
+  e = runTo(o.faultMs + o.liveMs);
+  if (e) return fail(describe(e));
+  if (writesOkInLive === 0) return fail(`liveness: no write succeeded within ${o.liveMs} ms after the faults stopped`);
+  phase = 'quiesce';
+  e = runTo(o.faultMs + o.liveMs + 3000);
+  if (e) return fail(describe(e));
+  const conv = checkers.converged();
+  if (!conv.ok) return fail(`invariant 6: replicas differ after quiescence: ${conv.detail}`);
+  const down = nodes.filter((n) => !n.up);
+  if (down.length > 0) return fail(`liveness: ${down.map((n) => n.id).join(',')} did not come back`);
+  // Invariant 2: linearizable reads and writes at the primary.
+  const ops: HistoryOp[] = history.ops();
+  const check = checkLinearizable(ops, { maxStepsPerKey: 2_000_000 });
+  lin = check.ok === true ? true : check.ok === 'unknown' ? 'unknown' : false;
+  if (check.ok === false) return fail(`invariant 2: history not linearizable: ${'explanation' in check ? check.explanation : ''}`);
+  return result(true);
+}
+
+function describe(e: Error): string {
+  return e instanceof InvariantViolation ? e.message : `${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`;
+}
+
+function fin(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(0) : '∞';
+}

@@ -1,0 +1,289 @@
+// The Driver carries out the protocol core's outputs through the ports, in the
+// order ready.ts prescribes, and feeds completions back as inputs. The same
+// Driver runs over real files, sockets and clocks (src/host) and over the
+// simulator's (sim/), so what the simulator checks is what production runs.
+import { decodeUpdate, encodeUpdate } from '../codec/update-codec.ts';
+import type { CoreConfig } from '../core/config.ts';
+import type { Envelope } from '../core/messages.ts';
+import type { CoreEvent, Ready } from '../core/ready.ts';
+import { type Input, Replica } from '../core/replica.ts';
+import type { Reply } from '../core/reply.ts';
+import type { Lsn, NodeId, Update } from '../core/types.ts';
+import type { HardStateFile } from '../log/hard-state.ts';
+import type { LogRecord, UpdateLog } from '../log/update-log.ts';
+import type { Clock, Timer } from '../ports/clock.ts';
+import type { Network } from '../ports/network.ts';
+import type { StorageArea } from '../storage/storage-area.ts';
+
+/** How often the core gets a tick (heartbeats and timeouts are multiples of it). */
+export const DEFAULT_TICK_MS = 10;
+/** How often the storage area is made durable (the log may be cleared only up to it). */
+export const DEFAULT_STORAGE_SYNC_MS = 100;
+
+export interface DriverOptions {
+  readonly config: CoreConfig;
+  readonly clock: Clock;
+  readonly network: Network;
+  readonly log: UpdateLog;
+  readonly hardState: HardStateFile;
+  /** null for a witness. */
+  readonly storage: StorageArea | null;
+  /** Runs fn soon, after the current input burst (setImmediate in production). */
+  readonly defer: (fn: () => void) => void;
+  readonly tickMs?: number;
+  readonly storageSyncMs?: number;
+}
+
+export type ClientCallback = (replies: readonly Reply[], lsn: Lsn) => void;
+
+/** Observes every core event and every fatal error. */
+export interface DriverListener {
+  event(e: CoreEvent): void;
+  /** The node cannot go on (its disk failed): the host must stop it. */
+  fatal(err: Error): void;
+  /** After each batch made durable: size and time, for metrics. */
+  batch?(updates: number, seconds: number): void;
+}
+
+export class Driver {
+  readonly replica: Replica;
+  readonly id: NodeId;
+  private readonly o: DriverOptions;
+  private readonly listener: DriverListener;
+  private nextClientId = 1;
+  private readonly clients = new Map<number, ClientCallback>();
+  private readonly switchovers = new Map<number, (err: Error | null) => void>();
+  private flushScheduled = false;
+  private hardStateInFlight = 0;
+  private readonly gated: Envelope[] = [];
+  private tickTimer: Timer | null = null;
+  private syncTimer: Timer | null = null;
+  private storageSyncInFlight = false;
+  private halted = false;
+  private clearInFlight = false;
+  private pendingClear: Lsn = -1;
+
+  private constructor(o: DriverOptions, replica: Replica, listener: DriverListener) {
+    this.o = o;
+    this.replica = replica;
+    this.id = o.config.self;
+    this.listener = listener;
+    o.network.onMessage((from, msg) => this.input({ t: 'message', from, msg }));
+    this.scheduleTick();
+    this.scheduleStorageSync();
+  }
+
+  /** Recovers the core's state from the log, the hard state and the storage area, and starts. */
+  static open(o: DriverOptions, listener: DriverListener, cb: (err: Error | null, d?: Driver) => void): void {
+    o.log.readAll((err, records) => {
+      if (err || !records) return cb(err ?? new Error('log readAll returned nothing'));
+      let updates: Update[];
+      try {
+        updates = records.map((r) => decodeUpdate(r.payload));
+      } catch (e) {
+        return cb(e as Error);
+      }
+      const hs = o.hardState.get();
+      const start = o.log.start;
+      const s = o.storage;
+      const replica = new Replica(o.config, {
+        epoch: hs.epoch,
+        votedFor: hs.votedFor,
+        logStart: updates[0]?.lsn ?? o.log.lastLsn + 1,
+        boundaryEpoch: o.log.epochAt((updates[0]?.lsn ?? o.log.lastLsn + 1) - 1) ?? o.log.epochAt(start - 1) ?? 0,
+        updates,
+        storage: s,
+        storageAppliedLsn: s ? s.appliedLsn : 0,
+        storageDurableLsn: s ? s.durableLsn : o.log.lastLsn,
+        dirtyRegions: s ? s.dirtyRegions() : [],
+      });
+      cb(null, new Driver(o, replica, listener));
+    });
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /** Runs a client request (one command, or the commands of a MULTI/EXEC). */
+  submit(cmds: readonly Buffer[][], cb: ClientCallback): void {
+    const id = this.nextClientId++;
+    this.clients.set(id, cb);
+    this.input({ t: 'client', id, cmds, wallMs: this.o.clock.wallMs() });
+  }
+
+  switchover(to: NodeId | undefined, cb: (err: Error | null) => void): void {
+    const id = this.nextClientId++;
+    this.switchovers.set(id, cb);
+    this.input({ t: 'switchover', id, to });
+  }
+
+  private input(i: Input): void {
+    if (this.halted) return;
+    this.replica.step(this.o.clock.nowMs(), i);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.o.defer(() => {
+      this.flushScheduled = false;
+      if (!this.halted) this.flush();
+    });
+  }
+
+  private scheduleTick(): void {
+    this.tickTimer = this.o.clock.setTimer(this.o.tickMs ?? DEFAULT_TICK_MS, () => {
+      if (this.halted) return;
+      this.input({ t: 'tick' });
+      this.scheduleTick();
+    });
+  }
+
+  private scheduleStorageSync(): void {
+    const s = this.o.storage;
+    this.syncTimer = this.o.clock.setTimer(this.o.storageSyncMs ?? DEFAULT_STORAGE_SYNC_MS, () => {
+      if (this.halted) return;
+      if (s && !this.storageSyncInFlight && s.appliedLsn > s.durableLsn) {
+        this.storageSyncInFlight = true;
+        s.sync((err, lsn) => {
+          this.storageSyncInFlight = false;
+          if (this.halted) return;
+          if (err) return this.die(err);
+          this.input({ t: 'storage-durable', lsn });
+        });
+      } else if (!s) {
+        this.input({ t: 'storage-durable', lsn: this.o.log.durableLsn });
+      }
+      this.scheduleStorageSync();
+    });
+  }
+
+  // ------------------------------------------------------------------ outputs, in order
+
+  private flush(): void {
+    const r: Ready = this.replica.ready();
+    const { log, storage, network } = this.o;
+
+    // 1. The vote and epoch: nothing this Ready sends may leave before they are durable.
+    if (r.hardState) {
+      this.hardStateInFlight++;
+      this.o.hardState.save(r.hardState, (err) => {
+        if (this.halted) return;
+        if (err) return this.die(err);
+        this.hardStateInFlight--;
+        if (this.hardStateInFlight === 0) {
+          const msgs = this.gated.splice(0);
+          for (const e of msgs) network.send(e.to, e.msg);
+        }
+      });
+    }
+
+    // 2. The log: truncation of a divergent tail, then appends (group commit in the log).
+    if (r.truncateAfter >= 0 && r.truncateAfter < log.lastLsn) {
+      log.truncateAfter(r.truncateAfter, (err) => {
+        if (err && !this.halted) this.die(err);
+      });
+    }
+    if (r.appends.length > 0) {
+      const records: LogRecord[] = r.appends.map((u) => ({ lsn: u.lsn, epoch: u.epoch, payload: encodeUpdate(u) }));
+      const last = r.appends[r.appends.length - 1]!;
+      const started = this.o.clock.nowMs();
+      log.append(records, (err) => {
+        if (this.halted) return;
+        if (err) return this.die(err);
+        this.listener.batch?.(records.length, (this.o.clock.nowMs() - started) / 1000);
+        this.input({ t: 'persisted', lsn: last.lsn, epoch: last.epoch });
+      });
+    }
+
+    // 3. The storage area, synchronously and in order.
+    if (storage) {
+      for (const op of r.storage) {
+        switch (op.k) {
+          case 'apply':
+            storage.apply(op.update);
+            break;
+          case 'install':
+            storage.installRegion(op.region, op.entries as Array<[Buffer, import('../core/types.ts').Entry]>, op.first);
+            break;
+          case 'dirty':
+            storage.markDirty(op.regions);
+            break;
+          case 'clean':
+            storage.markClean(op.region);
+            break;
+          case 'set-applied':
+            storage.setAppliedLsn(op.lsn);
+            break;
+        }
+      }
+    }
+
+    // 4. Clearing (claims 3–4): the log's pointers advance; whole segments below go.
+    if (r.clear) this.clearLog(r.clear.start - 1);
+
+    // 5. Messages (held back while the vote/epoch is being made durable), then replies.
+    for (const e of r.messages) {
+      if (this.hardStateInFlight > 0) this.gated.push(e);
+      else network.send(e.to, e.msg);
+    }
+    for (const rep of r.replies) {
+      const cb = this.clients.get(rep.id);
+      if (!cb) continue;
+      this.clients.delete(rep.id);
+      cb(rep.replies, rep.lsn);
+    }
+    for (const e of r.events) {
+      if (e.t === 'switchover') {
+        const cb = this.switchovers.get(e.id);
+        this.switchovers.delete(e.id);
+        cb?.(e.error ? new Error(e.error) : null);
+      }
+      this.listener.event(e);
+    }
+  }
+
+  private clearLog(lsn: Lsn): void {
+    const log = this.o.log;
+    this.pendingClear = Math.max(this.pendingClear, lsn);
+    if (this.clearInFlight) return;
+    const target = Math.min(this.pendingClear, log.lastLsn);
+    if (target < log.nextToClear) return;
+    this.clearInFlight = true;
+    log.clearTo(target, (err) => {
+      this.clearInFlight = false;
+      if (this.halted) return;
+      if (err) return this.die(err);
+      if (this.pendingClear > target) this.clearLog(this.pendingClear);
+    });
+  }
+
+  private die(err: Error): void {
+    if (this.halted) return;
+    this.halt();
+    this.listener.fatal(err);
+  }
+
+  /** Stops all activity at once (a crash in the simulator; the first step of a shutdown). */
+  halt(): void {
+    this.halted = true;
+    this.tickTimer?.cancel();
+    this.syncTimer?.cancel();
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /** Orderly stop: halts, then closes the log and the storage area. */
+  stop(cb: (err: Error | null) => void): void {
+    this.halt();
+    for (const [, c] of this.clients) c([{ t: 'error', msg: 'ERR server is shutting down' }], 0);
+    this.clients.clear();
+    this.o.log.close((err) => {
+      const s = this.o.storage;
+      if (!s) return cb(err);
+      s.close((err2) => cb(err ?? err2));
+    });
+  }
+}
