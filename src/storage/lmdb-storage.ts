@@ -40,6 +40,7 @@ import {
   checkOps,
   checkRegion,
   checkRegionEntries,
+  MAX_KEY_BYTES,
 } from './update-checks.ts';
 
 /** Version of the on-disk layout above; a store written in another layout is refused. */
@@ -169,9 +170,10 @@ export class LmdbStorage implements StorageArea {
     }
     try {
       const format = this.meta.get(META_FORMAT);
-      if (format === undefined) this.initialise();
-      else if (format !== LMDB_FORMAT_VERSION) throw corrupt(dir, `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}`);
       const openOnBoot = this.meta.get(META_OPEN_ON_BOOT);
+      if (format !== undefined && format !== LMDB_FORMAT_VERSION) {
+        throw corrupt(dir, `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}`);
+      }
       if (openOnBoot !== undefined && openOnBoot !== bootId) {
         throw corrupt(
           dir,
@@ -179,6 +181,11 @@ export class LmdbStorage implements StorageArea {
             'move the directory away and let the node rebuild it by region resync',
         );
       }
+      // Durable before any deferred commit (the initialisation included): a machine crash from
+      // here on is detected at the next open.
+      if (this.bootId !== undefined && openOnBoot !== this.bootId) this.writeBootMarker(this.bootId);
+      else if (this.bootId === undefined && openOnBoot !== undefined) this.writeBootMarker(undefined);
+      if (format === undefined) this.initialise();
       const applied = this.meta.get(META_APPLIED_LSN);
       const count = this.meta.get(META_COUNT);
       const dirty = this.meta.get(META_DIRTY);
@@ -191,9 +198,6 @@ export class LmdbStorage implements StorageArea {
       this.durable = applied;
       this.count = count;
       this.dirty = new Set(dirty as number[]);
-      // Durable before any deferred commit: a machine crash from here on is detected at the next open.
-      if (this.bootId !== undefined && openOnBoot !== this.bootId) this.writeBootMarker(this.bootId);
-      else if (this.bootId === undefined && openOnBoot !== undefined) this.writeBootMarker(undefined);
     } catch (err) {
       this.root.close().catch(() => undefined);
       throw err;
@@ -210,6 +214,8 @@ export class LmdbStorage implements StorageArea {
 
   get(key: Buffer): Entry | undefined {
     this.checkOpen();
+    // A key over the limit cannot be stored (and LMDB would refuse to look it up).
+    if (key.length > MAX_KEY_BYTES) return undefined;
     const raw = this.data.getBinary(dataKey(regionOfKey(key), key));
     return raw === undefined ? undefined : decodeValue(raw);
   }
@@ -219,14 +225,17 @@ export class LmdbStorage implements StorageArea {
     checkRegion(region);
     checkLimit(limit);
     if (limit === 0) return [];
-    // Start at afterKey itself and skip it if stored: afterKey ++ 0x00 would be the exact
-    // successor, but could exceed LMDB's key size limit when afterKey is MAX_KEY_BYTES long.
-    const start = afterKey === undefined ? Buffer.from([region]) : dataKey(region, afterKey);
+    // Start at afterKey itself (cut to the key size limit, as LMDB refuses longer bounds) and
+    // skip what is not strictly after it: at most one key, equal to the bound.
+    // (afterKey ++ 0x00, the exact successor, could itself exceed the limit.)
+    const bound = afterKey?.subarray(0, MAX_KEY_BYTES);
+    const start = bound === undefined ? Buffer.from([region]) : dataKey(region, bound);
     const out: Array<[Buffer, Entry]> = [];
     for (const { key, value } of this.data.getRange({ start, end: Buffer.from([region + 1]), limit: limit + 1 })) {
       if (out.length === limit) break;
-      if (afterKey !== undefined && key.equals(start)) continue;
-      out.push([key.subarray(KEY_PREFIX_BYTES), decodeValue(value)]);
+      const raw = key.subarray(KEY_PREFIX_BYTES);
+      if (afterKey !== undefined && Buffer.compare(raw, afterKey) <= 0) continue;
+      out.push([raw, decodeValue(value)]);
     }
     return out;
   }

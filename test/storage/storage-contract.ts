@@ -218,6 +218,13 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.deepEqual(s.regionEntries(region, undefined, 1).map(([k]) => k), [longest]);
         assert.deepEqual(s.regionEntries(region, longest, 10).map(([k]) => k), [next]);
         assert.deepEqual(s.regionEntries(region, Buffer.alloc(MAX_KEY_BYTES, 0x62), 10).map(([k]) => k), [next]);
+        // An afterKey longer than any storable key still pages correctly.
+        const overLong = Buffer.alloc(MAX_KEY_BYTES + 5, 0x61);
+        assert.deepEqual(s.regionEntries(region, overLong, 10).map(([k]) => k), [next]);
+        assert.deepEqual(s.regionEntries(region, Buffer.concat([Buffer.alloc(MAX_KEY_BYTES - 1, 0x61), Buffer.from('b')]), 10).map(([k]) => k), [next]);
+        assert.deepEqual(s.regionEntries(region, Buffer.alloc(MAX_KEY_BYTES - 1, 0x61), 10).map(([k]) => k), [longest, next]);
+        // Looking up a key longer than any storable key finds nothing.
+        assert.equal(s.get(overLong), undefined);
       }));
 
     test('regionEntries covers the last region too', () =>
