@@ -115,6 +115,7 @@ class SimFile implements DiskFile {
   datasync(cb: DoneCb): void {
     this.check();
     if (!this.disk.alive(this.gen)) return;
+    this.disk.stats.datasyncs++;
     // Covers what was issued before the call; becomes durable only if the sync completes.
     const covered = this.inode.pending.length;
     this.disk.complete(this.gen, true, () => {
@@ -183,7 +184,6 @@ export class SimDisk implements Disk {
 
   /** @internal Delivers fn after a latency, unless a crash happens first. */
   complete(gen: number, sync: boolean, fn: () => void): void {
-    if (sync) this.stats.datasyncs++;
     const base = sync ? this.fsyncLatencyMs : this.opLatencyMs;
     const delay = base * (1 + this.prng.float() * this.jitter);
     this.schedule(delay, () => {

@@ -13,8 +13,3 @@ export function eachSeries<T>(items: readonly T[], fn: (item: T, next: DoneCb) =
   };
   step(null);
 }
-
-/** Calls cb on a later turn: a callback is never called before its function returns. */
-export function defer(cb: DoneCb, err: Error | null): void {
-  queueMicrotask(() => cb(err));
-}

@@ -202,7 +202,7 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
               if (d.epoch < lastEpoch) return next(corrupt(path, at, `record lsn ${lsn} has epoch ${d.epoch}, below the previous ${lastEpoch}`));
               if (d.epoch !== lastEpoch || epochs.length === 0) epochs.push({ epoch: d.epoch, startLsn: lsn });
               lastEpoch = d.epoch;
-              seg.push(d.end);
+              seg.push(d.end, d.epoch);
               at = d.end;
               continue;
             }

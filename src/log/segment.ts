@@ -12,6 +12,8 @@ export class Segment {
   count = 0;
   /** Bytes in the file: header plus the records indexed. */
   size = SEGMENT_HEADER_BYTES;
+  /** Epoch of the last record indexed (prevEpoch if none): the next segment's header needs it. */
+  lastEpoch: number;
 
   constructor(
     dir: string,
@@ -19,6 +21,7 @@ export class Segment {
     /** Epoch of the record just before firstLsn (0 if none). */
     readonly prevEpoch: number,
   ) {
+    this.lastEpoch = prevEpoch;
     this.name = segmentName(firstLsn);
     this.path = `${dir}/${this.name}`;
   }
@@ -28,7 +31,8 @@ export class Segment {
     return this.firstLsn + this.count - 1;
   }
 
-  push(end: number): void {
+  push(end: number, epoch: number): void {
+    this.lastEpoch = epoch;
     if (this.count === this.ends.length) {
       const next = new Uint32Array(this.ends.length * 2);
       next.set(this.ends);
@@ -49,8 +53,9 @@ export class Segment {
     return this.ends[lsn - this.firstLsn]!;
   }
 
-  /** Forgets every record from lsn on. */
-  cutFrom(lsn: number): void {
+  /** Forgets every record from lsn on; `epochBefore` is the epoch of record lsn - 1. */
+  cutFrom(lsn: number, epochBefore: number): void {
+    this.lastEpoch = lsn === this.firstLsn ? this.prevEpoch : epochBefore;
     this.size = this.offsetOf(lsn);
     this.count = lsn - this.firstLsn;
   }

@@ -12,7 +12,7 @@ import type { Disk, DiskFile, DoneCb, ResultCb } from '../ports/disk.ts';
 import type { EpochStart } from '../core/types.ts';
 import { assert } from '../lib/assert.ts';
 import { UnderstudyError } from '../errors.ts';
-import { defer, eachSeries } from './callbacks.ts';
+import { eachSeries } from './callbacks.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { MAX_BATCH_BYTES, MAX_RECORD_BYTES, SEGMENT_BYTES, checkSegmentBytes, recordTooLarge } from './log-limits.ts';
 import { POINTER_FILE_NAME, encodePointers } from './pointer-file.ts';
@@ -28,6 +28,11 @@ export interface UpdateLogOptions {
   readonly segmentBytes?: number;
   /** Largest payload accepted (default MAX_RECORD_BYTES); must be the same on every node. */
   readonly maxRecordBytes?: number;
+  /**
+   * Runs fn on a later turn (default queueMicrotask). The simulator passes its own
+   * scheduler so that every step of the log happens under its control.
+   */
+  readonly defer?: (fn: () => void) => void;
 }
 
 interface AppendItem {
@@ -36,6 +41,8 @@ interface AppendItem {
   readonly bytes: Uint8Array;
   /** End offset of each record within `bytes`. */
   readonly ends: Uint32Array;
+  /** Epoch of each record. */
+  readonly epochs: Float64Array;
   readonly cb: DoneCb;
 }
 interface TruncateItem {
@@ -56,6 +63,7 @@ function closedError(): UnderstudyError {
 export class UpdateLog {
   private readonly segmentBytes: number;
   private readonly maxRecordBytes: number;
+  private readonly later: (fn: () => void) => void;
   private readonly segments: Segment[];
   private active: DiskFile;
   private readonly epochs: EpochStart[];
@@ -67,6 +75,8 @@ export class UpdateLog {
   private _durableLsn: number;
   private _start: number;
   private _nextToClear: number;
+  /** Lowest lsn of the truncations queued but not yet carried out: nothing above it is durable in the new lineage. */
+  private truncFloor = Infinity;
   /** Highest lsn a clearTo has asked for (truncation may never go below it). */
   private clearRequestedTo: number;
 
@@ -79,17 +89,20 @@ export class UpdateLog {
   private closed = false;
   private failed: Error | null = null;
   private onClearIdle: Array<() => void> = [];
+  /** Reads in flight: a truncation called meanwhile lowers their limit (they must not return removed records). */
+  private readonly activeReads = new Set<{ limit: number }>();
   /** Counters for metrics and the benchmark. */
   readonly stats = { batches: 0, records: 0, rolls: 0 };
 
   private constructor(
     private readonly disk: Disk,
     readonly dir: string,
-    opts: Required<UpdateLogOptions>,
+    opts: { segmentBytes: number; maxRecordBytes: number; defer: (fn: () => void) => void },
     rec: { segments: Segment[]; active: DiskFile; epochs: EpochStart[]; lastEpoch: number; start: number; nextToClear: number },
   ) {
     this.segmentBytes = opts.segmentBytes;
     this.maxRecordBytes = opts.maxRecordBytes;
+    this.later = opts.defer;
     this.segments = rec.segments;
     this.active = rec.active;
     this.epochs = rec.epochs;
@@ -109,14 +122,15 @@ export class UpdateLog {
    * LOG_POINTER_FILE_CORRUPT, LOG_IO) and no log is returned.
    */
   static open(disk: Disk, dir: string, opts: UpdateLogOptions, cb: (err: Error | null, log?: UpdateLog, report?: RecoveryReport) => void): void {
-    const full: Required<UpdateLogOptions> = {
+    const full = {
       segmentBytes: opts.segmentBytes ?? SEGMENT_BYTES,
       maxRecordBytes: opts.maxRecordBytes ?? MAX_RECORD_BYTES,
+      defer: opts.defer ?? queueMicrotask,
     };
     try {
       checkSegmentBytes(full.segmentBytes, full.maxRecordBytes);
     } catch (e) {
-      return defer(cb, e as Error);
+      return full.defer(() => cb(e as Error));
     }
     recoverLog(disk, dir, full.maxRecordBytes, (err, r) => {
       if (err || !r) return cb(err ?? new Error('recovery returned nothing'));
@@ -142,7 +156,10 @@ export class UpdateLog {
   get lastEpoch(): number {
     return this._lastEpoch;
   }
-  /** Highest lsn known durable: every append up to it has completed. */
+  /**
+   * Highest lsn known durable: every record up to it, in the lineage the caller sees
+   * (after its truncateAfter calls), is on disk.
+   */
   get durableLsn(): number {
     return this._durableLsn;
   }
@@ -194,14 +211,14 @@ export class UpdateLog {
    * list is a barrier: cb fires when every earlier append is durable.
    */
   append(records: readonly LogRecord[], cb: DoneCb): void {
-    if (this.closing) return defer(cb, closedError());
-    if (this.failed) return defer(cb, this.failed);
+    if (this.closing) return this.later(() => cb(closedError()));
+    if (this.failed) return this.later(() => cb(this.failed));
     let lsn = this._lastLsn;
     let epoch = this._lastEpoch;
     for (const r of records) {
       assert(r.lsn === lsn + 1, () => `log append out of order: lsn ${r.lsn} after ${lsn}`);
       assert(r.epoch >= epoch, () => `log append lsn ${r.lsn}: epoch ${r.epoch} below ${epoch}`);
-      if (r.payload.length > this.maxRecordBytes) return defer(cb, recordTooLarge(r.lsn, r.payload.length, this.maxRecordBytes));
+      if (r.payload.length > this.maxRecordBytes) return this.later(() => cb(recordTooLarge(r.lsn, r.payload.length, this.maxRecordBytes)));
       lsn = r.lsn;
       epoch = r.epoch;
     }
@@ -213,7 +230,8 @@ export class UpdateLog {
     this._lastLsn = lsn;
     this._lastEpoch = epoch;
     const { bytes, ends } = encodeRecords(records);
-    this.lane.push({ k: 'append', firstLsn: first, bytes, ends, cb });
+    const epochs = Float64Array.from(records, (r) => r.epoch);
+    this.lane.push({ k: 'append', firstLsn: first, bytes, ends, epochs, cb });
     this.kick();
   }
 
@@ -221,7 +239,7 @@ export class UpdateLog {
   private kick(): void {
     if (this.busy || this.kickScheduled) return;
     this.kickScheduled = true;
-    queueMicrotask(() => {
+    this.later(() => {
       this.kickScheduled = false;
       this.pump();
     });
@@ -261,8 +279,8 @@ export class UpdateLog {
   private completeBatch(seg: Segment, batch: AppendItem[]): void {
     for (const item of batch) {
       const base = seg.size;
-      for (let i = 0; i < item.ends.length; i++) seg.push(base + item.ends[i]!);
-      if (item.ends.length > 0) this._durableLsn = item.firstLsn + item.ends.length - 1;
+      for (let i = 0; i < item.ends.length; i++) seg.push(base + item.ends[i]!, item.epochs[i]!);
+      if (item.ends.length > 0) this._durableLsn = Math.min(item.firstLsn + item.ends.length - 1, this.truncFloor);
     }
     this.stats.batches++;
     this.stats.records += this._durableLsn - (batch[0]!.firstLsn - 1);
@@ -276,7 +294,7 @@ export class UpdateLog {
   private roll(): void {
     this.busy = true;
     const prev = this.segments[this.segments.length - 1]!;
-    const next = new Segment(this.dir, prev.lastLsn + 1, this.epochAt(prev.lastLsn) ?? 0);
+    const next = new Segment(this.dir, prev.lastLsn + 1, prev.lastEpoch);
     writeFileAtomic(this.disk, next.path, encodeSegmentHeader({ firstLsn: next.firstLsn, prevEpoch: next.prevEpoch }), (err) => {
       if (err) return this.fail(ioError('create', next.path, err), []);
       this.active.close((err) => {
@@ -308,19 +326,25 @@ export class UpdateLog {
    * Appends made after this call continue at lsn + 1. Cleared records cannot be removed.
    */
   truncateAfter(lsn: number, cb: DoneCb): void {
-    if (this.closing) return defer(cb, closedError());
-    if (this.failed) return defer(cb, this.failed);
+    if (this.closing) return this.later(() => cb(closedError()));
+    if (this.failed) return this.later(() => cb(this.failed));
     assert(lsn >= this.clearRequestedTo, () => `truncateAfter(${lsn}) below cleared lsn ${this.clearRequestedTo}`);
     assert(lsn <= this._lastLsn, () => `truncateAfter(${lsn}) beyond lastLsn ${this._lastLsn}`);
     this._lastEpoch = this.epochAt(lsn) ?? this._lastEpoch;
     while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1]!.startLsn > lsn) this.epochs.pop();
     this._lastLsn = lsn;
+    // The records after lsn leave the lineage now, durable or not.
+    this._durableLsn = Math.min(this._durableLsn, lsn);
+    this.truncFloor = Math.min(this.truncFloor, lsn);
+    for (const r of this.activeReads) r.limit = Math.min(r.limit, lsn);
     this.lane.push({ k: 'truncate', lsn, cb });
     this.kick();
   }
 
   private runTruncate(item: TruncateItem): void {
     this.lane.shift();
+    this.truncFloor = Infinity;
+    for (const i of this.lane) if (i.k === 'truncate') this.truncFloor = Math.min(this.truncFloor, i.lsn);
     this.busy = true;
     const lsn = item.lsn;
     const done = (err: Error | null): void => {
@@ -362,7 +386,7 @@ export class UpdateLog {
                 if (err) return done(ioError('truncate', keep.path, err));
                 file.datasync((err) => {
                   if (err) return done(ioError('datasync', keep.path, err));
-                  keep.cutFrom(lsn + 1);
+                  keep.cutFrom(lsn + 1, this.epochAt(lsn) ?? keep.prevEpoch);
                   done(null);
                 });
               });
@@ -384,8 +408,8 @@ export class UpdateLog {
    * Waits until lsn is durable in this log: a pointer never runs ahead of the records.
    */
   clearTo(lsn: number, cb: DoneCb): void {
-    if (this.closing) return defer(cb, closedError());
-    if (this.failed) return defer(cb, this.failed);
+    if (this.closing) return this.later(() => cb(closedError()));
+    if (this.failed) return this.later(() => cb(this.failed));
     assert(lsn <= this._lastLsn, () => `clearTo(${lsn}) beyond lastLsn ${this._lastLsn}`);
     this.clearRequestedTo = Math.max(this.clearRequestedTo, lsn);
     this.clearLane.push({ lsn, cb });
@@ -405,7 +429,7 @@ export class UpdateLog {
     let drop = 0;
     while (drop < this.segments.length - 1 && this.segments[drop + 1]!.firstLsn <= ntc) drop++;
     if (ntc === this._nextToClear && drop === 0) {
-      defer(head.cb, null);
+      this.later(() => head.cb(null));
       return this.pumpClear();
     }
     this.clearing = true;
@@ -448,31 +472,40 @@ export class UpdateLog {
   /**
    * Durable records from `fromLsn` on, at most about maxBytes of frames (always at least
    * one record if any), from one segment: a reader loops until it has what it needs. An
-   * empty result means fromLsn > durableLsn. fromLsn must be ≥ start.
+   * empty result means fromLsn > durableLsn, or that a truncateAfter called during the
+   * read removed fromLsn (a read never returns a record removed before it completes).
+   * fromLsn must be ≥ start.
    */
   read(fromLsn: number, maxBytes: number, cb: ResultCb<LogRecord[]>): void {
-    if (this.closed) return queueMicrotask(() => cb(closedError()));
+    if (this.closed) return this.later(() => cb(closedError()));
     assert(fromLsn >= this._start, () => `read from lsn ${fromLsn} below start ${this._start} (cleared)`);
-    if (fromLsn > this._durableLsn) return queueMicrotask(() => cb(null, []));
+    const readable = this._durableLsn;
+    if (fromLsn > readable) return this.later(() => cb(null, []));
     let k = this.segments.length - 1;
     while (k > 0 && this.segments[k]!.firstLsn > fromLsn) k--;
     const seg = this.segments[k]!;
-    const lastLsn = Math.min(seg.lastLsn, this._durableLsn);
+    const lastLsn = Math.min(seg.lastLsn, readable);
     let to = fromLsn;
     const from = seg.offsetOf(fromLsn);
     while (to < lastLsn && seg.endOf(to + 1) - from <= maxBytes) to++;
     const end = seg.endOf(to);
+    const active = { limit: to };
+    this.activeReads.add(active);
+    const finish = (err: Error | null, recs?: LogRecord[]): void => {
+      this.activeReads.delete(active);
+      cb(err, recs);
+    };
     this.disk.open(seg.path, 'read', (err, file) => {
-      if (err || !file) return cb(ioError('open', seg.path, err ?? new Error('no handle')));
+      if (err || !file) return finish(ioError('open', seg.path, err ?? new Error('no handle')));
       file.read(from, end - from, (err, buf) => {
         file.close(() => {
-          if (err || !buf) return cb(ioError('read', seg.path, err ?? new Error('no data')));
+          if (err || !buf) return finish(ioError('read', seg.path, err ?? new Error('no data')));
           const out: LogRecord[] = [];
           let at = 0;
-          for (let lsn = fromLsn; lsn <= to; lsn++) {
+          for (let lsn = fromLsn; lsn <= active.limit; lsn++) {
             const d = decodeFrame(buf, at, this.maxRecordBytes);
             if (d.k !== 'ok' || d.lsn !== lsn) {
-              return cb(
+              return finish(
                 new UnderstudyError(
                   'LOG_CORRUPT_RECORD',
                   `log segment ${seg.path} is corrupt at offset ${from + at} (${d.k === 'ok' ? `lsn ${d.lsn}, expected ${lsn}` : d.k === 'bad' ? d.reason : 'incomplete'}): ` +
@@ -484,7 +517,7 @@ export class UpdateLog {
             out.push({ lsn, epoch: d.epoch, payload: buf.slice(d.payloadAt, d.end) });
             at = d.end;
           }
-          cb(null, out);
+          finish(null, out);
         });
       });
     });
@@ -512,7 +545,7 @@ export class UpdateLog {
 
   /** Waits for everything queued, then closes the file. Later calls fail with LOG_CLOSED. */
   close(cb: DoneCb): void {
-    if (this.closing) return defer(cb, closedError());
+    if (this.closing) return this.later(() => cb(closedError()));
     this.closing = true;
     if (this.failed) {
       this.closed = true;
