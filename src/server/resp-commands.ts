@@ -102,6 +102,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
   const h = new Map<string, Handler>();
 
   h.set('ping', (c, argv, done) => {
+    if (argv.length > 2) return done(arityError('ping'));
     if (c.proto === 2 && c.channels.size + c.patterns.size > 0) return done(arr([bulk('pong'), bulk(argv[1] ?? '')]));
     done(argv.length === 2 ? bulk(argv[1]!) : simple('PONG'));
   });
@@ -330,7 +331,8 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
           'ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
         ),
       );
-    host.node.waitReplicas(c.lastLsn, Math.max(0, n), timeout, (count) => done(int(count)));
+    // The writes pipelined before WAIT must have their lsn first, as in Redis where they ran before it.
+    c.afterPendingCommands(() => host.node.waitReplicas(c.lastLsn, Math.max(0, n), timeout, (count) => done(int(count))));
   });
 
   return h;

@@ -9,6 +9,7 @@ import { arr, err, type Reply } from '../core/reply.ts';
 import { assert } from '../lib/assert.ts';
 import type { Lsn } from '../core/types.ts';
 import type { NodeHandle } from '../runtime/node-api.ts';
+import { unknownCommandError } from '../core/kv/executor.ts';
 import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { createRequestParser, encodeReply, encodePush } from './resp-codec.ts';
 import type { RespParser } from '../resp/parser.ts';
@@ -59,14 +60,6 @@ const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'res
 /** Commands refused inside MULTI (their replies are pushes, or they need their own connection state). */
 const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'hello', 'auth', 'sentinel']);
 
-/** Redis's text for an unknown command: the name and the first arguments, quoted. */
-export function unknownCommandError(argv: readonly Buffer[]): Reply {
-  let args = '';
-  for (let i = 1; i < argv.length && args.length < 128; i++) args += `'${argv[i]!.toString('latin1').slice(0, 128 - args.length)}' `;
-  const name = argv[0]!.toString('latin1').slice(0, 128);
-  return err(`ERR unknown command '${name}', with args beginning with: ${args}`.replace(/[\r\n]/g, ' '));
-}
-
 export function arityError(name: string): Reply {
   return err(`ERR wrong number of arguments for '${name}' command`);
 }
@@ -90,6 +83,10 @@ export class Connection {
   /** Set when a WATCHed key was written by anyone since WATCH: the next EXEC aborts. */
   watchDirty = false;
   readonly channels = new Set<string>();
+  /** Node commands sent and not yet answered, by sequence number (for WAIT's ordering). */
+  private execSeq = 0;
+  private readonly pendingExecs = new Set<number>();
+  private settledWaiters: Array<{ upTo: number; fn: () => void }> = [];
   readonly patterns = new Set<string>();
   private readonly parser: RespParser;
   private readonly slots: Slot[] = [];
@@ -319,11 +316,38 @@ export class Connection {
       if (name === 'flushall' || name === 'flushdb') this.ctx.touchKeys('all');
       else this.ctx.touchKeys(CommandTable.keysOf(spec, argv));
     }
+    const seq = ++this.execSeq;
+    this.pendingExecs.add(seq);
     this.ctx.node.execute(cmds, (replies) => {
       assert(replies.length === cmds.length, () => `node answered ${replies.length} replies to ${cmds.length} commands`);
       this.lastLsn = Math.max(this.lastLsn, this.ctx.node.lastLsn());
+      this.pendingExecs.delete(seq);
       cb(replies);
+      this.runSettledWaiters();
     });
+  }
+
+  /**
+   * Calls `fn` once every node command this connection sent so far has answered (WAIT needs the
+   * lsn of the writes pipelined before it, which is known only when they complete).
+   */
+  afterPendingCommands(fn: () => void): void {
+    const upTo = this.execSeq;
+    if (!this.hasPendingUpTo(upTo)) return fn();
+    this.settledWaiters.push({ upTo, fn });
+  }
+
+  private hasPendingUpTo(upTo: number): boolean {
+    for (const s of this.pendingExecs) if (s <= upTo) return true;
+    return false;
+  }
+
+  private runSettledWaiters(): void {
+    if (this.settledWaiters.length === 0) return;
+    const ready = this.settledWaiters.filter((w) => !this.hasPendingUpTo(w.upTo));
+    if (ready.length === 0) return;
+    this.settledWaiters = this.settledWaiters.filter((w) => this.hasPendingUpTo(w.upTo));
+    for (const w of ready) w.fn();
   }
 
   watch(key: Buffer): void {
