@@ -35,7 +35,8 @@ export type OpKind = OpCall['kind'];
  * - read: the value, or null when the key is missing;
  * - write: null (just OK);
  * - delete: the count removed, 0 or 1, or null when the caller did not keep it;
- * - incr: the new integer value (a missing key counts as 0);
+ * - incr: the new integer value (a missing key counts as 0), a safe integer:
+ *   workloads keep counters well inside ±2^53;
  * - append: the new length in bytes of the UTF-8 value (what Redis returns).
  */
 export type OpResult = string | number | null;
@@ -158,27 +159,26 @@ export class HistoryRecorder {
   }
 }
 
-/** A short human form of an operation, e.g. `write "a"`, `incr 2 → 7`. */
-export function describeOp(op: HistoryOp): string {
-  const c = op.call;
-  let s: string;
+/** A short human form of a call, e.g. `write "a"`, `incr 2`. */
+export function describeCall(c: OpCall): string {
   switch (c.kind) {
     case 'read':
-      s = 'read';
-      break;
+      return 'read';
     case 'write':
-      s = `write ${JSON.stringify(c.value)}`;
-      break;
+      return `write ${JSON.stringify(c.value)}`;
     case 'delete':
-      s = 'delete';
-      break;
+      return 'delete';
     case 'incr':
-      s = `incr ${c.by}`;
-      break;
+      return `incr ${c.by}`;
     case 'append':
-      s = `append ${JSON.stringify(c.suffix)}`;
-      break;
+      return `append ${JSON.stringify(c.suffix)}`;
   }
+}
+
+/** A short human form of an operation and its outcome, e.g. `incr 2 → 7`, `write "a" → ?`. */
+export function describeOp(op: HistoryOp): string {
+  const c = op.call;
+  const s = describeCall(c);
   if (op.status === 'ok') {
     if (c.kind === 'write' || (c.kind === 'delete' && op.result === null)) return `${s} → ok`;
     return `${s} → ${JSON.stringify(op.result)}`;

@@ -18,7 +18,7 @@
 
 import { assert } from '../src/lib/assert.ts';
 import type { HistoryOp, OpCall, OpResult } from './history.ts';
-import { describeOp } from './history.ts';
+import { describeCall, describeOp } from './history.ts';
 
 export interface CheckOptions {
   /** Search steps allowed per key before that key is reported unknown. */
@@ -151,14 +151,14 @@ interface Budget {
  * The Wing & Gong / Lowe search over one key's operations. `steps` counts
  * loop iterations.
  *
- * Two refinements over Porcupine make operations of unknown outcome cheap.
- * Such an op has no return event: it may take effect at any instant after its
- * invocation, or never. Since it is never required, a configuration that has
- * used a subset of the unknown ops another one used (same known ops placed,
- * same state) can do everything the other can: the memo keeps, per (known
- * ops placed, state), only the sets of unknown ops used that are not supersets
- * of one already explored. And at each point the known ops are tried before
- * the unknown ones, so the small sets tend to be explored first.
+ * Operations of unknown outcome differ from Porcupine's: such an op has no
+ * return event, so nothing ever forces it; it may take effect at any instant
+ * after its invocation, or never. Since it is never required, a configuration
+ * that has used a subset of the unknown ops another one used (same known ops
+ * placed, same state) can do everything the other can: the memo keeps, per
+ * (known ops placed, state), only the sets of unknown ops used that are not
+ * supersets of one already explored, and prunes any configuration dominated
+ * by one of them.
  */
 function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; steps: number } {
   if (ops.some((r) => unproducible(r, ops))) return { verdict: 'fail', steps: 1 };
@@ -387,6 +387,11 @@ interface WindowOp {
   readonly pending: boolean;
 }
 
+/** A prefix as the search sees it: ops still running at the cut have an unknown outcome. */
+function asSearched(win: readonly WindowOp[]): SearchOp[] {
+  return win.map((w) => (w.pending ? { ...w.op, known: false, result: null, complete: Infinity } : w.op));
+}
+
 /**
  * Finds a small failing piece of one key's history and prints it.
  *
@@ -415,10 +420,7 @@ function explain(
       shortest = false;
       return false;
     }
-    const r = search(
-      win.map((w) => (w.pending ? { ...w.op, known: false, result: null, complete: Infinity } : w.op)),
-      { maxSteps: left, outOfTime: budget.outOfTime },
-    );
+    const r = search(asSearched(win), { maxSteps: left, outOfTime: budget.outOfTime });
     steps += r.steps;
     if (r.verdict === 'unknown') shortest = false;
     return r.verdict === 'fail';
@@ -460,10 +462,7 @@ function explain(
 
   // A read of a value nothing in the prefix could have produced needs no
   // context: the read alone is the violation.
-  const impossible = unproducible(
-    culprit,
-    window.map((w) => w.op),
-  );
+  const impossible = unproducible(culprit, asSearched(window));
   let dropped = 0;
   if (impossible) {
     dropped = window.filter((w) => w.op !== culprit && w.op.call.kind === 'read' && !w.pending).length;
@@ -552,7 +551,7 @@ function render(
 
   const rows = shown.map((w) => {
     const o = w.op;
-    const desc = w.pending && o.known ? `${describeOp(o.src).replace(/ → .*$/, '')} → (not yet completed)` : describeOp(o.src);
+    const desc = w.pending && o.known ? `${describeCall(o.call)} → (not yet completed)` : describeOp(o.src);
     const open = w.pending || !o.known;
     const a = colOf.get(o.invoke)!;
     const bar = Array<string>(width).fill(' ');
