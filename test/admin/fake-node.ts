@@ -42,7 +42,8 @@ export function primaryStatus(id: NodeId, secondaries: readonly NodeId[], lsn: n
     role: 'primary',
     primaryId: id,
     leaseValid: true,
-    log: { start: 1, nextToClear: Math.max(1, lsn - 40), appliedLsn: lsn - 3, commitLsn: lsn - 3, lastLsn: lsn, durableLsn: lsn, bytes: lsn * 120, segments: 1 + Math.floor(lsn / 5000) },
+    // Whole segments below nextToClear are deleted, so start trails it in steps.
+    log: { start: Math.max(1, Math.floor((lsn - 300) / 100) * 100 + 1), nextToClear: Math.max(1, lsn - 40), appliedLsn: lsn - 3, commitLsn: lsn - 3, lastLsn: lsn, durableLsn: lsn, bytes: lsn * 120, segments: 1 + Math.floor(lsn / 5000) },
     secondaries: secondaries.map((s, i) => ({
       id: s,
       inDest: true,

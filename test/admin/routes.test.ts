@@ -266,3 +266,30 @@ test('GET /cluster reads peers over HTTP; a down, hung or unconfigured member sh
   const res3 = (await wrong.app.inject({ method: 'GET', url: '/cluster', headers: { authorization: 'Bearer other' } })).json();
   assert.equal(res3.nodes[1].error, 'HTTP 401: invalid admin token');
 });
+
+test('GET /series reads this node\'s window, or another member\'s through this node', async (t) => {
+  const peer = build({ id: 'n2' });
+  t.after(() => peer.app.close());
+  const peerUrl = await peer.app.listen({ port: 0, host: '127.0.0.1' });
+  const addrs = new Map<string, string>([['n2', peerUrl], ['n3', await closedPort()]]);
+  const { app } = build({ peersAdmin: (id) => addrs.get(id) });
+  t.after(() => app.close());
+  await app.ready();
+  const own = (await app.inject({ method: 'GET', url: '/series' })).json();
+  assert.equal(own.node, 'n1');
+  assert.equal(own.intervalMs, 1000);
+  assert.ok(Array.isArray(own.samples));
+  const other = await app.inject({ method: 'GET', url: '/series?node=n2' });
+  assert.equal(other.statusCode, 200);
+  assert.equal(other.json().node, 'n2');
+  const down = await app.inject({ method: 'GET', url: '/series?node=n3' });
+  assert.equal(down.statusCode, 502);
+  assert.equal(down.json().code, 'PEER_UNREACHABLE');
+  assert.match(down.json().message, /ECONNREFUSED/);
+  const unknown = await app.inject({ method: 'GET', url: '/series?node=zz' });
+  assert.equal(unknown.statusCode, 404);
+  assert.equal(unknown.json().code, 'NOT_FOUND');
+  const bad = await app.inject({ method: 'GET', url: '/series?bogus=1' });
+  assert.equal(bad.statusCode, 400);
+  assert.equal(bad.json().code, 'SYNTAX');
+});

@@ -14,10 +14,10 @@ import { UnderstudyError } from '../../errors.ts';
 import type { FailoverReport, NodeHandle } from '../../runtime/node-api.ts';
 import type { Metrics } from '../metrics.ts';
 import { bearerToken, tokenMatches } from './auth.ts';
-import { readCluster } from './cluster-view.ts';
+import { PEER_STATUS_TIMEOUT_MS, fetchPeerJson, readCluster } from './cluster-view.ts';
 import { EventHub } from './event-stream.ts';
 import { FailoverHistory } from './failover-history.ts';
-import { adminError, toAdminError } from './http-errors.ts';
+import { AdminHttpError, adminError, toAdminError } from './http-errors.ts';
 import type { AdminError } from './http-errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { readinessOf } from './readiness.ts';
@@ -29,11 +29,12 @@ import {
   healthSchema,
   nodeStatusSchema,
   readySchema,
+  seriesQuerySchema,
   seriesSchema,
   switchoverBodySchema,
   switchoverReplySchema,
 } from './schemas.ts';
-import { Series } from './series.ts';
+import { SERIES_INTERVAL_MS, Series } from './series.ts';
 
 /** Admin request bodies are tiny ({ to }); anything bigger is a mistake or an attack. */
 export const MAX_ADMIN_BODY_BYTES = 16 * 1024;
@@ -152,7 +153,18 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
 
   app.get('/failovers', { schema: { response: { 200: failoversSchema, ...errorReplies } } }, async () => ({ reports: history.list() }));
 
-  app.get('/series', { schema: { response: { 200: seriesSchema, ...errorReplies } } }, async () => ({ intervalMs: 1000, samples: series.list() }));
+  // Write latency is measured where writes are answered, on the primary; the dashboard may be
+  // served by any member, so it reads the primary's series through its own node.
+  app.get('/series', { schema: { querystring: seriesQuerySchema, response: { 200: seriesSchema, ...errorReplies } } }, async (req) => {
+    const other = (req.query as { node?: string }).node;
+    if (other === undefined || other === node.id) return { node: node.id, intervalMs: SERIES_INTERVAL_MS, samples: series.list() };
+    if (!node.members.some((m) => m.id === other)) throw new AdminHttpError(adminError('NOT_FOUND', `no member named ${other}`));
+    const base = opts.peersAdmin(other);
+    if (base === undefined) throw new AdminHttpError(adminError('NOT_FOUND', `no admin address configured for ${other}`));
+    const r = await fetchPeerJson(base, '/series', adminToken, PEER_STATUS_TIMEOUT_MS);
+    if ('error' in r) throw new AdminHttpError(adminError('PEER_UNREACHABLE', `series of ${other} unavailable: ${r.error}`));
+    return r.body;
+  });
 
   app.post(
     '/switchover',
@@ -161,7 +173,7 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
       const to = (req.body as { to?: string } | null | undefined)?.to;
       if (to !== undefined) {
         const member = node.members.find((m) => m.id === to);
-        if (member === undefined) throw Object.assign(new Error(`no member named ${to}`), { statusCode: 404 });
+        if (member === undefined) throw new AdminHttpError(adminError('NOT_FOUND', `no member named ${to}`));
         if (member.kind !== 'data') throw new UnderstudyError('SWITCHOVER_FAILED', `${to} is a witness: it holds no data and cannot become primary`);
       }
       await switchover(node, to);

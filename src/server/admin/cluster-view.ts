@@ -7,7 +7,7 @@ import type { NodeHandle, NodeStatus } from '../../runtime/node-api.ts';
 
 /** A peer's /status must answer within this, well under the 500 ms dashboard refresh. */
 export const PEER_STATUS_TIMEOUT_MS = 300;
-/** A peer status larger than this is refused rather than parsed (it is a few KiB normally). */
+/** A peer answer larger than this is refused rather than parsed (a status is a few KiB, a series ~30 KiB). */
 export const PEER_STATUS_MAX_BYTES = 1 << 20;
 
 export interface UnreachableNode {
@@ -48,7 +48,16 @@ export async function readCluster(opts: ClusterViewOptions): Promise<ClusterView
 }
 
 async function fetchPeerStatus(id: NodeId, base: string, token: string | undefined, timeoutMs: number): Promise<ClusterNode> {
-  const url = `${base.replace(/\/+$/, '')}/status`;
+  const r = await fetchPeerJson(base, '/status', token, timeoutMs);
+  if ('error' in r) return { id, error: r.error };
+  if (!isNodeStatus(r.body)) return { id, error: 'answer is not a node status' };
+  if (r.body.id !== id) return { id, error: `admin address answers as member ${r.body.id}` };
+  return r.body;
+}
+
+/** GET a peer's admin route as JSON, with a deadline and a size limit; never throws. */
+export async function fetchPeerJson(base: string, path: string, token: string | undefined, timeoutMs: number): Promise<{ body: unknown } | { error: string }> {
+  const url = `${base.replace(/\/+$/, '')}${path}`;
   try {
     const res = await fetch(url, {
       signal: AbortSignal.timeout(timeoutMs),
@@ -56,14 +65,11 @@ async function fetchPeerStatus(id: NodeId, base: string, token: string | undefin
       headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
     });
     const text = await res.text();
-    if (text.length > PEER_STATUS_MAX_BYTES) return { id, error: `status larger than ${PEER_STATUS_MAX_BYTES} bytes` };
-    if (!res.ok) return { id, error: `HTTP ${res.status}: ${errorMessageOf(text)}` };
-    const body: unknown = JSON.parse(text);
-    if (!isNodeStatus(body)) return { id, error: 'answer is not a node status' };
-    if (body.id !== id) return { id, error: `admin address answers as member ${body.id}` };
-    return body;
+    if (text.length > PEER_STATUS_MAX_BYTES) return { error: `answer larger than ${PEER_STATUS_MAX_BYTES} bytes` };
+    if (!res.ok) return { error: `HTTP ${res.status}: ${errorMessageOf(text)}` };
+    return { body: JSON.parse(text) as unknown };
   } catch (e) {
-    return { id, error: describeFetchError(e, timeoutMs) };
+    return { error: describeFetchError(e, timeoutMs) };
   }
 }
 

@@ -1,10 +1,14 @@
 // Every admin error is JSON { code, message } with a stable code. Codes come
-// from the error catalogue (src/errors.ts); the HTTP layer adds the two it has
-// no entry for: NOT_FOUND (no such route or member) and INTERNAL (a bug).
+// from the error catalogue (src/errors.ts); the HTTP layer adds the three it
+// has no entry for: NOT_FOUND (no such route or member), PEER_UNREACHABLE (a
+// member this node asked on the caller's behalf did not answer) and INTERNAL
+// (a bug).
 import { ERRORS, isUnderstudyError } from '../../errors.ts';
 import type { ErrorCode } from '../../errors.ts';
 
-export type AdminErrorCode = ErrorCode | 'NOT_FOUND' | 'INTERNAL';
+export type AdminErrorCode = ErrorCode | 'NOT_FOUND' | 'PEER_UNREACHABLE' | 'INTERNAL';
+
+const LOCAL_STATUS = { NOT_FOUND: 404, PEER_UNREACHABLE: 502, INTERNAL: 500 } as const;
 
 export interface AdminError {
   readonly status: number;
@@ -12,12 +16,21 @@ export interface AdminError {
 }
 
 export function adminError(code: AdminErrorCode, message: string, status?: number): AdminError {
-  const http = status ?? (code === 'NOT_FOUND' ? 404 : code === 'INTERNAL' ? 500 : ERRORS[code].http);
+  const http = status ?? (code in LOCAL_STATUS ? LOCAL_STATUS[code as keyof typeof LOCAL_STATUS] : ERRORS[code as ErrorCode].http);
   return { status: http, body: { code, message } };
+}
+
+/** Thrown by handlers for an admin-level error that has no UnderstudyError. */
+export class AdminHttpError extends Error {
+  override name = 'AdminHttpError';
+  constructor(readonly error: AdminError) {
+    super(error.body.message);
+  }
 }
 
 /** Maps anything thrown by a handler, fastify itself or the node to an AdminError. */
 export function toAdminError(e: unknown): AdminError {
+  if (e instanceof AdminHttpError) return e.error;
   if (isUnderstudyError(e)) return adminError(e.code, e.message);
   if (typeof e === 'object' && e !== null) {
     const fe = e as { validation?: unknown; statusCode?: unknown; code?: unknown; message?: unknown };

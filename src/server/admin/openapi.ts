@@ -76,7 +76,15 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       get: guarded({ summary: 'Prometheus metrics (text exposition format).', responses: { 200: { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } }),
     },
     '/series': {
-      get: guarded({ summary: 'Rolling window (last minutes) of throughput and p99 write latency measured on this node, one sample per second.', responses: { 200: { description: 'Samples', content: json(seriesSchema) } } }),
+      get: guarded({
+        summary: 'Rolling window (last 5 minutes) of throughput and p99 write latency measured on this node, or on another member through this one, one sample per second.',
+        parameters: [{ name: 'node', in: 'query', required: false, schema: { type: 'string' }, description: 'Member to read the series of; default this node.' }],
+        responses: {
+          200: { description: 'Samples', content: json(seriesSchema) },
+          404: err('No member with that id, or none with an admin address (code NOT_FOUND).'),
+          502: err('That member did not answer (code PEER_UNREACHABLE).'),
+        },
+      }),
     },
     '/events': {
       get: guarded({

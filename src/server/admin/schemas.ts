@@ -14,7 +14,7 @@ export const errorSchema = {
   type: 'object',
   required: ['code', 'message'],
   properties: {
-    code: { type: 'string', description: 'Stable code from the error catalogue (src/errors.ts), or NOT_FOUND / INTERNAL.' },
+    code: { type: 'string', description: 'Stable code from the error catalogue (src/errors.ts), or one of the admin-only NOT_FOUND, PEER_UNREACHABLE, INTERNAL.' },
     message: { type: 'string' },
   },
 } as const;
@@ -167,8 +167,20 @@ export const seriesSampleSchema = {
 
 export const seriesSchema = {
   type: 'object',
-  required: ['intervalMs', 'samples'],
-  properties: { intervalMs: { type: 'integer' }, samples: { type: 'array', items: seriesSampleSchema, description: 'Oldest first.' } },
+  required: ['node', 'intervalMs', 'samples'],
+  properties: {
+    node: { ...nodeId, description: 'The member whose measurements these are.' },
+    intervalMs: { type: 'integer' },
+    samples: { type: 'array', items: seriesSampleSchema, description: 'Oldest first.' },
+  },
+} as const;
+
+export const seriesQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    node: { ...nodeId, description: 'Another member to read the series of (through this node); default this node.' },
+  },
 } as const;
 
 export const demoReplySchema = {

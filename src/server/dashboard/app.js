@@ -282,15 +282,17 @@ function renderHeatmap(primary, view) {
     const c = heatCells[r];
     const x = v / max;
     c.style.background = v === 0 ? '' : heat(x);
-    c.classList.toggle('hot', v > 0);
+    // White text only where the colour is dark enough to read it on.
+    c.classList.toggle('hot', v > 0 && x >= 0.45);
+    c.classList.toggle('warm', v > 0 && x < 0.45);
     c.classList.toggle('dirty', dirty.has(r));
     c.textContent = v > 0 ? String(v) : String(r);
     c.title = `region ${r}: ${v} outstanding acknowledgement${v === 1 ? '' : 's'}${dirty.has(r) ? ' · awaiting resync' : ''}`;
   }
   $('#heatmap-legend').innerHTML =
     `<span>0 <span class="gradient"></span> ${max}</span>` +
-    '<span><span class="swatch" style="outline:2px solid var(--down);outline-offset:-2px"></span>awaiting resync</span>' +
-    `<span>${primary ? `from ${primary.id}` : 'no primary'}</span>`;
+    '<span><span class="swatch" style="outline:2px solid var(--down);outline-offset:-2px"></span>awaiting resync</span>';
+  $('#heatmap-source').textContent = primary ? `on ${primary.id}` : 'no primary';
 }
 
 function heat(x) {
@@ -313,8 +315,9 @@ function makeCharts() {
   const tput = new uPlot(
     {
       width,
-      height: 130,
+      height: 150,
       cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.15)] } },
       axes: axes('per second'),
       series: [
@@ -329,8 +332,9 @@ function makeCharts() {
   const p99 = new uPlot(
     {
       width,
-      height: 130,
+      height: 150,
       cursor: { drag: { x: false, y: false } },
+      legend: { live: false },
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, (max ?? 1) * 1.15)] } },
       axes: axes('ms'),
       series: [{}, { label: 'p99 write ms', stroke: '#d97706', width: 1.6, fill: 'rgba(217,119,6,.08)', spanGaps: false, value: (_u, v) => (v == null ? '–' : v.toFixed(2)) }],
@@ -340,8 +344,8 @@ function makeCharts() {
   );
   window.addEventListener('resize', () => {
     const w = Math.max(240, tputBox.clientWidth);
-    tput.setSize({ width: w, height: 130 });
-    p99.setSize({ width: w, height: 130 });
+    tput.setSize({ width: w, height: 150 });
+    p99.setSize({ width: w, height: 150 });
   });
   return { tput, p99 };
 }
@@ -355,6 +359,46 @@ function pushSample(s) {
   S.commands.push(s.commandsPerS);
   S.p99.push(s.p99WriteMs);
   if (S.t.length > MAX_POINTS) for (const k of Object.keys(S)) S[k].splice(0, S[k].length - MAX_POINTS);
+}
+
+/**
+ * Write latency is measured where writes are answered: on the primary. The stream carries the
+ * serving node's own samples; when the primary is another member, the page reads that member's
+ * series through the serving node (GET /series?node=…) once per second instead.
+ */
+let chartSource = null;
+let fetchingSeries = false;
+
+function setSeries(samples) {
+  const S = state.series;
+  for (const k of Object.keys(S)) S[k].length = 0;
+  for (const s of samples) pushSample(s);
+  drawCharts();
+}
+
+async function refreshRemoteSeries() {
+  if (!state.cluster || chartSource === null || chartSource === state.cluster.servedBy || fetchingSeries) return;
+  fetchingSeries = true;
+  try {
+    const r = await api('GET', `/series?node=${encodeURIComponent(chartSource)}`);
+    if (r.node === chartSource) {
+      setSeries(r.samples);
+      $('#chart-source').textContent = `measured on ${chartSource} (primary)`;
+    }
+  } catch (e) {
+    $('#chart-source').textContent = `${chartSource} unavailable: ${e.message}`;
+  } finally {
+    fetchingSeries = false;
+  }
+}
+
+function chooseChartSource(view, primary) {
+  const want = primary && primary.id !== view.servedBy ? primary.id : view.servedBy;
+  if (want === chartSource) return;
+  chartSource = want;
+  $('#chart-source').textContent = `measured on ${want}${primary && primary.id === want ? ' (primary)' : ''}`;
+  if (want === view.servedBy) api('GET', '/series').then((r) => setSeries(r.samples), () => undefined);
+  else refreshRemoteSeries();
 }
 
 function drawCharts() {
@@ -410,14 +454,15 @@ function renderTimeline() {
         phases.append(p);
       }
       const kv = el('div', 'kv');
-      const item = (k, v) => {
+      const item = (k, v, swatch) => {
         const s = el('span');
+        if (swatch) s.append(el('span', `swatch ${swatch}`));
         s.append(`${k} `, el('b', '', v));
         kv.append(s);
       };
-      item('detection', `${r.detectionMs.toFixed(0)} ms`);
-      item('election', `${r.electionMs.toFixed(0)} ms`);
-      item('FailoverSync', `${r.failoverSyncMs.toFixed(0)} ms`);
+      item('detection', `${r.detectionMs.toFixed(0)} ms`, 'detect');
+      item('election', `${r.electionMs.toFixed(0)} ms`, 'elect');
+      item('FailoverSync', `${r.failoverSyncMs.toFixed(0)} ms`, 'sync');
       item('updates shipped', `${sum(r.shippedTo)}${per(r.shippedTo)}`);
       if (sum(r.pulledFrom) > 0) item('pulled', `${sum(r.pulledFrom)}${per(r.pulledFrom)}`);
       item('lost writes (never acked, truncated)', `${sum(r.truncated)}${per(r.truncated)}`);
@@ -473,13 +518,22 @@ $('#kill-btn').addEventListener('click', async () => {
 
 // ---------- snapshots ----------
 
+function markStale(message) {
+  document.body.classList.add('stale');
+  const banner = $('#banner');
+  banner.className = 'banner error';
+  banner.textContent = message;
+  banner.hidden = false;
+}
+
 function onCluster(view) {
+  document.body.classList.remove('stale');
   state.cluster = view;
   state.lastSnapshotAt = Date.now();
   $('#served-by').textContent = view.servedBy;
-  $('#chart-source').textContent = `measured on ${view.servedBy}`;
   setConn('live', 'live');
   const primary = view.nodes.find((n) => !isDown(n) && n.role === 'primary' && n.leaseValid) ?? view.nodes.find((n) => !isDown(n) && n.role === 'primary');
+  chooseChartSource(view, primary);
   renderNodes(view);
   renderInFlight(primary);
   renderHeatmap(primary, view);
@@ -506,17 +560,18 @@ function connect() {
   state.es = es;
   es.addEventListener('open', () => setConn('live', 'live'));
   es.addEventListener('error', () => {
-    // EventSource reconnects by itself (the server sets `retry`); say so meanwhile.
-    setConn('down', `connection to ${state.cluster?.servedBy ?? 'node'} lost — reconnecting…`);
+    // EventSource reconnects by itself (the server sets `retry`); say so meanwhile, and make it
+    // plain that what is on screen is the last data received, not the present.
+    const who = state.cluster?.servedBy ?? 'this node';
+    setConn('down', `connection to ${who} lost — reconnecting…`);
+    markStale(`Lost the connection to ${who}, which serves this page: showing data as of ${state.lastSnapshotAt ? clock(state.lastSnapshotAt) : '—'}. Reconnecting…`);
   });
   es.addEventListener('cluster', (e) => onCluster(JSON.parse(e.data)));
   es.addEventListener('series', (e) => {
-    const S = state.series;
-    for (const k of Object.keys(S)) S[k].length = 0;
-    for (const s of JSON.parse(e.data).samples) pushSample(s);
-    drawCharts();
+    if (chartSource === null || chartSource === state.cluster?.servedBy) setSeries(JSON.parse(e.data).samples);
   });
   es.addEventListener('sample', (e) => {
+    if (chartSource !== null && chartSource !== state.cluster?.servedBy) return refreshRemoteSeries();
     pushSample(JSON.parse(e.data));
     drawCharts();
   });
@@ -537,6 +592,7 @@ async function start() {
 setInterval(() => {
   if (state.lastSnapshotAt && Date.now() - state.lastSnapshotAt > STALE_AFTER_MS && state.es?.readyState === EventSource.OPEN) {
     setConn('stale', `no update for ${Math.round((Date.now() - state.lastSnapshotAt) / 1000)} s`);
+    markStale(`No snapshot from ${state.cluster?.servedBy ?? 'this node'} since ${clock(state.lastSnapshotAt)}: the data on screen may be out of date.`);
   }
 }, 1000);
 
