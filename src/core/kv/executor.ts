@@ -535,7 +535,8 @@ const copy: Handler = (c, a) => {
     if (is(a[j]!, 'replace')) replace = true;
     else if (is(a[j]!, 'db') && more >= 1) {
       const db = parseI64(a[j + 1]!);
-      if (db === null || db > INT_MAX || db < INT_MIN) return err(E_NOT_INT);
+      if (db === null) return err(E_NOT_INT);
+      if (db > INT_MAX || db < INT_MIN) return err(`ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`);
       // One keyspace only: database 0. Redis would also accept 1..15 (its other databases).
       if (db !== 0n) return err('ERR DB index is out of range');
       j++;
@@ -633,8 +634,7 @@ const dbsize: Handler = (c) => int(c.view.size());
 const ASYNC_OPTION = 'ASYNC'.toLowerCase();
 
 const flush: Handler = (c, a) => {
-  // Only a single argument is checked (getFlushCommandFlags); more are ignored, as in Redis.
-  if (a.length === 2 && !is(a[1]!, 'sync') && !is(a[1]!, ASYNC_OPTION)) return err(E_SYNTAX);
+  if (a.length > 2 || (a.length === 2 && !is(a[1]!, 'sync') && !is(a[1]!, ASYNC_OPTION))) return err(E_SYNTAX);
   c.ops.push({ k: 'flush' });
   return OK;
 };

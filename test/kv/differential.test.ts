@@ -1,0 +1,232 @@
+// Differential tests: every script of differential-cases.ts runs on Debian's redis-server and on
+// our parser → executor → writer, and the raw reply bytes must match (RESP2, and RESP3 after
+// HELLO 3). Without redis-server these tests fail: install it with `apt-get install redis-server`.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RespParser } from '../../src/resp/parser.ts';
+import { encodeReply, encodeReplies } from '../../src/resp/writer.ts';
+import type { RespVersion } from '../../src/resp/writer.ts';
+import { execute } from '../../src/core/kv/executor.ts';
+import type { Reply } from '../../src/core/reply.ts';
+import { MapView } from './map-view.ts';
+import { CASES, RAW_CASES } from './differential-cases.ts';
+import type { Compare } from './differential-cases.ts';
+import { encodeCommand, RawClient, RedisServer, replyEnd } from './redis-server.ts';
+
+let server: RedisServer | undefined;
+let client: RawClient | undefined;
+
+before(async () => {
+  server = await RedisServer.start();
+  client = await RawClient.connect(server.port);
+});
+
+after(() => {
+  client?.close();
+  server?.stop();
+});
+
+function redis(): RawClient {
+  assert.ok(client, 'redis-server is not running (apt-get install redis-server)');
+  return client;
+}
+
+/** Our side: the command's bytes go through the parser, the executor and the writer. */
+class Ours {
+  readonly view = new MapView();
+  private readonly parser = new RespParser();
+  constructor(readonly version: RespVersion = 2) {}
+
+  run(args: readonly string[]): Buffer {
+    const { commands, error } = this.parser.feed(encodeCommand(args));
+    assert.equal(error, null);
+    assert.equal(commands.length, 1);
+    const r = execute(commands[0]!, this.view, Date.now());
+    this.view.apply(r.ops);
+    return encodeReply(r.reply, this.version);
+  }
+}
+
+/** A decoded reply tree, for comparisons that are not byte for byte. */
+type Tree = string | Tree[];
+
+function decode(buf: Buffer, pos = 0): [Tree, number] {
+  const end = replyEnd(buf, pos);
+  assert.ok(end > 0, 'incomplete reply');
+  const type = String.fromCharCode(buf[pos]!);
+  const cr = buf.indexOf('\r\n', pos);
+  const line = buf.toString('latin1', pos + 1, cr);
+  if (type === '*' || type === '~') {
+    const n = Number(line);
+    const items: Tree[] = [];
+    let p = cr + 2;
+    for (let i = 0; i < n; i++) {
+      const [t, e] = decode(buf, p);
+      items.push(t);
+      p = e;
+    }
+    return [items, end];
+  }
+  return [buf.toString('latin1', pos, end), end];
+}
+
+function sortBulkArrays(t: Tree): Tree {
+  if (typeof t === 'string') return t;
+  const items = t.map(sortBulkArrays);
+  if (items.every((x) => typeof x === 'string')) return [...(items as string[])].sort();
+  return items;
+}
+
+function compareReplies(mode: Compare, ours: Buffer, theirs: Buffer, what: string): void {
+  if (mode === 'exact') {
+    assert.equal(ours.toString('latin1'), theirs.toString('latin1'), what);
+  } else if (mode === 'unordered') {
+    assert.deepEqual(sortBulkArrays(decode(ours)[0]), sortBulkArrays(decode(theirs)[0]), what);
+  } else {
+    const [lo, hi] = mode.intBetween;
+    for (const [who, b] of [
+      ['ours', ours],
+      ['redis', theirs],
+    ] as const) {
+      const s = b.toString('latin1');
+      assert.match(s, /^:-?\d+\r\n$/, `${what}: ${who} replied ${JSON.stringify(s)}`);
+      const n = Number(s.slice(1, -2));
+      assert.ok(n >= lo && n <= hi, `${what}: ${who} replied ${n}, expected within [${lo}, ${hi}]`);
+    }
+  }
+}
+
+async function runCase(name: string, commands: readonly (readonly string[])[], compare: Readonly<Record<number, Compare>>, version: RespVersion): Promise<void> {
+  const c = redis();
+  assert.equal((await c.command(['HELLO', String(version)]))[0], version === 3 ? 0x25 : 0x2a);
+  assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
+  const ours = new Ours(version);
+  for (let i = 0; i < commands.length; i++) {
+    const args = commands[i]!;
+    const theirs = await c.command(args);
+    const mine = ours.run(args);
+    compareReplies(compare[i] ?? 'exact', mine, theirs, `${name} #${i} ${JSON.stringify(args)} (RESP${version})`);
+  }
+}
+
+describe('differential: command scripts match redis-server byte for byte', () => {
+  for (const version of [2, 3] as const) {
+    for (const k of CASES) {
+      test(`${k.name} (RESP${version})`, async () => {
+        await runCase(k.name, k.commands, k.compare ?? {}, version);
+      });
+    }
+  }
+});
+
+describe('differential: raw protocol input, including malformed requests', () => {
+  for (const k of RAW_CASES) {
+    test(k.name, async () => {
+      const c = redis();
+      assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
+      const input = Buffer.from(k.input, 'latin1');
+      const conn = await RawClient.connect(server!.port);
+      let theirs: Buffer;
+      try {
+        theirs = await conn.raw(input);
+      } finally {
+        conn.close();
+      }
+      // Ours: parse, execute what parsed, then the protocol error (if any) as Redis would send it.
+      const view = new MapView();
+      const { commands, error } = new RespParser().feed(input);
+      const replies: Reply[] = [];
+      for (const cmd of commands) {
+        const r = execute(cmd, view, Date.now());
+        view.apply(r.ops);
+        replies.push(r.reply);
+      }
+      if (error) replies.push({ t: 'error', msg: error.toResp() });
+      assert.equal(encodeReplies(replies).toString('latin1'), theirs.toString('latin1'));
+    });
+  }
+});
+
+describe('differential: SCAN iterations return every key exactly once', () => {
+  for (const count of [1, 3, 10, 100]) {
+    test(`COUNT ${count} over 500 keys (with shared prefixes)`, async () => {
+      const c = redis();
+      await c.command(['HELLO', '2']);
+      await c.command(['FLUSHALL']);
+      const ours = new Ours();
+      const keys: string[] = [];
+      for (let i = 0; i < 500; i++) keys.push(i % 5 === 0 ? `session:${i}` : i % 5 === 1 ? `k${i}` : `user:1000${i}:profile`);
+      for (let i = 0; i < keys.length; i += 50) {
+        const args = ['mset', ...keys.slice(i, i + 50).flatMap((k) => [k, 'v'])];
+        assert.equal((await c.command(args)).toString(), '+OK\r\n');
+        assert.equal(ours.run(args).toString(), '+OK\r\n');
+      }
+      const iterate = async (send: (args: string[]) => Promise<Buffer>): Promise<string[]> => {
+        const seen: string[] = [];
+        let cursor = '0';
+        for (let calls = 0; calls < 10_000; calls++) {
+          const [t] = decode(await send(['scan', cursor, 'count', String(count)]));
+          assert.ok(Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && Array.isArray(t[1]));
+          cursor = (t[0] as string).split('\r\n')[1]!;
+          for (const k of t[1] as Tree[]) seen.push((k as string).split('\r\n')[1]!);
+          if (cursor === '0') return seen;
+        }
+        assert.fail('SCAN did not finish within 10000 calls');
+      };
+      const mine = await iterate(async (a) => ours.run(a));
+      const theirs = await iterate((a) => c.command(a));
+      assert.equal(new Set(mine).size, mine.length, 'our SCAN returned a key twice');
+      assert.deepEqual([...mine].sort(), [...keys].sort());
+      assert.deepEqual([...new Set(theirs)].sort(), [...keys].sort());
+    });
+  }
+});
+
+describe('differential: random command sequences', () => {
+  const key = fc.constantFrom('a', 'b', 'c', 'n', 'f');
+  const small = fc.integer({ min: -20, max: 20 }).map(String);
+  const num = fc.oneof(
+    small,
+    fc.constantFrom('9223372036854775807', '-9223372036854775808', '9223372036854775806', 'x', '1.5', '007', ''),
+  );
+  const floatText = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((d) => String(d)),
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((d) => d.toExponential(3)),
+    fc.integer({ min: -999, max: 999 }).map((n) => (n / 100).toFixed(2)),
+    fc.constantFrom('0.1', '0.2', '1e-5', '3.0e3', '-0', 'inf', '1e400'),
+  );
+  const value = fc.oneof(small, fc.constantFrom('', 'abc', '1.5', '10', 'x y'), floatText);
+  const cmd = fc.oneof(
+    fc.tuple(fc.constant('set'), key, value),
+    fc.tuple(fc.constant('set'), key, value, fc.constantFrom('nx', 'xx', 'get', 'keepttl')),
+    fc.tuple(fc.constant('set'), key, value, fc.constantFrom('ex', 'px'), fc.constantFrom('100', '100000', '0', '-1', 'x')),
+    fc.tuple(fc.constantFrom('get', 'incr', 'decr', 'strlen', 'getdel', 'ttl', 'persist', 'type', 'exists', 'del'), key),
+    fc.tuple(fc.constantFrom('incrby', 'decrby'), key, num),
+    fc.tuple(fc.constant('incrbyfloat'), key, floatText),
+    fc.tuple(fc.constant('append'), key, value),
+    fc.tuple(fc.constant('getrange'), key, small, small),
+    fc.tuple(fc.constant('setrange'), key, fc.integer({ min: -1, max: 12 }).map(String), value),
+    fc.tuple(fc.constantFrom('rename', 'renamenx', 'copy'), key, key),
+    fc.tuple(fc.constant('expire'), key, fc.constantFrom('100', '200', '-1', '0'), fc.constantFrom('nx', 'xx', 'gt', 'lt')),
+    fc.tuple(fc.constant('mget'), key, key, key),
+    fc.tuple(fc.constant('msetnx'), key, value, key, value),
+    fc.tuple(fc.constant('dbsize')),
+  );
+  test('60 random scripts of 30 commands give identical replies', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 30 }), async (script) => {
+        const c = redis();
+        await c.command(['HELLO', '2']);
+        await c.command(['FLUSHALL']);
+        const ours = new Ours();
+        for (const args of script) {
+          const theirs = await c.command(args);
+          const mine = ours.run(args);
+          assert.equal(mine.toString('latin1'), theirs.toString('latin1'), JSON.stringify(args));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
