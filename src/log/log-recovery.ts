@@ -34,6 +34,11 @@ export interface RecoveryReport {
   readonly removedTempFiles: readonly string[];
   /** True if the directory held no log and a new one was created. */
   readonly created: boolean;
+  /**
+   * Only when opened with `repair`: where damage in the middle was found and everything from
+   * it on discarded (records from `firstLsnDiscarded`, later segments deleted), or null.
+   */
+  readonly repaired: { readonly segment: string; readonly offset: number; readonly firstLsnDiscarded: number; readonly reason: string } | null;
 }
 
 export interface RecoveredLog {
@@ -75,7 +80,16 @@ function readWhole(disk: Disk, path: string, cb: (err: Error | null, bytes?: Uin
   });
 }
 
-export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: (err: Error | null, log?: RecoveredLog) => void): void {
+/** Stops the scan of segments once a repair has decided where the log ends. */
+const STOP_SCAN = new Error('stop scan');
+
+export function recoverLog(
+  disk: Disk,
+  dir: string,
+  maxRecordBytes: number,
+  repair: boolean,
+  cb: (err: Error | null, log?: RecoveredLog) => void,
+): void {
   const pointerPath = `${dir}/${POINTER_FILE_NAME}`;
   const removedTempFiles: string[] = [];
   const removedSegments: string[] = [];
@@ -84,6 +98,9 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
   let tornOffset = 0;
   let tornBytes = 0;
   let tornReason: string | null = null;
+  /** Offset to cut the last segment at (a torn tail, or a repair), or null. */
+  let cutAt: number | null = null;
+  let repaired: RecoveryReport['repaired'] = null;
   let pointers: LogPointers = { start: 1, nextToClear: 1 };
   let firstLsns: number[] = [];
   const segments: Segment[] = [];
@@ -180,16 +197,30 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
       (firstLsn, next) => {
         const path = `${dir}/${segmentName(firstLsn)}`;
         const isLast = firstLsn === firstLsns[firstLsns.length - 1];
+        // Damage that is not a torn tail: fail, or with `repair` end the log just before it.
+        const damaged = (e: UnderstudyError, seg: Segment | null, at: number): void => {
+          if (!repair) return next(e);
+          if (seg === null) {
+            const prev = segments[segments.length - 1];
+            if (!prev) return next(e); // nothing before the damage to keep
+            repaired = { segment: segmentName(firstLsn), offset: at, firstLsnDiscarded: prev.lastLsn + 1, reason: e.message };
+          } else {
+            segments.push(seg);
+            cutAt = at;
+            repaired = { segment: seg.name, offset: at, firstLsnDiscarded: seg.lastLsn + 1, reason: e.message };
+          }
+          next(STOP_SCAN);
+        };
         if (firstLsn !== expected) {
-          return next(gap(dir, `segment ${segmentName(firstLsn)} begins at lsn ${firstLsn}, but the previous segment ends at lsn ${expected - 1}`));
+          return damaged(gap(dir, `segment ${segmentName(firstLsn)} begins at lsn ${firstLsn}, but the previous segment ends at lsn ${expected - 1}`), null, 0);
         }
         readWhole(disk, path, (err, buf) => {
           if (err || !buf) return next(err);
           const h = decodeSegmentHeader(buf);
-          if (typeof h === 'string') return next(corrupt(path, 0, h));
-          if (h.firstLsn !== firstLsn) return next(corrupt(path, 0, `header says first lsn ${h.firstLsn}, the file name says ${firstLsn}`));
+          if (typeof h === 'string') return damaged(corrupt(path, 0, h), null, 0);
+          if (h.firstLsn !== firstLsn) return damaged(corrupt(path, 0, `header says first lsn ${h.firstLsn}, the file name says ${firstLsn}`), null, 0);
           if (segments.length > 0 && h.prevEpoch !== lastEpoch) {
-            return next(corrupt(path, 0, `header says the previous record has epoch ${h.prevEpoch}, the previous segment ends with epoch ${lastEpoch}`));
+            return damaged(corrupt(path, 0, `header says the previous record has epoch ${h.prevEpoch}, the previous segment ends with epoch ${lastEpoch}`), null, 0);
           }
           if (segments.length === 0) lastEpoch = h.prevEpoch;
           const seg = new Segment(dir, firstLsn, h.prevEpoch);
@@ -198,8 +229,8 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
             const d = decodeFrame(buf, at, maxRecordBytes);
             const lsn = seg.lastLsn + 1;
             if (d.k === 'ok') {
-              if (d.lsn !== lsn) return next(corrupt(path, at, `record has lsn ${d.lsn}, expected ${lsn}`));
-              if (d.epoch < lastEpoch) return next(corrupt(path, at, `record lsn ${lsn} has epoch ${d.epoch}, below the previous ${lastEpoch}`));
+              if (d.lsn !== lsn) return damaged(corrupt(path, at, `record has lsn ${d.lsn}, expected ${lsn}`), seg, at);
+              if (d.epoch < lastEpoch) return damaged(corrupt(path, at, `record lsn ${lsn} has epoch ${d.epoch}, below the previous ${lastEpoch}`), seg, at);
               if (d.epoch !== lastEpoch || epochs.length === 0) epochs.push({ epoch: d.epoch, startLsn: lsn });
               lastEpoch = d.epoch;
               seg.push(d.end, d.epoch);
@@ -208,13 +239,14 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
             }
             const why = d.k === 'bad' ? d.reason : 'incomplete record';
             // A torn tail: damage only at the very end of the last segment, nothing valid after it.
-            if (!isLast) return next(corrupt(path, at, `${why} in a segment that is not the last`));
+            if (!isLast) return damaged(corrupt(path, at, `${why} in a segment that is not the last`), seg, at);
             const later = validRecordAfter(buf, at + 1, maxRecordBytes);
-            if (later >= 0) return next(corrupt(path, at, `${why}; a valid record follows at offset ${later}`));
+            if (later >= 0) return damaged(corrupt(path, at, `${why}; a valid record follows at offset ${later}`), seg, at);
             tornSegment = seg.name;
             tornOffset = at;
             tornBytes = buf.length - at;
             tornReason = why;
+            cutAt = at;
             break;
           }
           segments.push(seg);
@@ -222,7 +254,29 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
           next(null);
         });
       },
-      (err) => (err ? fail(err) : openActive()),
+      (err) => {
+        if (err === STOP_SCAN) return dropAfterRepair();
+        if (err) return fail(err);
+        openActive();
+      },
+    );
+  }
+
+  function dropAfterRepair(): void {
+    const keepTo = segments[segments.length - 1]!.firstLsn;
+    // Last first, so that a crash midway leaves a gap-free prefix.
+    const doomed = firstLsns.filter((l) => l > keepTo).reverse();
+    eachSeries(
+      doomed,
+      (lsn, next) => {
+        const p = `${dir}/${segmentName(lsn)}`;
+        removedSegments.push(segmentName(lsn));
+        disk.unlink(p, (e) => next(e && ioError('unlink', p, e)));
+      },
+      (err) => {
+        if (err) return fail(err);
+        disk.fsyncDir(dir, (err) => (err ? fail(ioError('fsync dir', dir, err)) : openActive()));
+      },
     );
   }
 
@@ -242,14 +296,14 @@ export function recoverLog(disk: Disk, dir: string, maxRecordBytes: number, cb: 
             active: file,
             epochs,
             lastEpoch,
-            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created },
+            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created, repaired },
           });
         if (!dirty) return done();
         disk.fsyncDir(dir, (err) => (err ? fail(ioError('fsync dir', dir, err)) : done()));
       };
-      if (tornSegment === null) return finish();
-      // Cut the torn tail durably before anything is appended after it.
-      file.truncate(tornOffset, (err) => {
+      if (cutAt === null) return finish();
+      // Cut the torn tail (or the damage found by a repair) durably before anything is appended after it.
+      file.truncate(cutAt, (err) => {
         if (err) return fail(ioError('truncate', last.path, err));
         file.datasync((err) => (err ? fail(ioError('datasync', last.path, err)) : finish()));
       });

@@ -33,6 +33,12 @@ export interface UpdateLogOptions {
    * scheduler so that every step of the log happens under its control.
    */
   readonly defer?: (fn: () => void) => void;
+  /**
+   * The way out of LOG_CORRUPT_RECORD and of a gap between segments, for an operator who
+   * knows the other nodes hold the updates: end the log just before the damage, discarding
+   * everything from there on (reported in RecoveryReport.repaired). Never on by default.
+   */
+  readonly repair?: boolean;
 }
 
 interface AppendItem {
@@ -132,7 +138,7 @@ export class UpdateLog {
     } catch (e) {
       return full.defer(() => cb(e as Error));
     }
-    recoverLog(disk, dir, full.maxRecordBytes, (err, r) => {
+    recoverLog(disk, dir, full.maxRecordBytes, opts.repair ?? false, (err, r) => {
       if (err || !r) return cb(err ?? new Error('recovery returned nothing'));
       const log = new UpdateLog(disk, dir, full, {
         segments: r.segments,
