@@ -99,6 +99,11 @@ interface EnvSync {
 
 type Lifecycle = 'open' | 'closing' | 'closed';
 
+/** A sync called but not completed, with the lsn it will report as durable. */
+interface PendingSync {
+  lsn: Lsn;
+}
+
 function dataKey(region: number, key: Buffer): Buffer {
   const out = Buffer.allocUnsafe(KEY_PREFIX_BYTES + key.length);
   out[0] = region;
@@ -143,7 +148,8 @@ export class LmdbStorage implements StorageArea {
   private dirty: Set<number>;
   /** Per region, its digest; dropped whenever the region's content changes. */
   private readonly digests: Array<string | undefined> = new Array<string | undefined>(REGION_COUNT);
-  private pendingSyncs = 0;
+  /** Syncs called but not completed, with the lsn each will report. */
+  private readonly pendingSyncs = new Set<PendingSync>();
   private afterSyncs: Array<() => void> = [];
   private lifecycle: Lifecycle = 'open';
 
@@ -282,17 +288,18 @@ export class LmdbStorage implements StorageArea {
 
   sync(cb: (err: Error | null, durableLsn: Lsn) => void): void {
     this.checkOpen();
-    const lsn = this.applied;
-    this.pendingSyncs++;
+    // The flush covers at least everything committed now; it may cover more, but only what was
+    // applied before this call is known to be in it.
+    const pending: PendingSync = { lsn: this.applied };
+    this.pendingSyncs.add(pending);
     (this.root as unknown as EnvSync).sync((err) => {
-      this.pendingSyncs--;
+      this.pendingSyncs.delete(pending);
       if (err) cb(ioError('cannot flush the storage area', err), this.durable);
       else {
-        // Never report more than is applied (setAppliedLsn may have moved it back meanwhile).
-        this.durable = Math.max(this.durable, Math.min(lsn, this.applied));
+        this.durable = Math.max(this.durable, pending.lsn);
         cb(null, this.durable);
       }
-      if (this.pendingSyncs === 0) for (const fn of this.afterSyncs.splice(0)) fn();
+      if (this.pendingSyncs.size === 0) for (const fn of this.afterSyncs.splice(0)) fn();
     });
   }
 
@@ -316,7 +323,10 @@ export class LmdbStorage implements StorageArea {
     checkLsn(lsn);
     this.transact('set applied lsn', () => this.meta.putSync(META_APPLIED_LSN, lsn), new Set());
     this.applied = lsn;
+    // What is applied below lsn now belongs to another history: no sync, finished or pending,
+    // may report beyond it.
     this.durable = Math.min(this.durable, lsn);
+    for (const p of this.pendingSyncs) p.lsn = Math.min(p.lsn, lsn);
   }
 
   dirtyRegions(): number[] {
@@ -396,7 +406,7 @@ export class LmdbStorage implements StorageArea {
         closeEnv();
       });
     };
-    if (this.pendingSyncs === 0) finish();
+    if (this.pendingSyncs.size === 0) finish();
     else this.afterSyncs.push(finish);
   }
 

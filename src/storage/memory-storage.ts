@@ -49,6 +49,11 @@ type Undo =
 
 type Lifecycle = 'open' | 'closed' | 'crashed';
 
+/** A sync called but not completed, with the lsn it will report as durable. */
+interface PendingSync {
+  lsn: Lsn;
+}
+
 function emptyRegionKeys(): Array<Set<string>> {
   return Array.from({ length: REGION_COUNT }, () => new Set<string>());
 }
@@ -88,6 +93,8 @@ export class MemoryStorage implements StorageArea {
   private undo: Undo[] = [];
   private undoBase = 0;
   private lifecycle: Lifecycle = 'open';
+  /** Syncs called but not completed, with the lsn each will report. */
+  private readonly pendingSyncs = new Set<PendingSync>();
 
   constructor(options: MemoryStorageOptions = {}) {
     this.scheduler = options.scheduler ?? queueMicrotask;
@@ -154,16 +161,17 @@ export class MemoryStorage implements StorageArea {
   sync(cb: (err: Error | null, durableLsn: Lsn) => void): void {
     this.checkOpen();
     const mark = this.undoBase + this.undo.length;
-    const lsn = this.applied;
+    const pending: PendingSync = { lsn: this.applied };
+    this.pendingSyncs.add(pending);
     this.scheduler(() => {
+      this.pendingSyncs.delete(pending);
       // A crashed node runs no more callbacks: its sync never completed.
       if (this.lifecycle === 'crashed') return;
       if (mark > this.undoBase) {
         this.undo.splice(0, mark - this.undoBase);
         this.undoBase = mark;
       }
-      // Never report more than is applied (setAppliedLsn may have moved it back meanwhile).
-      this.durable = Math.max(this.durable, Math.min(lsn, this.applied));
+      this.durable = Math.max(this.durable, pending.lsn);
       cb(null, this.durable);
     });
   }
@@ -181,7 +189,10 @@ export class MemoryStorage implements StorageArea {
     this.checkOpen();
     checkLsn(lsn);
     this.setLsn(lsn);
+    // What is applied below lsn now belongs to another history: no sync, finished or pending,
+    // may report beyond it.
     this.durable = Math.min(this.durable, lsn);
+    for (const p of this.pendingSyncs) p.lsn = Math.min(p.lsn, lsn);
   }
 
   dirtyRegions(): number[] {

@@ -298,6 +298,21 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.equal(s.durableLsn, 4);
       }));
 
+    test('a sync in flight when appliedLsn moves back reports no more than the new appliedLsn', () =>
+      withStore(async (s) => {
+        s.apply(update(10, [put('a', '1')]));
+        await syncP(s);
+        s.apply(update(11, [put('a', '2')]));
+        const inFlight = syncP(s);
+        // A divergent tail from lsn 5 on is truncated, and another history's updates follow.
+        s.setAppliedLsn(4);
+        assert.equal(s.durableLsn, 4);
+        for (let lsn = 5; lsn <= 12; lsn++) s.apply(update(lsn, [put('a', `new ${lsn}`)]));
+        assert.equal(await inFlight, 4);
+        assert.equal(s.durableLsn, 4);
+        assert.equal(await syncP(s), 12);
+      }));
+
     test('content, appliedLsn and dirty marks survive a restart after sync', () =>
       withStore(async (s) => {
         s.apply(update(1, [put('a', '1', 5), put('b', '2')]));
