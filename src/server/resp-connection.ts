@@ -49,6 +49,9 @@ interface Slot {
 /** Above this many unanswered requests, stop reading from the socket until replies drain. */
 export const MAX_PENDING_REPLIES = 4096;
 
+/** After QUIT or a protocol error, how long the peer has to close its side before the socket is destroyed. */
+export const CLOSE_LINGER_MS = 2000;
+
 let nextClientId = 1;
 
 /** Commands a client may send before AUTH when a password is configured. */
@@ -219,7 +222,10 @@ export class Connection {
     if (close) {
       this.slots.length = 0;
       this.head = 0;
+      // Keep reading (and ignoring) so the peer's FIN is seen; a peer that never closes is cut off.
+      this.socket.resume();
       this.socket.end();
+      setTimeout(() => this.socket.destroy(), CLOSE_LINGER_MS).unref();
       return;
     }
     this.updateFlow();

@@ -160,7 +160,8 @@ export class RespServer {
       this.stats.rejectedConnections++;
       this.opts.logger?.warn({ maxClients: this.limits.maxClients }, 'client refused: limits.maxClients reached');
       socket.on('error', () => socket.destroy());
-      socket.end(MAX_CLIENTS_ERROR);
+      // Write the refusal, then close at once: an unread socket would never see the peer's FIN.
+      socket.end(MAX_CLIENTS_ERROR, () => socket.destroy());
       return;
     }
     const conn = new Connection(socket, this.ctx);
