@@ -19,6 +19,7 @@ async function scrape(app: ReturnType<typeof build>['app']): Promise<Map<string,
 const EXPECTED: Record<string, string> = {
   understudy_commands_total: 'counter',
   understudy_command_errors_total: 'counter',
+  understudy_command_seconds: 'histogram',
   understudy_client_write_seconds: 'histogram',
   understudy_fsync_seconds: 'histogram',
   understudy_replication_rtt_seconds: 'histogram',
@@ -99,6 +100,7 @@ test('counters and histograms increase after the runtime\'s calls', async (t) =>
   assert.equal(sampleValue(after, 'understudy_commands_total', { cmd: 'set' }), 3);
   assert.equal(sampleValue(after, 'understudy_commands_total', { cmd: 'incr' }), 1);
   assert.equal(sampleValue(after, 'understudy_command_errors_total', { cmd: 'incr', code: 'WRONG_TYPE' }), 1);
+  assert.equal(sampleValue(after, 'understudy_command_seconds_count'), 4);
   assert.equal(sampleValue(after, 'understudy_client_write_seconds_count'), 2);
   assert.equal(sampleValue(after, 'understudy_client_write_seconds_bucket', { le: '0.0025' }), 1);
   assert.ok(Math.abs((sampleValue(after, 'understudy_client_write_seconds_sum') ?? 0) - 0.3012) < 1e-9);

@@ -61,6 +61,9 @@ test('auth on: every route but /healthz, /readyz and static files needs the bear
   }
   const ok = await app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${TOKEN}` } });
   assert.equal(ok.statusCode, 200);
+  // Without the token, unknown paths look like guarded ones: which routes exist does not leak.
+  assert.equal((await app.inject({ method: 'GET', url: '/no-such-route' })).statusCode, 401);
+  assert.equal((await app.inject({ method: 'GET', url: '/no-such-route', headers: { authorization: `Bearer ${TOKEN}` } })).statusCode, 404);
   for (const url of ['/healthz', '/readyz', '/', '/app.js', '/style.css', '/vendor/uplot/uPlot.iife.min.js', '/vendor/uplot/uPlot.min.css']) {
     const res = await app.inject({ method: 'GET', url });
     assert.equal(res.statusCode, 200, `${url} is public`);
