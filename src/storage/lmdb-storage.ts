@@ -5,7 +5,7 @@
 //
 // Durability: the UpdateLog is what makes writes durable, so by default LMDB
 // commits do not wait for the disk ("deferred" commits, MDB_NOSYNC per
-// transaction): about twenty times the commit rate of flushed commits. sync()
+// transaction), several times the commit rate of flushed commits. sync()
 // flushes the environment on a worker thread; after it completes, everything
 // applied before the call survives a machine crash. A process crash (kill -9)
 // loses nothing committed: the pages are already in the OS page cache.
