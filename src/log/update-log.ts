@@ -520,7 +520,7 @@ export class UpdateLog {
                 ),
               );
             }
-            out.push({ lsn, epoch: d.epoch, payload: buf.slice(d.payloadAt, d.end) });
+            out.push({ lsn, epoch: d.epoch, payload: new Uint8Array(buf.subarray(d.payloadAt, d.end)) });
             at = d.end;
           }
           finish(null, out);
