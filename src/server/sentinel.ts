@@ -49,6 +49,7 @@ export class SentinelService {
   private readonly subscribers = new Set<Connection>();
   /** The last primary this node knew of: kept through elections, so discovery always has an answer. */
   private lastPrimary: NodeId | null;
+  private sentinelAddrs: Readonly<Record<NodeId, string>>;
   private timer: NodeJS.Timeout | null = null;
   private readonly check = (): void => this.checkPrimary();
 
@@ -56,6 +57,12 @@ export class SentinelService {
     this.node = opts.node;
     this.masterName = opts.masterName ?? DEFAULT_MASTER_NAME;
     this.lastPrimary = opts.node.primaryId();
+    this.sentinelAddrs = opts.sentinelAddrs ?? {};
+  }
+
+  /** Replaces the sentinel addresses (when ports are only known after listening, e.g. port 0). */
+  setSentinelAddrs(addrs: Readonly<Record<NodeId, string>>): void {
+    this.sentinelAddrs = addrs;
   }
 
   /** Follows the node's primary (events plus a bounded-interval poll) until stop(). */
@@ -184,7 +191,7 @@ export class SentinelService {
 
   private sentinelMembers(): Array<{ id: NodeId; host: string; port: number }> {
     const out: Array<{ id: NodeId; host: string; port: number }> = [];
-    for (const [id, addr] of Object.entries(this.opts.sentinelAddrs ?? {})) {
+    for (const [id, addr] of Object.entries(this.sentinelAddrs)) {
       const a = splitAddr(addr);
       if (a) out.push({ id, ...a });
     }

@@ -70,7 +70,8 @@ test('ioredis connects (INFO ready check, CLIENT SETINFO), runs commands, pipeli
       [null, 2],
       [null, '2'],
     ]);
-    await assert.rejects(r.multi().set('only-key').exec(), /EXECABORT Transaction discarded because of previous errors/);
+    // A queue-time error (wrong arity) makes the whole EXEC fail, as with Redis.
+    await assert.rejects(r.multi().call('SET', 'only-key').exec(), /EXECABORT Transaction discarded because of previous errors/);
     const info = await r.info('replication');
     assert.match(info, /role:master/);
     const list = await r.client('LIST');

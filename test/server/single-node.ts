@@ -49,7 +49,7 @@ export interface SingleNodeOptions {
 
 export class SingleNodeHarness implements NodeHandle {
   readonly id: NodeId;
-  readonly members: readonly MemberInfo[];
+  members: readonly MemberInfo[];
   readonly view = new MapView();
   readonly batches: Buffer[][][] = [];
   readonly waits: Array<{ lsn: Lsn; numReplicas: number; timeoutMs: number }> = [];
