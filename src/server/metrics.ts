@@ -8,7 +8,7 @@
 // - the gauges are not pushed: `refreshFrom(status)` sets them from a
 //   NodeStatus, and the admin app calls it on every scrape of /metrics;
 // - failover counters come from `observeNode(node)`, which the admin app also
-//   calls. Attaching the same node twice is a no-op, so no report counts twice.
+//   calls. Attaching the same node twice subscribes once, so no report counts twice.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FailoverReport, NodeHandle, NodeStatus, Role } from '../runtime/node-api.ts';
 
@@ -105,7 +105,7 @@ export class Metrics {
   private writeCount = 0;
   /** Recent client write latencies, drained once per dashboard sample. */
   readonly writeWindow = new LatencyWindow();
-  private readonly observed = new Map<NodeHandle, () => void>();
+  private readonly observed = new Map<NodeHandle, { users: number; unsubscribe: () => void }>();
 
   constructor(opts: MetricsOptions = {}) {
     if (opts.nodeId !== undefined) this.registry.setDefaultLabels({ node: opts.nodeId });
@@ -177,19 +177,30 @@ export class Metrics {
     if (resynced > 0) this.regionsResyncedTotal.inc(resynced);
   }
 
-  /** Counts this node's failover reports until the returned function is called. Idempotent per node. */
+  /**
+   * Counts this node's failover reports until the returned function is called. Several callers
+   * (the host, the admin app) may attach the same node: each report still counts once, and the
+   * subscription ends when the last of them detaches.
+   */
   observeNode(node: NodeHandle): () => void {
-    const existing = this.observed.get(node);
-    if (existing) return existing;
-    const onFailover = (report: FailoverReport): void => this.failover(report);
-    node.on('failover', onFailover);
-    const detach = (): void => {
-      if (this.observed.get(node) !== detach) return;
-      node.off('failover', onFailover);
-      this.observed.delete(node);
+    let entry = this.observed.get(node);
+    if (!entry) {
+      const onFailover = (report: FailoverReport): void => this.failover(report);
+      node.on('failover', onFailover);
+      entry = { users: 0, unsubscribe: () => node.off('failover', onFailover) };
+      this.observed.set(node, entry);
+    }
+    entry.users++;
+    const e = entry;
+    let detached = false;
+    return () => {
+      if (detached) return;
+      detached = true;
+      if (--e.users === 0) {
+        e.unsubscribe();
+        this.observed.delete(node);
+      }
     };
-    this.observed.set(node, detach);
-    return detach;
   }
 
   /** Sets every gauge from a status snapshot. */

@@ -30,6 +30,7 @@ const IDS: readonly NodeId[] = ['n1', 'n2', 'n3'];
 
 interface Member {
   readonly node: FakeNode;
+  kills: number;
   readonly metrics: Metrics;
   readonly app: AdminApp;
   url: string;
@@ -54,8 +55,9 @@ test('dashboard: three node cards, then a failover shows the new primary and its
   for (const id of IDS) {
     const node = makeFakeNode(id, id === 'n1' ? primaryStatus('n1', ['n2', 'n3'], 100) : secondaryOf(id, 'n1', 1, 100, 2), members(IDS));
     const metrics = new Metrics({ nodeId: id, processMetrics: false });
-    const app = buildAdminApp({ node, metrics, logger: memoryLogger().logger, peersAdmin: (p) => urls.get(p), demo: { killPrimary: () => undefined } });
-    const m: Member = { node, metrics, app, url: '' };
+    const demo = { killPrimary: () => void m.kills++ };
+    const app = buildAdminApp({ node, metrics, logger: memoryLogger().logger, peersAdmin: (p) => urls.get(p), demo });
+    const m: Member = { node, kills: 0, metrics, app, url: '' };
     cluster.set(id, m);
   }
   for (const [id, m] of cluster) {
@@ -123,6 +125,20 @@ test('dashboard: three node cards, then a failover shows the new primary and its
   // Write latency is measured on the primary, whichever node serves the page.
   await page.locator('#chart-source', { hasText: 'measured on n1 (primary)' }).waitFor({ timeout: UI_TIMEOUT_MS });
   await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
+
+  // The buttons reach the serving node's API.
+  const targets = await page.locator('#switch-target option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+  assert.deepEqual(targets, ['', 'n2', 'n3'], 'the primary is not offered as a switchover target');
+  await page.selectOption('#switch-target', 'n2');
+  await page.click('#switch-btn');
+  await page.locator('#toast', { hasText: 'Switchover done' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.deepEqual(get('n3').node.switchovers, ['n2']);
+  get('n3').node.switchoverError = new Error('n2 is too far behind');
+  await page.click('#switch-btn');
+  await page.locator('#toast', { hasText: 'SWITCHOVER_FAILED: n2 is too far behind' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.click('#kill-btn');
+  await page.locator('#toast', { hasText: 'Killed primary n1' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.equal(get('n3').kills, 1);
   assert.equal(await page.locator('#timeline li[data-epoch]').count(), 0);
 
   // Let the charts collect a few samples, then fail over: n1 dies, n2 takes over in epoch 2.

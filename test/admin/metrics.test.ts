@@ -138,7 +138,7 @@ test('gauges follow the node status on every scrape', async (t) => {
 test('failover reports count once each, with the updates FailoverSync shipped', async (t) => {
   const { app, node, metrics } = build();
   t.after(() => app.close());
-  metrics.observeNode(node); // a second attach (the host may also call it) must not double count
+  const hostDetach = metrics.observeNode(node); // a second attach (the host may also call it) must not double count
   node.emitFailover(report({ shippedTo: { n2: 4, n3: 6 }, regionsResynced: { n1: 2 } }));
   node.emitFailover(report({ newEpoch: 3, shippedTo: {}, regionsResynced: {} }));
   const f = await scrape(app);
@@ -146,7 +146,14 @@ test('failover reports count once each, with the updates FailoverSync shipped', 
   assert.equal(sampleValue(f, 'understudy_failoversync_updates_shipped_total'), 10);
   assert.equal(sampleValue(f, 'understudy_regions_resynced_total'), 2);
   await app.close();
-  assert.equal(node.listenerCount('failover'), 0, 'closing the app detaches every listener');
+  assert.equal(node.listenerCount('failover'), 1, 'the host\'s attachment outlives the admin app');
+  node.emitFailover(report({ newEpoch: 4, shippedTo: {}, regionsResynced: {} }));
+  hostDetach();
+  hostDetach(); // idempotent
+  assert.equal(node.listenerCount('failover'), 0, 'the last detach unsubscribes');
+  node.emitFailover(report({ newEpoch: 5, shippedTo: {}, regionsResynced: {} }));
+  const after = parseExposition((await metrics.exposition()).body);
+  assert.equal(sampleValue(after, 'understudy_failovers_total'), 3);
 });
 
 test('several Metrics live in one process without sharing samples', () => {
