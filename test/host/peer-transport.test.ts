@@ -353,6 +353,56 @@ test('a frame over the receiver limit closes that connection; the dialer reconne
   }
 });
 
+test('the outbound queue is bounded: past the limit new messages are dropped (and counted), order kept', async () => {
+  const { nodes } = await cluster(['n1', 'n2'], { n1: { outboundQueueMaxMessages: 100 } });
+  const [n1, n2] = nodes as [Node, Node];
+  try {
+    await waitFor('connected', () => allConnected(nodes));
+    // All in one turn: nothing is flushed before the loop ends, so the queue fills.
+    for (let i = 0; i < 1000; i++) n1.t.send('n2', voteReq(i));
+    assert.equal(n1.t.peerStats('n2')?.queuedMessages, 100);
+    assert.equal(n1.t.peerStats('n2')?.droppedMessages, 900);
+    assert.equal(n1.log.warnings(/outbound queue full/).length, 1, 'warned once per overflow, not per message');
+    await waitFor('the queued 100 delivered', () => (n2.got.get('n1')?.length ?? 0) >= 100);
+    assert.deepEqual(lsns(n2.got.get('n1')), range(0, 100));
+    // Once drained the queue accepts again.
+    n1.t.send('n2', voteReq(5000));
+    await waitFor('a later message', () => lsns(n2.got.get('n1')).includes(5000));
+  } finally {
+    await Promise.all(nodes.map(closeNode));
+  }
+});
+
+test('large volumes wait for the socket to drain instead of piling up in memory, and all arrive in order', async () => {
+  const { nodes } = await cluster(['n1', 'n2']);
+  const [n1, n2] = nodes as [Node, Node];
+  try {
+    await waitFor('connected', () => allConnected(nodes));
+    const M = 96;
+    const value = randomBytes(1 << 20);
+    let maxQueued = 0;
+    for (let i = 0; i < M; i++) {
+      n1.t.send('n2', { t: 'pull-data', epoch: 2, done: i === M - 1, updates: [{ lsn: i + 1, epoch: 2, dest: ['n2'], kind: 'data', ops: [{ k: 'put', key: Buffer.from(`k${i}`), value, expireAtMs: 0 }], regions: [1] }] });
+      if (i % 8 === 7) {
+        await new Promise((r) => setImmediate(r));
+        maxQueued = Math.max(maxQueued, n1.t.peerStats('n2')?.queuedMessages ?? 0);
+      }
+    }
+    await waitFor('every chunk delivered', () => (n2.got.get('n1')?.length ?? 0) >= M, 60_000);
+    const got = n2.got.get('n1')!;
+    assert.deepEqual(
+      got.map((m) => (m.t === 'pull-data' ? m.updates[0]!.lsn : -1)),
+      range(1, M + 1),
+    );
+    const last = got[M - 1]!;
+    assert.ok(last.t === 'pull-data' && last.done && last.updates[0]!.ops[0]!.k === 'put' && last.updates[0]!.ops[0]!.value.equals(value));
+    assert.equal(n1.t.peerStats('n2')?.droppedMessages, 0);
+    console.log(`peer transport: ${M} MiB in 1 MiB messages, at most ${maxQueued} frames held back waiting for drain`);
+  } finally {
+    await Promise.all(nodes.map(closeNode));
+  }
+});
+
 test('send never throws for unknown or down peers; close calls back and leaves every peer down', async () => {
   const [port, deadPort] = await freePorts(2);
   const log = new RecordingLogger();
