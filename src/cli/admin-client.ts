@@ -43,8 +43,8 @@ async function request(opts: AdminClientOptions, method: 'GET' | 'POST', path: s
       signal: AbortSignal.timeout(opts.timeoutMs ?? ADMIN_REQUEST_TIMEOUT_MS),
     });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code;
-    throw new Error(`cannot reach the admin API at ${url}: ${cause ?? (e as Error).message}`);
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new Error(`cannot reach the admin API at ${url}: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
   }
   const text = await res.text();
   let json: unknown;
