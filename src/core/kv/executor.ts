@@ -274,7 +274,7 @@ const append: Handler = (c, a) => {
 
 const strlen: Handler = (c, a) => int(live(c, a[1]!)?.value.length ?? 0);
 
-/** A 64-bit argument clamped to ±2^53: every string length is far smaller, so results agree. */
+/** A 64-bit index clamped to ±2^53 once their order was used: string lengths are far smaller, so results agree. */
 function clampIndex(v: bigint): number {
   return v > 9007199254740991n ? 9007199254740991 : v < -9007199254740991n ? -9007199254740991 : Number(v);
 }
@@ -286,10 +286,10 @@ const getrange: Handler = (c, a) => {
   if (e === null) return err(E_NOT_INT);
   const old = live(c, a[1]!);
   if (!old) return bulk(EMPTY);
+  if (s < 0n && e < 0n && s > e) return bulk(EMPTY);
   const len = old.value.length;
   let start = clampIndex(s);
   let end = clampIndex(e);
-  if (start < 0 && end < 0 && start > end) return bulk(EMPTY);
   if (start < 0) start = len + start;
   if (end < 0) end = len + end;
   if (start < 0) start = 0;

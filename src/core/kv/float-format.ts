@@ -66,12 +66,13 @@ const INF_RE = /^([+-]?)(?:inf|infinity)$/i;
 /**
  * Redis's string2ld: strtold over the whole string. Accepts decimal, hex ("0x1.8p3") and
  * inf/infinity; refuses empty, too long, leading blank, trailing junk, NaN, overflow and
- * underflow to zero. Like C, the string ends at its first NUL byte. Returns null if invalid.
+ * underflow to zero, and NUL bytes. Returns null if invalid.
  */
 export function parseLongDouble(bytes: Buffer): LongDouble | null {
   if (bytes.length === 0 || bytes.length >= MAX_LONG_DOUBLE_CHARS) return null;
-  const nul = bytes.indexOf(0);
-  const s = bytes.toString('latin1', 0, nul < 0 ? bytes.length : nul);
+  // Redis also checks that strtold consumed every byte, so a NUL inside makes it invalid.
+  if (bytes.indexOf(0) >= 0) return null;
+  const s = bytes.toString('latin1');
   const c0 = s.charCodeAt(0);
   if (c0 === 0x20 || (c0 >= 9 && c0 <= 13)) return null;
   let m = DEC_RE.exec(s);
