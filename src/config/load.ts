@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import { UnderstudyError } from '../errors.ts';
+import { MAX_RECORD_BYTES } from '../log/log-limits.ts';
 import { configSchema, type Config } from './schema.ts';
 import { suggest } from './suggest.ts';
 
@@ -162,6 +163,10 @@ function crossChecks(c: Config): string[] {
   if (t.leaseMarginMs >= t.electionTimeoutMs)
     problems.push(`timing.leaseMarginMs: must be < timing.electionTimeoutMs (${t.electionTimeoutMs}); the read lease is their difference (got ${t.leaseMarginMs})`);
   const l = c.limits;
+  if (l.maxValueBytes + 64 * 1024 > MAX_RECORD_BYTES)
+    problems.push(
+      `limits.maxValueBytes: must leave 64 KiB of a log record (MAX_RECORD_BYTES = ${MAX_RECORD_BYTES}) for the rest of the update, so at most ${MAX_RECORD_BYTES - 64 * 1024} (got ${l.maxValueBytes})`,
+    );
   if (l.maxFrameBytes < l.maxValueBytes + 64 * 1024)
     problems.push(`limits.maxFrameBytes: must exceed limits.maxValueBytes by at least 64 KiB so that an update holding the largest value fits in a frame (got ${l.maxFrameBytes}, maxValueBytes ${l.maxValueBytes})`);
   return problems;

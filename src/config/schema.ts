@@ -59,7 +59,7 @@ export const timingSchema = z.strictObject({
 const MiB = 1024 * 1024;
 export const LIMITS_DEFAULTS = {
   maxClients: 10_000,
-  maxValueBytes: 16 * MiB,
+  maxValueBytes: 8 * MiB,
   maxArgs: 1024 * 1024,
   maxInlineBytes: 64 * 1024,
   maxFrameBytes: 64 * MiB,
@@ -70,8 +70,8 @@ export const LIMITS_DEFAULTS = {
 export const limitsSchema = z.strictObject({
   /** Concurrent client connections per node (Redis: maxclients). */
   maxClients: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.maxClients),
-  /** Largest bulk string a client may send (Redis: proto-max-bulk-len). */
-  maxValueBytes: z.number().int().min(1024).max(512 * MiB).default(LIMITS_DEFAULTS.maxValueBytes),
+  /** Largest bulk string a client may send (Redis: proto-max-bulk-len); an update holding it must fit one log record. */
+  maxValueBytes: z.number().int().min(1024).max(16 * MiB).default(LIMITS_DEFAULTS.maxValueBytes),
   /** Most arguments in one command (array elements). */
   maxArgs: z.number().int().min(16).max(16 * MiB).default(LIMITS_DEFAULTS.maxArgs),
   /** Longest inline command line (Redis: 64 KiB). */
