@@ -136,8 +136,11 @@ function errText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** The handshake proof: an HMAC over everything both sides contributed, labelled with the prover's role. */
-function proof(secret: Buffer, role: 'dialer' | 'acceptor', cluster: string, dialer: NodeId, acceptor: NodeId, nonceD: Buffer, nonceA: Buffer): Buffer {
+/**
+ * The handshake proof: HMAC-SHA256 keyed by the secret over everything both sides contributed,
+ * labelled with the prover's role. Strings are u16-LE length prefixed so no two inputs collide.
+ */
+export function peerAuthProof(secret: Buffer, role: 'dialer' | 'acceptor', cluster: string, dialer: NodeId, acceptor: NodeId, nonceD: Buffer, nonceA: Buffer): Buffer {
   const h = createHmac('sha256', secret);
   const field = (s: string): void => {
     const b = Buffer.from(s, 'utf8');
@@ -283,7 +286,7 @@ class Conn {
         if (!(from < this.t.self)) return this.reject('PEER_UNKNOWN', `peer ${JSON.stringify(from)} must not dial ${JSON.stringify(this.t.self)}: the lower id dials`);
         this.nonceD = nonceD;
         this.nonceA = randomBytes(NONCE_BYTES);
-        const proofA = proof(this.t.secret, 'acceptor', cluster, from, this.t.self, nonceD, this.nonceA);
+        const proofA = peerAuthProof(this.t.secret, 'acceptor', cluster, from, this.t.self, nonceD, this.nonceA);
         const w = new ByteWriter(Buffer.allocUnsafe(2 + 1 + Buffer.byteLength(cluster) + 1 + Buffer.byteLength(this.t.self) + NONCE_BYTES + PROOF_BYTES));
         w.u8(HS_CHALLENGE);
         w.u8(PEER_WIRE_VERSION);
@@ -308,10 +311,10 @@ class Conn {
         if (cluster !== this.t.clusterName) return this.reject('PEER_AUTH_FAILED', `cluster name ${JSON.stringify(cluster)} is not ${JSON.stringify(this.t.clusterName)}`);
         if (from !== this.peer) return this.reject('PEER_UNKNOWN', `expected peer ${JSON.stringify(this.peer)} at this address, found ${JSON.stringify(from)}`);
         const peer = this.peer;
-        if (!sameProof(proofA, proof(this.t.secret, 'acceptor', cluster, this.t.self, peer, this.nonceD!, nonceA))) {
+        if (!sameProof(proofA, peerAuthProof(this.t.secret, 'acceptor', cluster, this.t.self, peer, this.nonceD!, nonceA))) {
           return this.reject('PEER_AUTH_FAILED', `peer ${peer} failed to prove the cluster secret (the secrets differ)`);
         }
-        const proofD = proof(this.t.secret, 'dialer', cluster, this.t.self, peer, this.nonceD!, nonceA);
+        const proofD = peerAuthProof(this.t.secret, 'dialer', cluster, this.t.self, peer, this.nonceD!, nonceA);
         const w = new ByteWriter(Buffer.allocUnsafe(1 + PROOF_BYTES));
         w.u8(HS_PROOF);
         w.raw(proofD);
@@ -324,7 +327,7 @@ class Conn {
         const proofD = r.raw('proof', PROOF_BYTES);
         r.finish();
         const peer = this.peer!;
-        if (!sameProof(proofD, proof(this.t.secret, 'dialer', this.t.clusterName, peer, this.t.self, this.nonceD!, this.nonceA!))) {
+        if (!sameProof(proofD, peerAuthProof(this.t.secret, 'dialer', this.t.clusterName, peer, this.t.self, this.nonceD!, this.nonceA!))) {
           return this.reject('PEER_AUTH_FAILED', `peer ${peer} failed to prove the cluster secret (the secrets differ)`);
         }
         this.sendFrame(Buffer.from([HS_WELCOME]));

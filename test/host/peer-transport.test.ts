@@ -10,6 +10,8 @@ import {
   HANDSHAKE_MAX_FRAME_BYTES,
   PeerTransport,
   PEER_WIRE_VERSION,
+  peerAuthProof,
+  startPeerTransport,
   type PeerLogger,
   type PeerTransportOptions,
 } from '../../src/host/peer-transport.ts';
@@ -325,6 +327,60 @@ test('garbage, a huge length prefix, an unknown peer and a silent socket are dis
   }
 });
 
+/** Authenticates a raw socket as `as` to the acceptor `to`, following the documented handshake. */
+async function rawAuthenticated(port: number, as: NodeId, to: NodeId): Promise<ReturnType<typeof rawClient>> {
+  const c = rawClient(port);
+  const nonceD = randomBytes(32);
+  c.socket.write(helloFrame(CLUSTER, as, to, nonceD));
+  await waitFor('the CHALLENGE', () => c.frames.length >= 1);
+  const ch = c.frames[0]!;
+  assert.equal(ch[0], 0xf1);
+  // type, version, cluster, acceptor id, then nonceA and proofA.
+  let at = 2;
+  at += 1 + ch[at]!;
+  at += 1 + ch[at]!;
+  const nonceA = ch.subarray(at, at + 32);
+  const proofA = ch.subarray(at + 32, at + 64);
+  assert.deepEqual(proofA, peerAuthProof(Buffer.from(SECRET), 'acceptor', CLUSTER, as, to, nonceD, nonceA), 'the acceptor proves the secret');
+  c.socket.write(encodeFrame(Buffer.concat([Buffer.from([0xf2]), peerAuthProof(Buffer.from(SECRET), 'dialer', CLUSTER, as, to, nonceD, nonceA)])));
+  await waitFor('the WELCOME', () => c.frames.length >= 2);
+  assert.equal(c.frames[1]![0], 0xf3);
+  return c;
+}
+
+test('an authenticated peer sending an undecodable message loses that connection; other peers carry on', async () => {
+  const list = await freePorts(3);
+  const ports: Record<NodeId, number> = { n1: list[0]!, n2: list[1]!, n3: list[2]! };
+  // n1 is played by a raw socket that knows the secret; n2 and n3 are real.
+  const n2 = await startNode('n2', ports);
+  const n3 = await startNode('n3', ports);
+  try {
+    await waitFor('n2 ↔ n3 connected', () => n2.t.peerState('n3') === 'connected' && n3.t.peerState('n2') === 'connected');
+    const bad: Array<{ name: string; payload: Buffer; code: string }> = [
+      { name: 'unknown type', payload: Buffer.from([0xee, 1, 2, 3]), code: 'FRAME_UNKNOWN_TYPE' },
+      { name: 'handshake frame after authentication', payload: Buffer.from([0xf3]), code: 'FRAME_UNKNOWN_TYPE' },
+      { name: 'truncated vote', payload: Buffer.from([4, 1]), code: 'FRAME_CORRUPT' },
+      { name: 'empty payload', payload: Buffer.alloc(0), code: 'FRAME_CORRUPT' },
+    ];
+    for (const b of bad) {
+      const c = await rawAuthenticated(ports['n2']!, 'n1', 'n2');
+      await waitFor('n2 sees n1 connected', () => n2.t.peerState('n1') === 'connected');
+      // A valid message first: it is delivered, then the bad one ends the connection.
+      c.socket.write(Buffer.concat([encodeFrame(Buffer.from([4, 9, 1])), encodeFrame(b.payload)]));
+      await withTimeout(c.closed, `n2 to close after ${b.name}`);
+      await waitFor(`n2 logs ${b.name}`, () => n2.log.warnings(/undecodable message/).length === bad.indexOf(b) + 1);
+      assert.equal(n2.log.warnings(/undecodable message/).at(-1)!.obj['code'], b.code, b.name);
+      await waitFor('n2 marks n1 down', () => n2.t.peerState('n1') === 'down');
+    }
+    assert.deepEqual(n2.got.get('n1'), bad.map(() => ({ t: 'vote', epoch: 9, granted: true })));
+    n2.t.send('n3', voteReq(1));
+    n3.t.send('n2', voteReq(2));
+    await waitFor('n2 ↔ n3 still deliver', () => lsns(n3.got.get('n2')).includes(1) && lsns(n2.got.get('n3')).includes(2));
+  } finally {
+    await Promise.all([n2, n3].map(closeNode));
+  }
+});
+
 test('a frame over the receiver limit closes that connection; the dialer reconnects and later messages arrive', async () => {
   const { nodes } = await cluster(['n1', 'n2'], { n1: { reconnectMinMs: 10, reconnectMaxMs: 50 }, n2: { maxFrameBytes: 4096 } });
   const [n1, n2] = nodes as [Node, Node];
@@ -406,7 +462,7 @@ test('large volumes wait for the socket to drain instead of piling up in memory,
 test('send never throws for unknown or down peers; close calls back and leaves every peer down', async () => {
   const [port, deadPort] = await freePorts(2);
   const log = new RecordingLogger();
-  const t = new PeerTransport({
+  const { transport: t, port: bound } = await startPeerTransport({
     self: 'n1',
     listenHost: HOST,
     listenPort: port!,
@@ -415,7 +471,7 @@ test('send never throws for unknown or down peers; close calls back and leaves e
     clusterName: CLUSTER,
     logger: log,
   });
-  await new Promise<void>((resolve, reject) => t.listen((err) => (err ? reject(err) : resolve())));
+  assert.equal(bound, port);
   t.send('nobody', voteReq(1));
   t.send('nobody', voteReq(2));
   assert.equal(log.warnings(/unknown peer id/).length, 1, 'warned once per unknown id');
