@@ -149,6 +149,8 @@ export class RespParser {
   private run(out: Buffer[][]): UnderstudyError | null {
     const buf = this.buf;
     const end = buf.length;
+    const maxBulk = this.maxBulkBytes;
+    const copy = this.copyArgs;
     for (;;) {
       if (this.big) {
         // The large bulk is complete: skip its CRLF (Redis does not check those two bytes).
@@ -187,43 +189,78 @@ export class RespParser {
         this.args = [];
         this.bulkLen = -1;
       }
-      // Arguments of the multibulk command in progress.
-      while (this.remaining > 0) {
-        if (this.bulkLen < 0) {
-          if (this.pos >= end) return null;
-          const cr = buf.indexOf(CR, this.pos);
-          if (cr < 0) {
-            if (end - this.pos > this.maxInlineBytes) return this.protocolError('too big bulk count string');
-            return null;
+      // Arguments of the command in progress. Hot path: state in locals, written back on exit.
+      let pos = this.pos;
+      let remaining = this.remaining;
+      let bulkLen = this.bulkLen;
+      const args = this.args;
+      while (remaining > 0) {
+        if (bulkLen < 0) {
+          if (pos >= end) break;
+          // Fast path for the usual "$<1-9 digits, no leading zero>\r?" header.
+          let n = -1;
+          let q = pos + 1;
+          if (buf[pos] === 0x24) {
+            let c = q < end ? buf[q]! : 0;
+            if (c >= 0x31 && c <= 0x39) {
+              let v = 0;
+              do {
+                v = v * 10 + (c - 0x30);
+                c = ++q < end ? buf[q]! : 0;
+              } while (c >= 0x30 && c <= 0x39 && q - pos < 10);
+              if (c === CR && q + 1 < end) n = v;
+            } else if (c === 0x30 && q + 2 < end && buf[q + 1] === CR) {
+              n = 0;
+              q++;
+            }
           }
-          if (cr + 1 >= end) return null;
-          const c = buf[this.pos]!;
-          if (c !== 0x24 /* '$' */) return this.protocolError(`expected '$', got '${String.fromCharCode(c)}'`);
-          const n = parseLength(buf, this.pos + 1, cr);
-          if (n === null || n < 0 || n > this.maxBulkBytes) return this.protocolError('invalid bulk length');
-          this.pos = cr + 2;
-          this.bulkLen = n;
+          if (n >= 0 && n <= maxBulk) {
+            pos = q + 2;
+            bulkLen = n;
+          } else {
+            // General path: incomplete header, long lengths, and every malformed case.
+            const cr = buf.indexOf(CR, pos);
+            if (cr < 0 || cr + 1 >= end) {
+              if (cr < 0 && end - pos > this.maxInlineBytes) return this.protocolError('too big bulk count string');
+              break;
+            }
+            const c = buf[pos]!;
+            if (c !== 0x24 /* '$' */) return this.protocolError(`expected '$', got '${String.fromCharCode(c)}'`);
+            const len = parseLength(buf, pos + 1, cr);
+            if (len === null || len < 0 || len > maxBulk) return this.protocolError('invalid bulk length');
+            pos = cr + 2;
+            bulkLen = len;
+          }
         }
-        const n = this.bulkLen;
-        const avail = end - this.pos;
+        const n = bulkLen;
+        const avail = end - pos;
         if (avail < n + 2) {
           if (n >= LARGE_BULK_BYTES && avail < n) {
             // Start assembling the argument in its own buffer; feed() fills the rest.
             const big = Buffer.allocUnsafe(n);
-            buf.copy(big, 0, this.pos, end);
+            buf.copy(big, 0, pos, end);
             this.big = big;
             this.bigFilled = avail;
-            this.pos = end;
+            pos = end;
           }
-          return null;
+          break;
         }
-        const start = this.pos;
-        this.args.push(this.copyArgs ? Buffer.from(buf.subarray(start, start + n)) : buf.subarray(start, start + n));
-        this.pos = start + n + 2; // the trailing CRLF is skipped unchecked, as Redis does
-        this.bulkLen = -1;
-        this.remaining--;
+        if (copy) {
+          const a = Buffer.allocUnsafe(n);
+          buf.copy(a, 0, pos, pos + n);
+          args.push(a);
+        } else {
+          args.push(buf.subarray(pos, pos + n));
+        }
+        pos += n + 2; // the trailing CRLF is skipped unchecked, as Redis does
+        bulkLen = -1;
+        remaining--;
       }
-      out.push(this.args);
+      this.pos = pos;
+      this.remaining = remaining;
+      this.bulkLen = bulkLen;
+      if (remaining > 0) return null; // waiting for more input
+      out.push(args);
       this.args = [];
     }
   }
