@@ -102,8 +102,11 @@ export class RespServer {
     };
     this.server = createServer((socket) => this.accept(socket));
     this.server.maxConnections = Math.max(this.limits.maxClients + 64, 1024); // hard stop well above the polite refusal
+    let wasPrimary = opts.node.role() === 'primary';
     this.onRole = (role) => {
-      if (role !== 'primary') this.closeAllClients(`node is now ${role}`);
+      // Only a demotion closes connections: Sentinel-aware clients must then ask where the primary is.
+      if (wasPrimary && role !== 'primary') this.closeAllClients(`node is now ${role}`);
+      wasPrimary = role === 'primary';
     };
     if (opts.closeClientsOnDemotion ?? this.mode === 'data') opts.node.on('role', this.onRole);
   }

@@ -462,10 +462,16 @@ test('when the node stops being primary every client connection is closed', asyn
     await a.closed();
     await b.closed();
     assert.equal(h.server.clientCount, 0);
-    // New clients may connect (and read from the secondary).
+    // New clients may connect (and read from the secondary); a secondary's own role changes
+    // (secondary → candidate → secondary) do not disconnect its readers.
     const c = await rawConnect(h.port);
     c.write(cmd('PING'));
     await c.until((d) => d === '+PONG\r\n');
+    h.node.setRole('candidate', null);
+    h.node.setRole('secondary', 'n1');
+    c.write(cmd('PING'));
+    await c.until((d) => d === '+PONG\r\n+PONG\r\n');
+    assert.equal(h.server.clientCount, 1);
     c.end();
   } finally {
     await h.close();
