@@ -106,6 +106,33 @@ describe('RespParser: any split of any pipeline gives the same commands', () => 
     assert.equal(p.pendingBytes, 0);
   });
 
+  test('pipelines with large bulks (assembled in place) under random splits', () => {
+    const bigArg = fc.tuple(fc.integer({ min: 32 * 1024 - 2, max: 70 * 1024 }), fc.integer({ min: 0, max: 255 })).map(([n, fill]) => {
+      const a = Buffer.alloc(n, fill);
+      a[0] = 0x24; // '$' and CRLF inside the data must not confuse the parser
+      a[n >> 1] = 13;
+      a[(n >> 1) + 1] = 10;
+      return a;
+    });
+    const cmdWithBig = fc.array(fc.oneof(arg, bigArg), { minLength: 1, maxLength: 4 }).map((args) => ({ args, bytes: multibulk(args) }));
+    fc.assert(
+      fc.property(fc.array(fc.oneof(encoded, cmdWithBig), { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 40 }), (cmds, cuts) => {
+        const whole = Buffer.concat(cmds.map((c) => c.bytes));
+        const p = new RespParser();
+        const r = feedAll(p, split(whole, cuts));
+        assert.equal(r.error, null);
+        assert.equal(r.commands.length, cmds.length);
+        r.commands.forEach((c, i) => {
+          const want = cmds[i]!.args;
+          assert.equal(c.length, want.length);
+          c.forEach((a, j) => assert.ok(a.equals(want[j]!), `command ${i} argument ${j}`));
+        });
+        assert.equal(p.pendingBytes, 0);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   test('copyArgs=false returns slices of the input, copyArgs=true owns its bytes', () => {
     const input = multibulk([Buffer.from('GET'), Buffer.from('key')]);
     const sliced = new RespParser({ copyArgs: false }).feed(input).commands[0]![1]!;
