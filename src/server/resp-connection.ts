@@ -36,6 +36,8 @@ export interface ServerContext {
   readonly stats: { commandsProcessed: number };
   /** Marks the WATCHed keys of every connection as modified (Redis's touchWatchedKey). */
   touchKeys(keys: readonly Buffer[] | 'all'): void;
+  /** Whether any connection WATCHes a key (else writes skip the bookkeeping). */
+  hasWatchers(): boolean;
   watchKey(conn: Connection, key: string): void;
   unwatchAll(conn: Connection): void;
   removeConnection(conn: Connection): void;
@@ -313,15 +315,8 @@ export class Connection {
 
   /** Sends data commands to the node (one batch = one atomic update) and remembers the lsn for WAIT. */
   executeOnNode(cmds: Buffer[][], cb: (replies: Reply[]) => void): void {
-    for (const argv of cmds) {
-      const name = argv[0]!.toString('latin1').toLowerCase();
-      const spec = this.ctx.table.get(name);
-      if (!spec?.write) continue;
-      // Marked at dispatch: the node orders commands as they are sent, so a WATCHer's later
-      // EXEC is ordered after this write whether or not it has completed yet.
-      if (name === 'flushall' || name === 'flushdb') this.ctx.touchKeys('all');
-      else this.ctx.touchKeys(CommandTable.keysOf(spec, argv));
-    }
+    // WATCH bookkeeping costs nothing while nobody watches.
+    if (this.ctx.hasWatchers()) this.touchWrittenKeys(cmds);
     const seq = ++this.execSeq;
     this.pendingExecs.add(seq);
     this.ctx.node.execute(cmds, (replies) => {
@@ -331,6 +326,21 @@ export class Connection {
       cb(replies);
       this.runSettledWaiters();
     });
+  }
+
+  /**
+   * Marks the keys these commands write for every WATCHer. Marked at dispatch: the node orders
+   * commands as they are sent, so a WATCHer's later EXEC is ordered after this write whether or
+   * not it has completed yet.
+   */
+  private touchWrittenKeys(cmds: readonly Buffer[][]): void {
+    for (const argv of cmds) {
+      const name = argv[0]!.toString('latin1').toLowerCase();
+      const spec = this.ctx.table.get(name);
+      if (!spec?.write) continue;
+      if (name === 'flushall' || name === 'flushdb') this.ctx.touchKeys('all');
+      else this.ctx.touchKeys(CommandTable.keysOf(spec, argv));
+    }
   }
 
   /**

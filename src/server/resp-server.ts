@@ -96,6 +96,7 @@ export class RespServer {
       handlers,
       stats: this.stats,
       touchKeys: (keys) => this.touchKeys(keys),
+      hasWatchers: () => this.watchers.size > 0,
       watchKey: (conn, key) => this.watchKey(conn, key),
       unwatchAll: (conn) => this.unwatchAll(conn),
       removeConnection: (conn) => self.conns.delete(conn),
