@@ -179,3 +179,28 @@ test('dashboard: three node cards, then a failover shows the new primary and its
   assert.equal(navigations, 1, 'the page navigated once: its initial load');
   assert.deepEqual(problems, []);
 });
+
+test('dashboard with an admin token: the page asks for it, then streams with it', async (t) => {
+  assert.ok(existsSync(CHROMIUM), `chromium is missing at ${CHROMIUM}: run "apt-get install chromium" (Debian) to run the dashboard browser test`);
+  const token = 'a-long-enough-admin-token';
+  const node = makeFakeNode('n1', primaryStatus('n1', ['n2', 'n3'], 100), members(IDS));
+  const app = buildAdminApp({ node, metrics: new Metrics({ nodeId: 'n1', processMetrics: false }), logger: memoryLogger().logger, peersAdmin: () => undefined, adminToken: token });
+  t.after(() => app.close());
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${url}/`);
+  await page.locator('#token-dialog[open]').waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.equal(await page.locator('.card').count(), 0, 'nothing is shown without the token');
+  await page.fill('#token-input', token);
+  await page.click('#token-form button[type="submit"]');
+  await page.locator('.card[data-node="n1"] .role', { hasText: 'primary' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  // The other two members have no admin address here: they show as unreachable, with the reason.
+  await page.locator('.card[data-node="n2"] .error-text', { hasText: 'no admin address' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.ok(await page.locator('#kill-btn').isHidden(), 'no kill button outside demo mode');
+  assert.deepEqual(errors, []);
+});

@@ -187,8 +187,7 @@ function renderNodes(view) {
     const f = [fact('keys', fmt(n.keys)), fact('log', `${fmtBytes(n.log.bytes)} · ${n.log.segments} seg`)];
     if (n.role === 'primary') {
       f.push(fact('lease', n.leaseValid ? 'valid' : 'EXPIRED'));
-      const lag = n.secondaries.map((s) => `${s.id} ${s.lagUpdates}`).join(', ');
-      if (lag) f.push(fact('lag', lag));
+      f.push(fact('in dest', `${n.secondaries.filter((s) => s.inDest).length}/${n.secondaries.length}`));
     } else {
       f.push(fact('primary', n.primaryId ?? 'none'));
     }
@@ -217,8 +216,41 @@ function renderNodes(view) {
 
 // ---------- in-flight matrix (claims 7–9) ----------
 
+function renderSecondaries(primary) {
+  const box = $('#secondaries');
+  if (!primary || primary.secondaries.length === 0) {
+    box.replaceChildren();
+    return;
+  }
+  const table = el('table', 'matrix');
+  const head = el('tr');
+  for (const h of ['secondary', 'sent', 'acked', 'behind', 'oldest']) head.append(el('th', '', h));
+  const thead = el('thead');
+  thead.append(head);
+  const tbody = el('tbody');
+  for (const s of primary.secondaries) {
+    const tr = el('tr');
+    const id = el('td');
+    const dot = el('span', `link ${s.connection}`, '●');
+    dot.title = s.connection;
+    id.append(dot, ` ${s.id}`);
+    // A secondary left out of dest no longer holds up commits; it catches up, then rejoins.
+    if (!s.inDest) id.append(el('span', 'left-out', ' out of dest'));
+    if (s.resyncRegions > 0) id.append(el('span', 'resync', ` ${s.resyncRegions} rg resync`));
+    const behind = el('td', 'num', fmt(s.lagUpdates));
+    behind.title = `${s.lagUpdates} updates not yet acknowledged`;
+    const oldest = el('td', 'num', `${s.lagMs.toFixed(0)} ms`);
+    oldest.title = 'age of the oldest unacknowledged update';
+    tr.append(id, el('td', 'num', fmt(s.sentLsn)), el('td', 'num', fmt(s.ackedLsn)), behind, oldest);
+    tbody.append(tr);
+  }
+  table.append(thead, tbody);
+  box.replaceChildren(el('h3', '', `Replication from ${primary.id}`), table);
+}
+
 function renderInFlight(primary) {
   const box = $('#inflight');
+  renderSecondaries(primary);
   if (!primary) {
     box.replaceChildren(el('div', 'empty', 'No reachable primary: nothing is in flight.'));
     return;
@@ -309,7 +341,10 @@ function makeCharts() {
   const p99Box = $('#chart-p99');
   const width = Math.max(240, tputBox.clientWidth);
   const axes = (label) => [
-    { stroke: '#6a7587', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e1e6ee' }, font: '11px system-ui' },
+    {
+      stroke: '#6a7587', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e1e6ee' }, font: '11px system-ui', space: 70,
+      values: (_u, splits) => splits.map((t) => clock(t * 1000)),
+    },
     { stroke: '#6a7587', grid: { stroke: '#eef1f5' }, ticks: { stroke: '#e1e6ee' }, font: '11px system-ui', label, labelFont: '11px system-ui', labelSize: 16, size: 44 },
   ];
   const tput = new uPlot(
