@@ -98,7 +98,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('flushdb', -1, W, NONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'server', '1.0.0', 'Remove all keys from the current database'),
 ];
 
-const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.map((c) => [c.name, c]));
+/** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */
+const BY_NAME: ReadonlyMap<string, CommandSpec> = new Map(COMMANDS.flatMap((c) => [[c.name, c] as const, [c.name.toUpperCase(), c] as const]));
 
 /** Longest command name: longer inputs cannot be commands, so they are not lower-cased. */
 const MAX_NAME_LENGTH = Math.max(...COMMANDS.map((c) => c.name.length));

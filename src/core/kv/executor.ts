@@ -319,8 +319,42 @@ const setrange: Handler = (c, a) => {
   return int(size);
 };
 
+/** Largest magnitude handled with plain numbers: sums of two stay below 2^53, exact. */
+const SMALL_INT = 1e15;
+
+/** A strict decimal integer (string2ll rules) below SMALL_INT in magnitude, or null. */
+function smallInt(b: Buffer): number | null {
+  const len = b.length;
+  if (len === 0 || len > 15) return null;
+  let i = 0;
+  let neg = false;
+  if (b[0] === 0x2d) {
+    if (len === 1) return null;
+    neg = true;
+    i = 1;
+  }
+  const first = b[i]!;
+  if (first === 0x30) return len === 1 ? 0 : null;
+  let v = 0;
+  for (; i < len; i++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 9) return null;
+    v = v * 10 + d;
+  }
+  return neg ? -v : v;
+}
+
 function incrDecr(c: Ctx, key: Buffer, incr: bigint): Reply {
   const old = live(c, key);
+  // Fast path: both operands small, so number arithmetic is exact.
+  if (incr > -1000000000000000n && incr < 1000000000000000n) {
+    const v = old ? smallInt(old.value) : 0;
+    if (v !== null && Math.abs(v) < SMALL_INT) {
+      const n = v + Number(incr);
+      put(c, key, Buffer.from(String(n)), old ? old.expireAtMs : 0);
+      return int(n);
+    }
+  }
   let v = 0n;
   if (old) {
     const p = parseI64(old.value);

@@ -19,7 +19,8 @@ interface Slot {
   entry: Entry | null;
   /** Whether base held the key when the slot was created (meaningless after a flush). */
   inBase: boolean;
-  readonly region: number;
+  /** Region of the key, computed when first needed (-1 = not yet): only regionEntries uses it. */
+  region: number;
 }
 
 export class Overlay implements KvView {
@@ -93,7 +94,7 @@ export class Overlay implements KvView {
     let s = this.slots.get(id);
     if (s === undefined) {
       const baseEntry = this.flushed ? undefined : this.base.get(key);
-      s = { key, entry: baseEntry ?? null, inBase: baseEntry !== undefined, region: regionOfKey(key) };
+      s = { key, entry: baseEntry ?? null, inBase: baseEntry !== undefined, region: -1 };
       this.slots.set(id, s);
     }
     return s;
@@ -105,6 +106,7 @@ export class Overlay implements KvView {
     // Touched keys of this region after afterKey, sorted: they override base entries.
     const mine: Slot[] = [];
     for (const s of this.slots.values()) {
+      if (s.region < 0) s.region = regionOfKey(s.key);
       if (s.region === region && (afterKey === undefined || Buffer.compare(s.key, afterKey) > 0)) mine.push(s);
     }
     mine.sort((a, b) => Buffer.compare(a.key, b.key));
