@@ -88,11 +88,11 @@ export class Connection {
   /** Set when a WATCHed key was written by anyone since WATCH: the next EXEC aborts. */
   watchDirty = false;
   readonly channels = new Set<string>();
+  readonly patterns = new Set<string>();
   /** Node commands sent and not yet answered, by sequence number (for WAIT's ordering). */
   private execSeq = 0;
   private readonly pendingExecs = new Set<number>();
   private settledWaiters: Array<{ upTo: number; fn: () => void }> = [];
-  readonly patterns = new Set<string>();
   private readonly parser: RespParser;
   private readonly slots: Slot[] = [];
   private head = 0;
@@ -132,7 +132,7 @@ export class Connection {
     return this.parser.pendingBytes;
   }
 
-  /** Closes after every earlier reply has been written (CLIENT KILL of another, QUIT). */
+  /** Closes once every earlier reply, this command's included, is written (CLIENT KILL of itself). */
   closeAfterReplies(): void {
     if (this.closing) return;
     this.closing = true;
@@ -251,7 +251,8 @@ export class Connection {
     this.ctx.stats.commandsProcessed++;
     this.lastActiveMs = Date.now();
     const name = argv[0]!.toString('latin1').toLowerCase();
-    this.lastCmd = name;
+    // CLIENT LIST shows container commands with their subcommand, as Redis does ("client|list").
+    this.lastCmd = argv.length > 1 && this.ctx.table.get(name)?.subcommands ? `${name}|${argv[1]!.toString('latin1').toLowerCase()}` : name;
     const protoAtDispatch = this.proto;
     this.run(name, argv, (out, opts) => {
       // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
