@@ -230,3 +230,27 @@ describe('differential: random command sequences', () => {
     );
   });
 });
+
+describe('differential: random glob patterns for KEYS and SCAN MATCH', () => {
+  const alphabet = ['a', 'b', '*', '?', '[', ']', '^', '-', '\\', 'A', '\xe9'];
+  const text = (max: number) => fc.array(fc.constantFrom(...alphabet), { maxLength: max }).map((cs) => cs.join(''));
+  test('150 random key sets and patterns select the same keys', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(text(6), { minLength: 1, maxLength: 12 }), fc.array(text(8), { minLength: 1, maxLength: 5 }), async (keys, patterns) => {
+        const c = redis();
+        await c.command(['HELLO', '2']);
+        await c.command(['FLUSHALL']);
+        const ours = new Ours();
+        const mset = ['mset', ...keys.flatMap((k) => [k, 'v'])];
+        assert.equal((await c.command(mset)).toString(), '+OK\r\n');
+        ours.run(mset);
+        for (const p of patterns) {
+          for (const args of [['keys', p], ['scan', '0', 'match', p, 'count', '1000']]) {
+            compareReplies('unordered', ours.run(args), await c.command(args), JSON.stringify(args));
+          }
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
