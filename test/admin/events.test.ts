@@ -107,6 +107,37 @@ test('the event stream sends series and cluster snapshots, failovers as they hap
   await until(() => node.listenerCount('failover') === baseline, 'the stream to release its failover listener');
 });
 
+test('through inject (no socket): at least one snapshot, then abort releases the stream', async (t) => {
+  const { app, node } = build();
+  t.after(() => app.close());
+  await app.ready();
+  const baseline = node.listenerCount('failover');
+  const abort = new AbortController();
+  const res = await app.inject({ method: 'GET', url: '/events', payloadAsStream: true, signal: abort.signal });
+  assert.equal(res.statusCode, 200);
+  assert.match(String(res.headers['content-type']), /^text\/event-stream/);
+  const stream = res.stream();
+  let text = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no cluster snapshot within ${WAIT_LIMIT_MS} ms`)), WAIT_LIMIT_MS);
+    stream.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('event: cluster\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  const frame = text.slice(text.indexOf('event: cluster\n'));
+  const data = JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? 'null') as { servedBy: string; nodes: unknown[] };
+  assert.equal(data.servedBy, 'n1');
+  assert.equal(data.nodes.length, 3);
+  assert.equal(node.listenerCount('failover'), baseline + 1);
+  stream.on('error', () => undefined); // the abort surfaces as an error on the payload stream
+  abort.abort();
+  await until(() => node.listenerCount('failover') === baseline, 'the aborted stream to be released');
+});
+
 test('closing the app ends open streams', async (t) => {
   const { app } = build();
   const base = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -296,3 +296,15 @@ test('GET /series reads this node\'s window, or another member\'s through this n
   assert.equal(bad.statusCode, 400);
   assert.equal(bad.json().code, 'SYNTAX');
 });
+
+test('GET /cluster shows this node\'s own status failure as its error, not a broken page', async (t) => {
+  const { app, node } = build();
+  t.after(() => app.close());
+  await app.ready();
+  node.status = () => {
+    throw new Error('storage closed');
+  };
+  const res = await app.inject({ method: 'GET', url: '/cluster' });
+  assert.equal(res.statusCode, 200);
+  assert.deepEqual(res.json().nodes[0], { id: 'n1', error: 'status unavailable: storage closed' });
+});

@@ -38,7 +38,14 @@ export async function readCluster(opts: ClusterViewOptions): Promise<ClusterView
   if (!ids.includes(node.id)) ids.unshift(node.id);
   const nodes = await Promise.all(
     ids.map(async (id): Promise<ClusterNode> => {
-      if (id === node.id) return node.status();
+      if (id === node.id) {
+        try {
+          return node.status();
+        } catch (e) {
+          // This node's own trouble is one card's error, not a broken page.
+          return { id, error: `status unavailable: ${e instanceof Error ? e.message : String(e)}` };
+        }
+      }
       const base = opts.peersAdmin(id);
       if (base === undefined) return { id, error: 'no admin address configured for this member' };
       return fetchPeerStatus(id, base, opts.adminToken, opts.timeoutMs ?? PEER_STATUS_TIMEOUT_MS);
