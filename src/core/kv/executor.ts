@@ -649,7 +649,7 @@ function expiretimeGeneric(c: Ctx, key: Buffer, ms: boolean): Reply {
   const e = live(c, key);
   if (!e) return int(-2);
   if (e.expireAtMs === 0) return int(-1);
-  return int(ms ? e.expireAtMs : Math.floor(e.expireAtMs / 1000));
+  return int(ms ? e.expireAtMs : Math.floor((e.expireAtMs + 500) / 1000)); // rounded, as Redis does
 }
 
 const expiretime: Handler = (c, a) => expiretimeGeneric(c, a[1]!, false);
