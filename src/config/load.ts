@@ -167,6 +167,8 @@ function crossChecks(c: Config): string[] {
     problems.push(
       `limits.maxValueBytes: must leave 64 KiB of a log record (MAX_RECORD_BYTES = ${MAX_RECORD_BYTES}) for the rest of the update, so at most ${MAX_RECORD_BYTES - 64 * 1024} (got ${l.maxValueBytes})`,
     );
+  if (l.maxQueryBufferBytes < l.maxValueBytes + 64 * 1024)
+    problems.push(`limits.maxQueryBufferBytes: must exceed limits.maxValueBytes by at least 64 KiB so that a command holding the largest value can arrive (got ${l.maxQueryBufferBytes}, maxValueBytes ${l.maxValueBytes})`);
   if (l.maxFrameBytes < l.maxValueBytes + 64 * 1024)
     problems.push(`limits.maxFrameBytes: must exceed limits.maxValueBytes by at least 64 KiB so that an update holding the largest value fits in a frame (got ${l.maxFrameBytes}, maxValueBytes ${l.maxValueBytes})`);
   return problems;

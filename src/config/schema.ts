@@ -65,6 +65,7 @@ export const LIMITS_DEFAULTS = {
   maxFrameBytes: 64 * MiB,
   maxRetainedLogBytes: 1024 * MiB,
   maxQueuedCommands: 10_000,
+  maxQueryBufferBytes: 256 * MiB,
 } as const;
 
 export const limitsSchema = z.strictObject({
@@ -82,6 +83,8 @@ export const limitsSchema = z.strictObject({
   maxRetainedLogBytes: z.number().int().min(MiB).max(Number.MAX_SAFE_INTEGER).default(LIMITS_DEFAULTS.maxRetainedLogBytes),
   /** Commands queued in one MULTI before EXEC. */
   maxQueuedCommands: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.maxQueuedCommands),
+  /** Bytes of one client's command not yet complete (Redis: client-query-buffer-limit); over it the client is disconnected. */
+  maxQueryBufferBytes: z.number().int().min(MiB).max(4096 * MiB).default(LIMITS_DEFAULTS.maxQueryBufferBytes),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -100,6 +100,7 @@ export class Connection {
   private processing = false;
   private flushScheduled = false;
   private paused = false;
+  private partialBytes = 0;
 
   constructor(
     readonly socket: Socket,
@@ -129,7 +130,7 @@ export class Connection {
   }
 
   get queryBufferBytes(): number {
-    return this.parser.pendingBytes;
+    return this.partialBytes;
   }
 
   /** Closes once every earlier reply, this command's included, is written (CLIENT KILL of itself). */
@@ -162,6 +163,21 @@ export class Connection {
       for (const argv of commands) {
         if (this.closing) break;
         this.dispatch(argv);
+      }
+      // Bytes held for the command in progress: everything received since the last complete one
+      // (the parser's own count leaves out arguments it has already cut out of the input).
+      this.partialBytes = commands.length > 0 ? this.parser.pendingBytes : this.partialBytes + chunk.length;
+      const pending = this.partialBytes;
+      if (!error && !this.closing && pending > this.ctx.limits.maxQueryBufferBytes) {
+        // Bounds the memory one client can hold with a command that never completes.
+        this.fill(
+          this.newSlot(),
+          err(
+            `ERR Protocol error: ${pending} bytes of an incomplete command exceed limits.maxQueryBufferBytes (${this.ctx.limits.maxQueryBufferBytes}); send smaller commands or raise the limit`,
+          ),
+          this.proto,
+          true,
+        );
       }
       if (error && !this.closing) {
         // Redis answers a malformed request with the protocol error and closes the connection;

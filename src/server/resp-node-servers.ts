@@ -33,6 +33,7 @@ export async function startClientServers(node: NodeHandle, config: Config, logge
     maxArgs: config.limits.maxArgs,
     maxInlineBytes: config.limits.maxInlineBytes,
     maxQueuedCommands: config.limits.maxQueuedCommands,
+    maxQueryBufferBytes: config.limits.maxQueryBufferBytes,
   };
   const sentinelAddrs = Object.fromEntries(config.members.flatMap((m) => (m.sentinelAddr !== undefined ? [[m.id, m.sentinelAddr]] : [])));
   const service = new SentinelService({

@@ -122,6 +122,7 @@ test('cross-key rules: membership, addresses and timing/limit relationships', ()
   expectProblem((c) => (c['timing'] = { heartbeatIntervalMs: 200, electionTimeoutMs: 300 }), 'timing.electionTimeoutMs: must be at least 3 × timing.heartbeatIntervalMs (600)');
   expectProblem((c) => (c['timing'] = { leaseMarginMs: 300 }), 'timing.leaseMarginMs: must be < timing.electionTimeoutMs (300)');
   expectProblem((c) => (c['limits'] = { maxValueBytes: 8 * 1024 * 1024, maxFrameBytes: 8 * 1024 * 1024 }), 'limits.maxFrameBytes: must exceed limits.maxValueBytes by at least 64 KiB');
+  expectProblem((c) => (c['limits'] = { maxQueryBufferBytes: 1024 * 1024, maxValueBytes: 1024 * 1024 }), 'limits.maxQueryBufferBytes: must exceed limits.maxValueBytes by at least 64 KiB');
   expectProblem((c) => (c['limits'] = { maxValueBytes: 16 * 1024 * 1024 }), 'limits.maxValueBytes: must leave 64 KiB of a log record', 'at most 16711680');
   expectProblem((c) => (c['limits'] = { maxValueBytes: 64 * 1024 * 1024 }), 'limits.maxValueBytes: must be <= 16777216');
 });

@@ -299,6 +299,18 @@ test('limits: maxArgs and maxInlineBytes come from the options', async () => {
   }
 });
 
+test('an incomplete command larger than maxQueryBufferBytes disconnects the client with the limit named', async () => {
+  const h = await serve({}, { limits: { maxQueryBufferBytes: 64 * 1024 } });
+  try {
+    const c = await rawConnect(h.port);
+    // 100 arguments of 1 KiB each, never finished: no single value is too large, the sum is.
+    c.write('*101\r\n$3\r\nSET\r\n' + `$1024\r\n${'x'.repeat(1024)}\r\n`.repeat(100).slice(0, 70 * 1024));
+    assert.match(await c.closed(), /^-ERR Protocol error: \d+ bytes of an incomplete command exceed limits\.maxQueryBufferBytes \(65536\); send smaller commands or raise the limit\r\n$/);
+  } finally {
+    await h.close();
+  }
+});
+
 test('MULTI queue is bounded by maxQueuedCommands', async () => {
   const h = await serve({}, { limits: { maxQueuedCommands: 2 } });
   try {
