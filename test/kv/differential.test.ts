@@ -254,3 +254,26 @@ describe('differential: random glob patterns for KEYS and SCAN MATCH', () => {
     );
   });
 });
+
+describe('differential: random option lists for SET, GETEX, EXPIRE, COPY, SCAN', () => {
+  const token = fc.constantFrom('nx', 'XX', 'get', 'keepttl', 'persist', 'ex', 'PX', 'exat', 'pxat', 'gt', 'lt', 'replace', 'db', 'count', 'match', 'type', '100', '0', '-1', 'x', '4102444800', '*', 'string');
+  const opts = fc.array(token, { maxLength: 5 });
+  test('200 random option lists give identical replies and state', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom('set', 'getex', 'expire', 'pexpireat', 'copy', 'scan'), opts, fc.boolean(), fc.boolean(), async (cmd, options, hasA, aHasTtl) => {
+        const c = redis();
+        await c.command(['HELLO', '2']);
+        await c.command(['FLUSHALL']);
+        const ours = new Ours();
+        const setup: string[][] = [];
+        if (hasA) setup.push(aHasTtl ? ['set', 'a', 'v', 'ex', '500'] : ['set', 'a', 'v']);
+        const main = cmd === 'set' ? ['set', 'a', 'new', ...options] : cmd === 'copy' ? ['copy', 'a', 'b', ...options] : cmd === 'scan' ? ['scan', '0', ...options] : cmd === 'getex' ? ['getex', 'a', ...options] : [cmd, 'a', '100', ...options];
+        for (const args of [...setup, main, ['get', 'a'], ['ttl', 'a'], ['get', 'b'], ['ttl', 'b'], ['dbsize']]) {
+          const mode = cmd === 'scan' && args === main ? 'unordered' : 'exact';
+          compareReplies(mode, ours.run(args), await c.command(args), JSON.stringify(args));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
