@@ -262,6 +262,21 @@ export class SentinelService {
     }
   }
 
+  /**
+   * SENTINEL FAILOVER <name>: a planned switchover to the most up-to-date secondary, through the
+   * node (which forwards it to the primary). Answers once it is done, like the admin API's
+   * POST /switchover; Redis's NOGOODSLAVE when no secondary could take over.
+   */
+  private failover(argv: readonly Buffer[], done: (r: Reply) => void): void {
+    if (argv.length !== 3) return done(err("ERR wrong number of arguments for 'sentinel|failover' command"));
+    if (str(argv[2]) !== this.masterName) return done(err('ERR No such master with that name'));
+    this.node.switchover(undefined, (e) => {
+      if (e === null) return done({ t: 'simple', s: 'OK' });
+      this.opts.logger?.warn({ err: e }, 'SENTINEL FAILOVER refused');
+      done(err(`NOGOODSLAVE No suitable replica to promote (${e.message.replace(/[\r\n]+/g, ' ')})`));
+    });
+  }
+
   /** The sentinel section of INFO on the sentinel port. */
   infoSection(): string[] {
     const p = this.primary();
@@ -279,7 +294,10 @@ export class SentinelService {
   /** SENTINEL on any port; SUBSCRIBE family and Sentinel's ROLE only on the sentinel port. */
   handlers(mode: 'data' | 'sentinel'): Map<string, Handler> {
     const h = new Map<string, Handler>();
-    h.set('sentinel', (_c, argv, done) => done(this.sentinelCommand(argv)));
+    h.set('sentinel', (_c, argv, done) => {
+      if (argv[1]?.toString('latin1').toLowerCase() === 'failover') return this.failover(argv, done);
+      done(this.sentinelCommand(argv));
+    });
     if (mode === 'data') return h;
     h.set('role', (_c, _argv, done) => done(arr([bulk('sentinel'), arr([bulk(this.masterName)])])));
     const subscribe =

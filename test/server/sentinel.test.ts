@@ -91,6 +91,14 @@ test('SENTINEL commands on the sentinel port and on the main port', async () => 
     assert.ok(got.includes("-ERR unknown subcommand 'bogus'. Try SENTINEL HELP.\r\n"));
     assert.ok(got.includes("-ERR unknown command 'GET', with args beginning with: 'k' \r\n"), 'no data commands on the sentinel port');
     assert.ok(got.includes('*2\r\n$8\r\nsentinel\r\n*1\r\n$10\r\nunderstudy\r\n'), 'ROLE of a sentinel');
+    // SENTINEL FAILOVER goes to the node's switchover (the harness has no secondary to promote).
+    c.write(cmd('SENTINEL', 'failover', 'understudy') + cmd('SENTINEL', 'failover', 'other') + cmd('SENTINEL', 'myid'));
+    await c.until((d) => d.endsWith('$2\r\nn1\r\n'), 'failover replies');
+    assert.ok(
+      c.received().toString().endsWith(
+        '-NOGOODSLAVE No suitable replica to promote (a single-node harness has no secondary to switch over to)\r\n-ERR No such master with that name\r\n$2\r\nn1\r\n',
+      ),
+    );
     c.write(cmd('INFO', 'sentinel') + cmd('SENTINEL', 'masters'));
     const info = await c.until((d) => d.includes('parallel-syncs'));
     assert.match(info, new RegExp(`master0:name=understudy,status=ok,address=${mainAddr.replace(/\./g, '\\.')},slaves=1,sentinels=2`));
