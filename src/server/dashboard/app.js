@@ -7,7 +7,7 @@
 /** A snapshot older than this means the stream stalled even if the socket looks open. */
 const STALE_AFTER_MS = 2500;
 /** Rows of the in-flight matrix; the rest are counted, not drawn (the page must fit one screen). */
-const MAX_INFLIGHT_ROWS = 12;
+const MAX_INFLIGHT_ROWS = 8;
 /** Failover reports kept on the page (the server keeps its own bounded list). */
 const MAX_TIMELINE = 50;
 /** Chart points kept client-side: five minutes at one sample per second, as on the server. */
@@ -121,6 +121,7 @@ function ensureCard(id) {
   const error = el('div', 'error-text');
   const body = el('div', 'card-body');
   const facts = el('div', 'facts');
+  const note = el('div', 'note');
   const bar = el('div', 'logbar');
   bar.title = 'update log: cleared (awaiting segment deletion) · committed · not yet committed';
   const segCleared = el('div', 'seg cleared');
@@ -130,17 +131,28 @@ function ensureCard(id) {
   tickApplied.title = 'applied';
   bar.append(segCleared, segCommitted, segPending, tickApplied);
   const pointers = el('div', 'pointers');
-  body.append(facts, bar, pointers);
+  body.append(facts, note, bar, pointers);
   root.append(head, error, body);
-  c = { root, self, role, epoch, error, facts, segCleared, segCommitted, segPending, tickApplied, pointers };
+  c = { root, self, role, epoch, error, body, facts, note, bar, segCleared, segCommitted, segPending, tickApplied, pointers, hasData: false };
   cards.set(id, c);
   return c;
 }
 
-function pointerCell(label, value) {
-  const s = el('span');
-  s.append(el('span', '', label), el('b', 'num', fmt(value)));
-  return s;
+/** The five log pointers as a two-row grid: labels above, values below, always aligned. */
+function pointerCells(L) {
+  const items = [
+    ['start', L.start, 'start-of-log pointer (claim 3)'],
+    ['to clear', L.nextToClear, 'pointer to the next update to clear (claim 4)'],
+    ['applied', L.appliedLsn, 'last update applied to the storage area'],
+    ['commit', L.commitLsn, 'last committed update'],
+    ['end', L.lastLsn, 'last update in the log'],
+  ];
+  const labels = items.map(([label, , title]) => {
+    const e = el('span', 'label', label);
+    e.title = title;
+    return e;
+  });
+  return [...labels, ...items.map(([, v]) => el('b', 'num', fmt(v)))];
 }
 
 function fact(label, value) {
@@ -151,7 +163,7 @@ function fact(label, value) {
 
 function renderNodes(view) {
   const container = $('#nodes');
-  const up = view.nodes.filter((n) => !isDown(n));
+  const up = view.nodes.filter((n) => !isDown(n) && n.role !== 'witness');
   // One scale for every bar, so the logs can be compared position for position.
   let lo = Math.min(...up.map((n) => n.log.start));
   let hi = Math.max(...up.map((n) => n.log.lastLsn));
@@ -170,15 +182,19 @@ function renderNodes(view) {
     if (c.root.parentElement !== container || container.children[view.nodes.indexOf(n)] !== c.root) {
       container.insertBefore(c.root, container.children[view.nodes.indexOf(n)] ?? null);
     }
-    c.self.textContent = n.id === view.servedBy ? '(this node)' : '';
+    c.self.textContent = n.id === view.servedBy ? 'this node' : '';
     if (isDown(n)) {
       c.root.className = 'card down';
       c.role.className = 'role down';
       c.role.textContent = 'unreachable';
       c.error.textContent = n.error;
       c.error.hidden = false;
+      // Keep the last data seen, dimmed; a member never seen has nothing to show.
+      c.body.hidden = !c.hasData;
       continue;
     }
+    c.hasData = true;
+    c.body.hidden = false;
     c.error.hidden = true;
     c.root.className = `card role-${n.role}`;
     c.role.className = `role ${n.role}`;
@@ -193,18 +209,18 @@ function renderNodes(view) {
     }
     if (n.dirtyRegions.length) f.push(fact('resyncing', `${n.dirtyRegions.length} regions`));
     c.facts.replaceChildren(...f);
+    const witness = n.role === 'witness';
+    c.note.hidden = !witness;
+    c.note.textContent = witness ? 'Witness: votes in elections so that two data nodes keep a majority; holds no data.' : '';
+    c.bar.hidden = witness;
+    c.pointers.hidden = witness;
+    if (witness) continue;
     const L = n.log;
     span(c.segCleared, L.start, L.nextToClear);
     span(c.segCommitted, L.nextToClear, L.commitLsn + 1);
     span(c.segPending, Math.max(L.commitLsn + 1, L.nextToClear), L.lastLsn + 1);
     c.tickApplied.style.left = pct(L.appliedLsn + 1);
-    c.pointers.replaceChildren(
-      pointerCell('start', L.start),
-      pointerCell('next to clear', L.nextToClear),
-      pointerCell('applied', L.appliedLsn),
-      pointerCell('commit', L.commitLsn),
-      pointerCell('end', L.lastLsn),
-    );
+    c.pointers.replaceChildren(...pointerCells(L));
   }
   for (const [id, c] of cards) {
     if (!seen.has(id)) {
@@ -235,8 +251,8 @@ function renderSecondaries(primary) {
     dot.title = s.connection;
     id.append(dot, ` ${s.id}`);
     // A secondary left out of dest no longer holds up commits; it catches up, then rejoins.
-    if (!s.inDest) id.append(el('span', 'left-out', ' out of dest'));
-    if (s.resyncRegions > 0) id.append(el('span', 'resync', ` ${s.resyncRegions} rg resync`));
+    if (!s.inDest) id.append(el('span', 'left-out', 'left out of dest'));
+    if (s.resyncRegions > 0) id.append(el('span', 'resync', `${s.resyncRegions} regions to resync`));
     const behind = el('td', 'num', fmt(s.lagUpdates));
     behind.title = `${s.lagUpdates} updates not yet acknowledged`;
     const oldest = el('td', 'num', `${s.lagMs.toFixed(0)} ms`);
