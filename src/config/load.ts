@@ -156,10 +156,12 @@ function crossChecks(c: Config): string[] {
     }
   });
   const t = c.timing;
-  if (t.heartbeatIntervalMs * 3 > t.electionTimeoutMs)
+  if (t.heartbeatIntervalMs * 2 > t.electionTimeoutMs)
     problems.push(
-      `timing.electionTimeoutMs: must be at least 3 × timing.heartbeatIntervalMs (${t.heartbeatIntervalMs * 3}) so that one lost heartbeat does not start an election (got ${t.electionTimeoutMs})`,
+      `timing.electionTimeoutMs: must be at least 2 × timing.heartbeatIntervalMs (${t.heartbeatIntervalMs * 2}) so that one lost heartbeat does not start an election (got ${t.electionTimeoutMs})`,
     );
+  if (t.ackTimeoutMs <= t.heartbeatIntervalMs)
+    problems.push(`timing.ackTimeoutMs: must exceed timing.heartbeatIntervalMs (${t.heartbeatIntervalMs}); a secondary acknowledges at most once per heartbeat (got ${t.ackTimeoutMs})`);
   if (t.leaseMarginMs >= t.electionTimeoutMs)
     problems.push(`timing.leaseMarginMs: must be < timing.electionTimeoutMs (${t.electionTimeoutMs}); the read lease is their difference (got ${t.leaseMarginMs})`);
   const l = c.limits;
@@ -167,6 +169,8 @@ function crossChecks(c: Config): string[] {
     problems.push(
       `limits.maxValueBytes: must leave 64 KiB of a log record (MAX_RECORD_BYTES = ${MAX_RECORD_BYTES}) for the rest of the update, so at most ${MAX_RECORD_BYTES - 64 * 1024} (got ${l.maxValueBytes})`,
     );
+  if (l.maxInFlightPerSecondary < l.maxUpdatesPerAppend)
+    problems.push(`limits.maxInFlightPerSecondary: must be at least limits.maxUpdatesPerAppend (${l.maxUpdatesPerAppend}), or one append could never be sent (got ${l.maxInFlightPerSecondary})`);
   if (l.maxQueryBufferBytes < l.maxValueBytes + 64 * 1024)
     problems.push(`limits.maxQueryBufferBytes: must exceed limits.maxValueBytes by at least 64 KiB so that a command holding the largest value can arrive (got ${l.maxQueryBufferBytes}, maxValueBytes ${l.maxValueBytes})`);
   if (l.maxFrameBytes < l.maxValueBytes + 64 * 1024)

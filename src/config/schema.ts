@@ -33,9 +33,12 @@ export const memberSchema = z.strictObject({
 export const TIMING_DEFAULTS = {
   heartbeatIntervalMs: 50,
   electionTimeoutMs: 300,
-  leaseMarginMs: 50,
-  ackTimeoutMs: 1000,
-  writeTimeoutMs: 5000,
+  electionJitterMs: 150,
+  leaseMarginMs: 60,
+  ackTimeoutMs: 600,
+  syncWaitMs: 50,
+  resendAfterMs: 150,
+  requestTimeoutMs: 5000,
   connectTimeoutMs: 1000,
 } as const;
 
@@ -44,14 +47,20 @@ const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 export const timingSchema = z.strictObject({
   /** How often the primary sends heartbeats (and piggybacked ClearNotices). */
   heartbeatIntervalMs: ms(5, 10_000).default(TIMING_DEFAULTS.heartbeatIntervalMs),
-  /** Silence after which a secondary starts an election (randomised up to 2× this). */
+  /** Silence after which a secondary stands for election. */
   electionTimeoutMs: ms(20, 60_000).default(TIMING_DEFAULTS.electionTimeoutMs),
+  /** Extra random delay, up to this, per election round, so that candidates rarely split votes. */
+  electionJitterMs: ms(0, 60_000).default(TIMING_DEFAULTS.electionJitterMs),
   /** The primary's read lease is electionTimeoutMs minus this margin (clock-drift allowance). */
   leaseMarginMs: ms(1, 60_000).default(TIMING_DEFAULTS.leaseMarginMs),
-  /** A secondary silent for this long is left out of later updates' dest. */
+  /** A secondary in dest silent for this long is left out of later updates' dest (while a majority remains). */
   ackTimeoutMs: ms(10, 600_000).default(TIMING_DEFAULTS.ackTimeoutMs),
-  /** A client write not committed by then fails with -TIMEOUT (outcome unknown). */
-  writeTimeoutMs: ms(10, 600_000).default(TIMING_DEFAULTS.writeTimeoutMs),
+  /** How long a new primary waits for every member's log position before FailoverSync goes ahead with a majority. */
+  syncWaitMs: ms(1, 60_000).default(TIMING_DEFAULTS.syncWaitMs),
+  /** With no progress on a secondary for this long, the primary resends from its last acknowledged lsn. */
+  resendAfterMs: ms(5, 600_000).default(TIMING_DEFAULTS.resendAfterMs),
+  /** A client request not answered by then fails with -TIMEOUT (its outcome is unknown). */
+  requestTimeoutMs: ms(10, 600_000).default(TIMING_DEFAULTS.requestTimeoutMs),
   /** Peer TCP connect attempts give up (and retry later) after this long. */
   connectTimeoutMs: ms(10, 600_000).default(TIMING_DEFAULTS.connectTimeoutMs),
 });
@@ -62,10 +71,15 @@ export const LIMITS_DEFAULTS = {
   maxValueBytes: 8 * MiB,
   maxArgs: 1024 * 1024,
   maxInlineBytes: 64 * 1024,
+  maxQueryBufferBytes: 256 * MiB,
+  maxQueuedCommands: 10_000,
   maxFrameBytes: 64 * MiB,
   maxRetainedLogBytes: 1024 * MiB,
-  maxQueuedCommands: 10_000,
-  maxQueryBufferBytes: 256 * MiB,
+  maxRetainedUpdates: 1_000_000,
+  maxInFlightPerSecondary: 8192,
+  maxUpdatesPerAppend: 1024,
+  maxQueuedRequests: 100_000,
+  regionChunkEntries: 1024,
 } as const;
 
 export const limitsSchema = z.strictObject({
@@ -77,14 +91,24 @@ export const limitsSchema = z.strictObject({
   maxArgs: z.number().int().min(16).max(16 * MiB).default(LIMITS_DEFAULTS.maxArgs),
   /** Longest inline command line (Redis: 64 KiB). */
   maxInlineBytes: z.number().int().min(256).max(16 * MiB).default(LIMITS_DEFAULTS.maxInlineBytes),
-  /** Largest peer-to-peer frame (one update or a batch of them). */
-  maxFrameBytes: z.number().int().min(64 * 1024).max(1024 * MiB).default(LIMITS_DEFAULTS.maxFrameBytes),
-  /** Log kept for a lagging secondary before it is marked for a region resync instead. */
-  maxRetainedLogBytes: z.number().int().min(MiB).max(Number.MAX_SAFE_INTEGER).default(LIMITS_DEFAULTS.maxRetainedLogBytes),
-  /** Commands queued in one MULTI before EXEC. */
-  maxQueuedCommands: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.maxQueuedCommands),
   /** Bytes of one client's command not yet complete (Redis: client-query-buffer-limit); over it the client is disconnected. */
   maxQueryBufferBytes: z.number().int().min(MiB).max(4096 * MiB).default(LIMITS_DEFAULTS.maxQueryBufferBytes),
+  /** Commands queued in one MULTI before EXEC. */
+  maxQueuedCommands: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.maxQueuedCommands),
+  /** Largest peer-to-peer frame (one update or a batch of them). */
+  maxFrameBytes: z.number().int().min(64 * 1024).max(1024 * MiB).default(LIMITS_DEFAULTS.maxFrameBytes),
+  /** Log bytes kept for a lagging secondary before it is marked for a region resync instead. */
+  maxRetainedLogBytes: z.number().int().min(MiB).max(Number.MAX_SAFE_INTEGER).default(LIMITS_DEFAULTS.maxRetainedLogBytes),
+  /** Updates kept for a lagging secondary before it is marked for a region resync instead. */
+  maxRetainedUpdates: z.number().int().min(1000).max(Number.MAX_SAFE_INTEGER).default(LIMITS_DEFAULTS.maxRetainedUpdates),
+  /** Updates sent to one secondary and not yet acknowledged (the pipelining window). */
+  maxInFlightPerSecondary: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.maxInFlightPerSecondary),
+  /** Updates packed into one append message. */
+  maxUpdatesPerAppend: z.number().int().min(1).max(100_000).default(LIMITS_DEFAULTS.maxUpdatesPerAppend),
+  /** Client requests waiting at the primary (not yet in an update) before new ones are refused. */
+  maxQueuedRequests: z.number().int().min(1).max(10_000_000).default(LIMITS_DEFAULTS.maxQueuedRequests),
+  /** Entries per chunk of a region resync. */
+  regionChunkEntries: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.regionChunkEntries),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, parseConfig, envOverrides, setOverrides, configLeaves } from '../../src/config/load.ts';
 import { LIMITS_DEFAULTS, TIMING_DEFAULTS } from '../../src/config/schema.ts';
+import { coreConfigOf } from '../../src/config/core-config.ts';
+import { DEFAULT_LIMITS, DEFAULT_TIMING, validateCoreConfig } from '../../src/core/config.ts';
 import { editDistance, suggest } from '../../src/config/suggest.ts';
 import { isUnderstudyError } from '../../src/errors.ts';
 
@@ -119,7 +121,9 @@ test('cross-key rules: membership, addresses and timing/limit relationships', ()
     'members: needs at least one member of kind "data"',
   );
   expectProblem((c) => (members(c)[1]!['redisAddr'] = '127.0.0.1:7001'), 'members[1].redisAddr: 127.0.0.1:7001 is already used by members[0].redisAddr');
-  expectProblem((c) => (c['timing'] = { heartbeatIntervalMs: 200, electionTimeoutMs: 300 }), 'timing.electionTimeoutMs: must be at least 3 × timing.heartbeatIntervalMs (600)');
+  expectProblem((c) => (c['timing'] = { heartbeatIntervalMs: 200, electionTimeoutMs: 300 }), 'timing.electionTimeoutMs: must be at least 2 × timing.heartbeatIntervalMs (400)');
+  expectProblem((c) => (c['timing'] = { heartbeatIntervalMs: 100, ackTimeoutMs: 100 }), 'timing.ackTimeoutMs: must exceed timing.heartbeatIntervalMs (100)');
+  expectProblem((c) => (c['limits'] = { maxUpdatesPerAppend: 100, maxInFlightPerSecondary: 10 }), 'limits.maxInFlightPerSecondary: must be at least limits.maxUpdatesPerAppend (100)');
   expectProblem((c) => (c['timing'] = { leaseMarginMs: 300 }), 'timing.leaseMarginMs: must be < timing.electionTimeoutMs (300)');
   expectProblem((c) => (c['limits'] = { maxValueBytes: 8 * 1024 * 1024, maxFrameBytes: 8 * 1024 * 1024 }), 'limits.maxFrameBytes: must exceed limits.maxValueBytes by at least 64 KiB');
   expectProblem((c) => (c['limits'] = { maxQueryBufferBytes: 1024 * 1024, maxValueBytes: 1024 * 1024 }), 'limits.maxQueryBufferBytes: must exceed limits.maxValueBytes by at least 64 KiB');
@@ -225,4 +229,23 @@ test('suggest: near misses only', () => {
   assert.equal(suggest('storge', ['storage', 'members']), 'storage');
   assert.equal(suggest('MAXCLIENTS', ['maxClients']), 'maxClients');
   assert.equal(suggest('banana', ['storage', 'members']), undefined);
+});
+
+test('the defaults agree with the protocol core\'s, and coreConfigOf passes its safety checks', () => {
+  const core = coreConfigOf(parseConfig(valid()), 7);
+  assert.deepEqual(core.timing, DEFAULT_TIMING);
+  assert.deepEqual(core.limits, DEFAULT_LIMITS);
+  assert.equal(core.self, 'n1');
+  assert.deepEqual(core.members, [
+    { id: 'n1', kind: 'data' },
+    { id: 'n2', kind: 'data' },
+    { id: 'w', kind: 'witness' },
+  ]);
+  validateCoreConfig(core);
+  // Every value the config layer accepts at the edge of its rules is accepted by the core too.
+  const edge = coreConfigOf(parseConfig(withChange((c) => {
+    c['timing'] = { heartbeatIntervalMs: 100, electionTimeoutMs: 200, ackTimeoutMs: 101, leaseMarginMs: 199 };
+    c['limits'] = { maxUpdatesPerAppend: 10, maxInFlightPerSecondary: 10 };
+  })), 1);
+  validateCoreConfig(edge);
 });
