@@ -29,7 +29,18 @@ export interface CheckOptions {
   readonly maxTimeMs?: number;
   /** Most operations printed in a failure's timeline (the latest ones are kept). */
   readonly maxShownOps?: number;
+  /**
+   * Which calls the search tries first at each point. `time`: in invocation
+   * order, as Porcupine (finds a linearization fast). `unknown-last`: ops with a
+   * known result before those of unknown outcome (rules out orders faster when
+   * there is none). `auto` (default): `time` for half the step budget, then
+   * `unknown-last` for the rest. Every order gives the same verdict when the
+   * budget suffices.
+   */
+  readonly searchOrder?: SearchOrder;
 }
+
+export type SearchOrder = 'auto' | 'time' | 'unknown-last';
 
 export type CheckResult =
   | { readonly ok: true; readonly steps: number }
@@ -158,9 +169,10 @@ interface Budget {
  * placed, same state) can do everything the other can: the memo keeps, per
  * (known ops placed, state), only the sets of unknown ops used that are not
  * supersets of one already explored, and prunes any configuration dominated
- * by one of them.
+ * by one of them. With `unknownLast`, each point first tries the known ops and
+ * only then the unknown ones.
  */
-function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; steps: number } {
+function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean): { verdict: Verdict; steps: number } {
   if (ops.some((r) => unproducible(r, ops))) return { verdict: 'fail', steps: 1 };
   const n = ops.length;
   // Events 0..n-1 are calls, n..2n-1 the returns of known ops; 2n is the head
@@ -240,6 +252,9 @@ function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; s
 
   let steps = 0;
   let entry = next[HEAD]!;
+  // Which ops the scan is trying: with `unknownLast`, a first pass tries only
+  // the known ops and a second one only the unknown ops.
+  let tryingKnown = true;
   for (;;) {
     if (remainingKnown === 0) return { verdict: 'ok', steps };
     steps++;
@@ -249,16 +264,26 @@ function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; s
     if (entry >= n) {
       // The first return still in the list, so no op invoked after it can
       // come next, and every op that could has been tried: undo the latest choice.
+      if (unknownLast && tryingKnown) {
+        tryingKnown = false;
+        entry = next[HEAD]!;
+        continue;
+      }
       const call = stackCall.pop();
       if (call === undefined) return { verdict: 'fail', steps };
       state = stackState.pop()!;
       bitsFor(call)[bitOf[call]! >>> 5]! &= ~(1 << (bitOf[call]! & 31));
       unlift(call);
       if (ops[call]!.known) remainingKnown++;
+      tryingKnown = ops[call]!.known;
       entry = next[call]!;
       continue;
     }
     const op = ops[entry]!;
+    if (unknownLast && op.known !== tryingKnown) {
+      entry = next[entry]!;
+      continue;
+    }
     const ns = step(state, op);
     if (ns !== undefined) {
       const bits = bitsFor(entry);
@@ -272,6 +297,7 @@ function search(ops: readonly SearchOp[], budget: Budget): { verdict: Verdict; s
         lift(entry);
         if (op.known) remainingKnown--;
         entry = next[HEAD]!;
+        tryingKnown = true;
         continue;
       }
       bits[w]! &= ~mask;
@@ -309,6 +335,21 @@ function unproducible(r: SearchOp, ops: readonly SearchOp[]): boolean {
   });
 }
 
+/**
+ * One key's search in the chosen order. `auto` runs both: a linearizable
+ * history is usually placed within a few steps per op in time order, while
+ * proving that none exists goes faster when the unknown ops come last, so
+ * that the small sets of them used are explored before their supersets.
+ */
+function searchKey(ops: readonly SearchOp[], budget: Budget, order: SearchOrder): { verdict: Verdict; steps: number } {
+  if (order !== 'auto') return search(ops, budget, order === 'unknown-last');
+  const half = Math.floor(budget.maxSteps / 2);
+  const first = search(ops, { maxSteps: half, outOfTime: budget.outOfTime }, false);
+  if (first.verdict !== 'unknown' || ops.every((o) => o.known)) return first;
+  const second = search(ops, { maxSteps: budget.maxSteps - first.steps, outOfTime: budget.outOfTime }, true);
+  return { verdict: second.verdict, steps: first.steps + second.steps };
+}
+
 function isSubset(a: Uint32Array, b: Uint32Array): boolean {
   for (let i = 0; i < a.length; i++) if ((a[i]! & ~b[i]!) !== 0) return false;
   return true;
@@ -332,6 +373,7 @@ export function checkLinearizable(history: readonly HistoryOp[], options: CheckO
   const maxSteps = options.maxStepsPerKey ?? DEFAULT_MAX_STEPS_PER_KEY;
   const clock = options.clock;
   const maxTimeMs = options.maxTimeMs;
+  const order = options.searchOrder ?? 'auto';
   const start = clock?.() ?? 0;
   const budget: Budget = {
     maxSteps,
@@ -360,10 +402,10 @@ export function checkLinearizable(history: readonly HistoryOp[], options: CheckO
       unknown.push(key);
       continue;
     }
-    const r = search(ops, budget);
+    const r = searchKey(ops, budget, order);
     steps += r.steps;
     if (r.verdict === 'fail') {
-      const ex = explain(key, ops, budget, options.maxShownOps ?? DEFAULT_MAX_SHOWN_OPS);
+      const ex = explain(key, ops, budget, order, options.maxShownOps ?? DEFAULT_MAX_SHOWN_OPS);
       return { ok: false, key, explanation: ex.text, ops: ex.ops, culprit: ex.culprit, steps: steps + ex.steps };
     }
     if (r.verdict === 'unknown') {
@@ -406,6 +448,7 @@ function explain(
   key: string,
   ops: readonly SearchOp[],
   budget: Budget,
+  order: SearchOrder,
   maxShown: number,
 ): { text: string; ops: HistoryOp[]; culprit: HistoryOp; steps: number } {
   // Shrinking shares one budget, as large as one key's search: a failure is
@@ -420,7 +463,7 @@ function explain(
       shortest = false;
       return false;
     }
-    const r = search(asSearched(win), { maxSteps: left, outOfTime: budget.outOfTime });
+    const r = searchKey(asSearched(win), { maxSteps: left, outOfTime: budget.outOfTime }, order);
     steps += r.steps;
     if (r.verdict === 'unknown') shortest = false;
     return r.verdict === 'fail';
@@ -468,16 +511,26 @@ function explain(
     dropped = window.filter((w) => w.op !== culprit && w.op.call.kind === 'read' && !w.pending).length;
     window = window.filter((w) => w.op === culprit);
   }
-  let trials = 0;
-  for (const w of [...window]) {
-    if (impossible || trials >= MAX_SHRINK_TRIALS) break;
-    if (w.op === culprit || w.pending || w.op.call.kind !== 'read') continue;
-    trials++;
-    const without = window.filter((x) => x !== w);
-    if (fails(without)) {
-      window = without;
-      dropped++;
+  if (!impossible) {
+    // Drop reads in halving chunks (delta debugging): usually the violation
+    // needs few of them, and each trial costs a whole failing search.
+    const reads = window.filter((w) => w.op !== culprit && !w.pending && w.op.call.kind === 'read');
+    const removed = new Set<WindowOp>();
+    const chunks: WindowOp[][] = reads.length > 0 ? [reads] : [];
+    let trials = 0;
+    while (chunks.length > 0 && trials < MAX_SHRINK_TRIALS) {
+      const chunk = chunks.shift()!;
+      trials++;
+      const gone = new Set(chunk);
+      if (fails(window.filter((w) => !removed.has(w) && !gone.has(w)))) {
+        for (const w of chunk) removed.add(w);
+      } else if (chunk.length > 1) {
+        const half = chunk.length >>> 1;
+        chunks.push(chunk.slice(0, half), chunk.slice(half));
+      }
     }
+    window = window.filter((w) => !removed.has(w));
+    dropped = removed.size;
   }
 
   const shownOps: HistoryOp[] = window.map((w) =>

@@ -305,7 +305,7 @@ const smallOp = fc.record({
   guess: fc.constantFrom<OpResult>(null, 'a', 'b', '1', '2', 'a1', 0, 1, 2, 3),
 });
 
-test('property: on small random histories the checker agrees with brute force', () => {
+for (const searchOrder of ['auto', 'time', 'unknown-last'] as const) test(`property: on small random histories the checker (${searchOrder} order) agrees with brute force`, () => {
   const verdicts = { ok: 0, fail: 0 };
   fc.assert(
     fc.property(fc.array(smallOp, { maxLength: 7 }), (specs) => {
@@ -332,7 +332,7 @@ test('property: on small random histories the checker agrees with brute force', 
         };
       });
       const expected = bruteForce(ops);
-      const res = checkLinearizable(ops);
+      const res = checkLinearizable(ops, { searchOrder });
       assert.notEqual(res.ok, 'unknown');
       assert.equal(res.ok, expected, res.ok === false ? res.explanation : 'checker says linearizable');
       verdicts[expected ? 'ok' : 'fail']++;
