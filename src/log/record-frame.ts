@@ -21,8 +21,9 @@ export const SEGMENT_HEADER_BYTES = 32;
 const TWO_32 = 4294967296;
 
 function putU64(dv: DataView, at: number, v: number): void {
-  dv.setUint32(at, v % TWO_32, true);
-  dv.setUint32(at + 4, Math.floor(v / TWO_32), true);
+  // ToUint32 is v mod 2^32: the low half, without a division.
+  dv.setUint32(at, v >>> 0, true);
+  dv.setUint32(at + 4, (v / TWO_32) >>> 0, true);
 }
 
 function getU64(dv: DataView, at: number): number {
@@ -33,41 +34,32 @@ function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Below this, a byte loop copies a payload faster than TypedArray.prototype.set's call overhead. */
+const SMALL_COPY_BYTES = 64;
+
 export function frameBytes(payloadBytes: number): number {
   return RECORD_HEADER_BYTES + payloadBytes;
 }
 
 /**
  * Writes the frame of one record into `out` at `at`; returns the end offset.
- * Layout: magic u32 | version u8 | 3 reserved | payload length u32 | lsn u64 | epoch u64 | crc32c u32 | payload.
- * The CRC covers the 28 header bytes before it and the payload.
+ * Layout: magic u32 | crc32c u32 | version u8 | 3 reserved | payload length u32 | lsn u64 | epoch u64 | payload.
+ * The CRC covers everything after it (header fields and payload) in one contiguous run.
  */
 export function writeFrame(out: Uint8Array, dv: DataView, at: number, rec: LogRecord): number {
-  const len = rec.payload.length;
+  const p = rec.payload;
+  const len = p.length;
   dv.setUint32(at, RECORD_MAGIC, true);
-  dv.setUint32(at + 4, FORMAT_VERSION, true);
-  dv.setUint32(at + 8, len, true);
-  putU64(dv, at + 12, rec.lsn);
-  putU64(dv, at + 20, rec.epoch);
-  out.set(rec.payload, at + RECORD_HEADER_BYTES);
-  const crc = crc32c(out, crc32c(out, 0, at, at + 28), at + RECORD_HEADER_BYTES, at + RECORD_HEADER_BYTES + len);
-  dv.setUint32(at + 28, crc, true);
-  return at + RECORD_HEADER_BYTES + len;
-}
-
-/** Frames records into one buffer; `ends[i]` is the end offset of record i within it. */
-export function encodeRecords(records: readonly LogRecord[]): { bytes: Uint8Array; ends: Uint32Array } {
-  let total = 0;
-  for (const r of records) total += frameBytes(r.payload.length);
-  const bytes = new Uint8Array(total);
-  const dv = view(bytes);
-  const ends = new Uint32Array(records.length);
-  let at = 0;
-  for (let i = 0; i < records.length; i++) {
-    at = writeFrame(bytes, dv, at, records[i]!);
-    ends[i] = at;
-  }
-  return { bytes, ends };
+  dv.setUint32(at + 8, FORMAT_VERSION, true);
+  dv.setUint32(at + 12, len, true);
+  putU64(dv, at + 16, rec.lsn);
+  putU64(dv, at + 24, rec.epoch);
+  const body = at + RECORD_HEADER_BYTES;
+  if (len < SMALL_COPY_BYTES) for (let i = 0; i < len; i++) out[body + i] = p[i]!;
+  else out.set(p, body);
+  const end = body + len;
+  dv.setUint32(at + 4, crc32c(out, 0, at + 8, end), true);
+  return end;
 }
 
 export type DecodeResult =
@@ -81,15 +73,14 @@ export function decodeFrame(buf: Uint8Array, at: number, maxRecordBytes: number)
   if (buf.length - at < RECORD_HEADER_BYTES) return { k: 'incomplete' };
   const dv = view(buf);
   if (dv.getUint32(at, true) !== RECORD_MAGIC) return { k: 'bad', reason: 'bad magic' };
-  const version = dv.getUint32(at + 4, true);
+  const version = dv.getUint32(at + 8, true);
   if (version !== FORMAT_VERSION) return { k: 'bad', reason: `unknown version ${version}` };
-  const len = dv.getUint32(at + 8, true);
+  const len = dv.getUint32(at + 12, true);
   if (len > maxRecordBytes) return { k: 'bad', reason: `length ${len} above maxRecordBytes ${maxRecordBytes}` };
   const end = at + RECORD_HEADER_BYTES + len;
   if (end > buf.length) return { k: 'incomplete' };
-  const crc = crc32c(buf, crc32c(buf, 0, at, at + 28), at + RECORD_HEADER_BYTES, end);
-  if (crc !== dv.getUint32(at + 28, true)) return { k: 'bad', reason: 'checksum mismatch' };
-  return { k: 'ok', lsn: getU64(dv, at + 12), epoch: getU64(dv, at + 20), payloadAt: at + RECORD_HEADER_BYTES, end };
+  if (crc32c(buf, 0, at + 8, end) !== dv.getUint32(at + 4, true)) return { k: 'bad', reason: 'checksum mismatch' };
+  return { k: 'ok', lsn: getU64(dv, at + 16), epoch: getU64(dv, at + 24), payloadAt: at + RECORD_HEADER_BYTES, end };
 }
 
 /**

@@ -16,7 +16,8 @@ import { eachSeries } from './callbacks.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { MAX_BATCH_BYTES, MAX_RECORD_BYTES, SEGMENT_BYTES, checkSegmentBytes, recordTooLarge } from './log-limits.ts';
 import { POINTER_FILE_NAME, encodePointers } from './pointer-file.ts';
-import { decodeFrame, encodeRecords, encodeSegmentHeader, type LogRecord } from './record-frame.ts';
+import { SEGMENT_HEADER_BYTES, decodeFrame, encodeSegmentHeader, frameBytes, type LogRecord } from './record-frame.ts';
+import { AppendRun } from './append-run.ts';
 import { ioError, recoverLog, type RecoveryReport } from './log-recovery.ts';
 import { Segment } from './segment.ts';
 
@@ -41,16 +42,6 @@ export interface UpdateLogOptions {
   readonly repair?: boolean;
 }
 
-interface AppendItem {
-  readonly k: 'append';
-  readonly firstLsn: number;
-  readonly bytes: Uint8Array;
-  /** End offset of each record within `bytes`. */
-  readonly ends: Uint32Array;
-  /** Epoch of each record. */
-  readonly epochs: Float64Array;
-  readonly cb: DoneCb;
-}
 interface TruncateItem {
   readonly k: 'truncate';
   readonly lsn: number;
@@ -60,7 +51,10 @@ interface CloseItem {
   readonly k: 'close';
   readonly cb: DoneCb;
 }
-type LaneItem = AppendItem | TruncateItem | CloseItem;
+type LaneItem = AppendRun | TruncateItem | CloseItem;
+
+/** Runs kept for reuse: one being written and one filling is the steady state. */
+const SPARE_RUNS = 2;
 
 function closedError(): UnderstudyError {
   return new UnderstudyError('LOG_CLOSED', 'the update log is closed: open it again to use it');
@@ -94,6 +88,9 @@ export class UpdateLog {
   private closing = false;
   private closed = false;
   private failed: Error | null = null;
+  private readonly spareRuns: AppendRun[] = [];
+  /** A run is closed to new appends at this many bytes (it must fit one batch and one segment). */
+  private readonly runCapBytes: number;
   private onClearIdle: Array<() => void> = [];
   /** Reads in flight: a truncation called meanwhile lowers their limit (they must not return removed records). */
   private readonly activeReads = new Set<{ limit: number }>();
@@ -109,6 +106,8 @@ export class UpdateLog {
     this.segmentBytes = opts.segmentBytes;
     this.maxRecordBytes = opts.maxRecordBytes;
     this.later = opts.defer;
+    // A run fills at most an empty segment, so segments stay within segmentBytes.
+    this.runCapBytes = Math.min(MAX_BATCH_BYTES, opts.segmentBytes - SEGMENT_HEADER_BYTES);
     this.segments = rec.segments;
     this.active = rec.active;
     this.epochs = rec.epochs;
@@ -221,23 +220,35 @@ export class UpdateLog {
     if (this.failed) return this.later(() => cb(this.failed));
     let lsn = this._lastLsn;
     let epoch = this._lastEpoch;
-    for (const r of records) {
-      assert(r.lsn === lsn + 1, () => `log append out of order: lsn ${r.lsn} after ${lsn}`);
-      assert(r.epoch >= epoch, () => `log append lsn ${r.lsn}: epoch ${r.epoch} below ${epoch}`);
+    let bytes = 0;
+    // The hot path of every write: checks without allocating (messages only on failure).
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.lsn !== lsn + 1) assert(false, `log append out of order: lsn ${r.lsn} after ${lsn}`);
+      if (r.epoch < epoch) assert(false, `log append lsn ${r.lsn}: epoch ${r.epoch} below ${epoch}`);
       if (r.payload.length > this.maxRecordBytes) return this.later(() => cb(recordTooLarge(r.lsn, r.payload.length, this.maxRecordBytes)));
       lsn = r.lsn;
       epoch = r.epoch;
+      bytes += frameBytes(r.payload.length);
     }
-    for (const r of records) {
-      const last = this.epochs[this.epochs.length - 1];
-      if (!last || last.epoch !== r.epoch) this.epochs.push({ epoch: r.epoch, startLsn: r.lsn });
+    if (records.length > 0 && epoch !== this._lastEpoch) {
+      for (const r of records) {
+        const last = this.epochs[this.epochs.length - 1];
+        if (!last || last.epoch !== r.epoch) this.epochs.push({ epoch: r.epoch, startLsn: r.lsn });
+      }
+    } else if (records.length > 0 && this.epochs.length === 0) {
+      this.epochs.push({ epoch, startLsn: records[0]!.lsn });
     }
-    const first = this._lastLsn + 1;
     this._lastLsn = lsn;
     this._lastEpoch = epoch;
-    const { bytes, ends } = encodeRecords(records);
-    const epochs = Float64Array.from(records, (r) => r.epoch);
-    this.lane.push({ k: 'append', firstLsn: first, bytes, ends, epochs, cb });
+    const tail = this.lane[this.lane.length - 1];
+    let run: AppendRun;
+    if (tail instanceof AppendRun && !tail.sealed && (tail.len === 0 || tail.len + bytes <= this.runCapBytes)) run = tail;
+    else {
+      run = this.spareRuns.pop()?.reset() ?? new AppendRun();
+      this.lane.push(run);
+    }
+    run.add(records, bytes, cb);
     this.kick();
   }
 
@@ -258,42 +269,32 @@ export class UpdateLog {
     if (head.k === 'truncate') return this.runTruncate(head);
     if (head.k === 'close') return this.runClose(head);
     const seg = this.segments[this.segments.length - 1]!;
-    if (seg.count > 0 && seg.size + head.bytes.length > this.segmentBytes) return this.roll();
-    // Gather consecutive appends into one batch, within the batch and segment limits.
-    let n = 0;
-    let bytes = 0;
-    for (const item of this.lane) {
-      if (item.k !== 'append') break;
-      const b = item.bytes.length;
-      if (n > 0 && (bytes + b > MAX_BATCH_BYTES || seg.size + bytes + b > this.segmentBytes)) break;
-      n++;
-      bytes += b;
-    }
-    const batch = this.lane.splice(0, n) as AppendItem[];
+    if (seg.count > 0 && seg.size + head.len > this.segmentBytes) return this.roll();
+    const run = head;
+    run.sealed = true;
     this.busy = true;
-    const buffers = batch.map((i) => i.bytes).filter((b) => b.length > 0);
     const file = this.active;
     const sync = (): void =>
       file.datasync((err) => {
-        if (err) return this.fail(ioError('datasync', seg.path, err), batch);
-        this.completeBatch(seg, batch);
+        if (err) return this.fail(ioError('datasync', seg.path, err), run.callbacks());
+        this.completeBatch(seg, run);
       });
-    if (buffers.length === 0) return sync();
-    file.writev(buffers, (err) => (err ? this.fail(ioError('write', seg.path, err), batch) : sync()));
+    if (run.len === 0) return sync();
+    file.writev([run.buf.subarray(0, run.len)], (err) => (err ? this.fail(ioError('write', seg.path, err), run.callbacks()) : sync()));
   }
 
-  private completeBatch(seg: Segment, batch: AppendItem[]): void {
-    for (const item of batch) {
-      const base = seg.size;
-      for (let i = 0; i < item.ends.length; i++) seg.push(base + item.ends[i]!, item.epochs[i]!);
-      if (item.ends.length > 0) this._durableLsn = Math.min(item.firstLsn + item.ends.length - 1, this.truncFloor);
-    }
+  private completeBatch(seg: Segment, run: AppendRun): void {
+    this.lane.shift();
+    const base = seg.size;
+    for (let i = 0; i < run.count; i++) seg.push(base + run.ends[i]!, run.epochs[i]!);
+    if (run.count > 0) this._durableLsn = Math.min(run.lastLsn, this.truncFloor);
     this.stats.batches++;
-    this.stats.records += this._durableLsn - (batch[0]!.firstLsn - 1);
+    this.stats.records += run.count;
     this.busy = false;
     this.kick();
     this.pumpClear();
-    for (const item of batch) item.cb(null);
+    for (let i = 0; i < run.waiterCount; i++) run.waiterCbs[i]!(null);
+    if (this.spareRuns.length < SPARE_RUNS) this.spareRuns.push(run);
   }
 
   /** Closes the full segment and starts the next one (its header written atomically). */
@@ -318,11 +319,17 @@ export class UpdateLog {
   }
 
   /** An I/O error: the log stops (a failed datasync cannot be retried safely); reopen to recover. */
-  private fail(err: Error, batch: Array<{ cb: DoneCb }>): void {
+  private fail(err: Error, batch: readonly DoneCb[]): void {
     this.failed = err;
     this.busy = false;
-    const waiting = [...batch, ...this.lane.splice(0), ...this.clearLane.splice(0)];
-    for (const w of waiting) w.cb(err);
+    const waiting: DoneCb[] = [...batch];
+    for (const item of this.lane.splice(0)) {
+      if (item instanceof AppendRun) {
+        if (!item.sealed) waiting.push(...item.callbacks());
+      } else waiting.push(item.cb);
+    }
+    for (const c of this.clearLane.splice(0)) waiting.push(c.cb);
+    for (const cb of waiting) cb(err);
   }
 
   // ---- truncation of a divergent tail ----
@@ -354,7 +361,7 @@ export class UpdateLog {
     this.busy = true;
     const lsn = item.lsn;
     const done = (err: Error | null): void => {
-      if (err) return this.fail(err, [item]);
+      if (err) return this.fail(err, [item.cb]);
       this._durableLsn = Math.min(this._durableLsn, lsn);
       this.busy = false;
       this.kick();
@@ -454,7 +461,7 @@ export class UpdateLog {
     }
     const finish = (err: Error | null): void => {
       this.clearing = false;
-      if (err) return this.fail(err, [head]);
+      if (err) return this.fail(err, [head.cb]);
       head.cb(null);
       this.pumpClear();
     };

@@ -153,8 +153,8 @@ test('an oversized record is refused with LOG_RECORD_TOO_LARGE and the log stays
 test('a length field above maxRecordBytes on disk, followed by valid records, is corruption', () => {
   const env = new Env();
   env.withRecords(6);
-  // The length field (bytes 8..11 of the frame) of record 2, high byte: 100 + 2^24.
-  env.disk.flipByte(env.segPath(1), SEGMENT_HEADER_BYTES + FRAME + 11);
+  // The length field (bytes 12..15 of the frame) of record 2, high byte: 100 + 0xff * 2^24.
+  env.disk.flipByte(env.segPath(1), SEGMENT_HEADER_BYTES + FRAME + 15);
   expectCode(env.open({ maxRecordBytes: 1000 }), 'LOG_CORRUPT_RECORD', 'above maxRecordBytes 1000');
 });
 
