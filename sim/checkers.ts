@@ -109,16 +109,22 @@ export class Checkers {
     // Invariant 5: nothing is cleared before every configured secondary holds it (or is marked for resync).
     const cleared = r.clearPointer - 1;
     if (cleared <= 0) return;
-    const waived = new Set(r.progressOf().filter((x) => x.resyncRegions > 0 || x.mode === 'resync').map((x) => x.id));
+    const waived = new Set(r.progressOf().filter((x) => x.waived).map((x) => x.id));
     for (const n of this.nodes) {
       if (n === p || waived.has(n.id)) continue;
       const rr = n.driver?.replica;
       if (!rr) continue;
-      const holds = (rr.durable >= cleared && rr.log.epochAt(cleared) === r.log.epochAt(cleared)) || rr.log.start > cleared;
+      // It holds the update, or cleared it itself, or the primary still holds (physically)
+      // everything after what it has, so nothing it lacks is gone.
+      const holds =
+        (rr.durable >= cleared && rr.log.epochAt(cleared) === r.log.epochAt(cleared)) || rr.log.start > cleared || r.log.start <= rr.durable + 1;
       if (!holds) {
         const prog = r.progressOf().find((x) => x.id === n.id);
         if (prog && prog.matchLsn >= cleared) continue; // it acknowledged, then crashed and lost nothing durable
-        throw new InvariantViolation('5', `primary ${p.id} cleared up to ${cleared} but ${n.id} holds only up to ${rr.durable}`);
+        throw new InvariantViolation(
+          '5',
+          `primary ${p.id} cleared up to ${cleared} but ${n.id} holds only up to ${rr.durable} (its log ${rr.log.start}..${rr.log.last}, primary's view ${JSON.stringify(prog)})`,
+        );
       }
     }
   }

@@ -2,7 +2,7 @@
 // overlaid with the updates it has logged but not yet applied. Client commands
 // execute against this, so that INCR after INCR sees the first one's result
 // before either is committed; only final values are replicated.
-import type { StateReader } from '../storage/storage-area.ts';
+import type { StateReader } from './state-reader.ts';
 import { regionOfKey } from './regions.ts';
 import type { Entry, Lsn, Op } from './types.ts';
 

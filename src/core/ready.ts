@@ -36,6 +36,8 @@ export type CoreEvent =
 export interface Ready {
   hardState: { epoch: Epoch; votedFor: NodeId | null } | null;
   truncateAfter: Lsn;
+  /** Region resync beyond retention: empty the log and continue after this lsn (before appends). */
+  restartLog: { afterLsn: Lsn; afterEpoch: Epoch } | null;
   appends: Update[];
   storage: StorageOp[];
   /** New start-of-log (claim 3) and next-to-clear (claim 4) pointers, or null. */
@@ -46,13 +48,14 @@ export interface Ready {
 }
 
 export function emptyReady(): Ready {
-  return { hardState: null, truncateAfter: -1, appends: [], storage: [], clear: null, messages: [], replies: [], events: [] };
+  return { hardState: null, truncateAfter: -1, restartLog: null, appends: [], storage: [], clear: null, messages: [], replies: [], events: [] };
 }
 
 export function readyIsEmpty(r: Ready): boolean {
   return (
     r.hardState === null &&
     r.truncateAfter < 0 &&
+    r.restartLog === null &&
     r.appends.length === 0 &&
     r.storage.length === 0 &&
     r.clear === null &&

@@ -43,7 +43,7 @@ import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
 import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
 import type { Epoch, Lsn, NodeId, Update } from './types.ts';
-import type { StateReader } from '../storage/storage-area.ts';
+import type { StateReader } from './state-reader.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
 
@@ -296,7 +296,7 @@ export class Replica {
   regionalCounters(): Record<number, number> {
     return this.regional.nonZero();
   }
-  progressOf(): Array<{ id: NodeId; inDest: boolean; nextLsn: Lsn; matchLsn: Lsn; lastProgressMs: number; resyncRegions: number; mode: string }> {
+  progressOf(): Array<{ id: NodeId; inDest: boolean; nextLsn: Lsn; matchLsn: Lsn; lastProgressMs: number; resyncRegions: number; waived: boolean; mode: string }> {
     return [...this.progress.values()].map((p) => ({
       id: p.id,
       inDest: p.inDest,
@@ -304,6 +304,7 @@ export class Replica {
       matchLsn: p.matchLsn,
       lastProgressMs: p.lastProgressMs,
       resyncRegions: p.resyncRegions?.size ?? 0,
+      waived: p.resyncRegions !== null || p.mode === 'resync',
       mode: p.mode,
     }));
   }
@@ -423,7 +424,9 @@ export class Replica {
     this.regional.reset();
     this.fullyAcked.length = 0;
     this.indicators = new Indicators(this.secondariesAll);
-    for (let l = Math.max(this.log.start, this.commitLsn + 1); l <= this.log.last; l++) this.indicators.add(l, this.log.get(l)!.regions);
+    // Track from the last clear notice on: updates after it may still be missing somewhere
+    // (a secondary that did not report), so they may be cleared only once every secondary acks.
+    for (let l = Math.max(this.log.start, this.nextToClear); l <= this.log.last; l++) this.indicators.add(l, this.log.get(l)!.regions);
     this.pending = this.storage ? new PendingState(this.storage) : null;
     // Everything in our log becomes part of the new history; apply it so the pending view starts
     // from the storage area. (Updates are idempotent final values.)
@@ -493,7 +496,8 @@ export class Replica {
     }
     // After FailoverSync (or outside it): a secondary reports that its log does not match.
     const p = this.progress.get(from);
-    if (p) this.planSecondary(p, pos, null);
+    // A report older than what it has since acknowledged (delayed or reordered) is stale.
+    if (p && pos.lastLsn >= p.matchLsn) this.planSecondary(p, pos, null);
   }
 
   /** Advances FailoverSync: collect positions, pull from a log ahead of ours, then ship. */
@@ -753,7 +757,10 @@ export class Replica {
     const prevLsn = from - 1;
     const prevEpoch = this.log.epochAt(prevLsn);
     if (prevEpoch === undefined) {
-      this.startResync(p, null);
+      // We no longer hold what it would need next. Do not guess: probe at our end and let its
+      // reported position (sync-state) decide between shipping and a region resync.
+      p.mode = 'probe';
+      p.nextLsn = this.log.last + 1;
       return false;
     }
     let updates = this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend);
@@ -923,7 +930,7 @@ export class Replica {
       this.stamp('config', []);
       this.lastConfigChangeMs = this.now;
       p.mode = 'probe';
-      p.nextLsn = p.matchLsn + 1;
+      p.nextLsn = this.log.last + 1;
     }
   }
 
@@ -1211,11 +1218,18 @@ export class Replica {
   private onResyncStart(from: NodeId, m: ResyncStartMsg): void {
     if (m.epoch < this.epoch) return;
     this.followPrimary(from, m.epoch);
+    if (m.afterLsn <= this.log.last && this.log.epochAt(m.afterLsn) === m.afterEpoch) {
+      // We already hold the update it would restart us after (the primary planned from a stale
+      // report): nothing is missing, so keep our log and tell it where we really stand.
+      this.sendSyncState(from);
+      return;
+    }
     this.log.resetAfter(m.afterLsn, m.afterEpoch);
     this.out.truncateAfter = -1;
     this.out.appends = [];
-    // The host restarts the durable log too: a clear past its end does exactly that.
-    this.out.clear = { start: m.afterLsn + 1, nextToClear: m.afterLsn + 1 };
+    this.out.clear = null;
+    // The host restarts the durable log empty after afterLsn.
+    this.out.restartLog = { afterLsn: m.afterLsn, afterEpoch: m.afterEpoch };
     this.nextToClear = m.afterLsn + 1;
     this.durableLsn = m.afterLsn;
     this.matchLsn = m.afterLsn;

@@ -4,18 +4,8 @@
 // replay (the log is the durability; the storage area may lag behind it).
 import type { Entry, Lsn, Update } from '../core/types.ts';
 
-/** Read access the protocol core needs (synchronous: LMDB reads are). */
-export interface StateReader {
-  /** The entry stored for key, or undefined. Does not hide expired entries: callers decide. */
-  get(key: Buffer): Entry | undefined;
-  /**
-   * Entries of one region in key byte order, starting strictly after `afterKey` (or at the
-   * beginning), at most `limit` of them. For region resync and digests.
-   */
-  regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]>;
-  /** Number of keys stored (DBSIZE). */
-  size(): number;
-}
+export type { StateReader } from '../core/state-reader.ts';
+import type { StateReader } from '../core/state-reader.ts';
 
 export interface StorageArea extends StateReader {
   /** Highest lsn applied (visible to reads); may not be durable yet. */
