@@ -161,7 +161,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
     if (!c.authed)
       return done(
         err(
-          'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
+          'NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time',
         ),
       );
     if (setname) {
@@ -321,16 +321,18 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
   });
 
   h.set('wait', (c, argv, done) => {
-    const n = parseInteger(argv[1]);
-    const timeout = parseInteger(argv[2]);
-    if (n === null || timeout === null) return done(NOT_INT);
-    if (timeout < 0) return done(err('ERR timeout is negative'));
+    // Redis's order of checks: role first, then each argument with its own message.
     if (host.node.role() !== 'primary')
       return done(
         err(
           'ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.',
         ),
       );
+    const n = parseInteger(argv[1]);
+    if (n === null) return done(NOT_INT);
+    const timeout = parseInteger(argv[2]);
+    if (timeout === null) return done(err('ERR timeout is not an integer or out of range'));
+    if (timeout < 0) return done(err('ERR timeout is negative'));
     // The writes pipelined before WAIT must have their lsn first, as in Redis where they ran before it.
     c.afterPendingCommands(() => host.node.waitReplicas(c.lastLsn, Math.max(0, n), timeout, (count) => done(int(count))));
   });

@@ -4,8 +4,12 @@
 import { arr, bulk, int, type Reply } from '../core/reply.ts';
 import type { MemberInfo, NodeHandle, NodeStatus } from '../runtime/node-api.ts';
 
-/** The Redis version we answer as: clients enable features by it; 7.2 is the command set we follow. */
-export const REDIS_COMPAT_VERSION = '7.2.0';
+/**
+ * The Redis version we answer as: clients enable features by it. Semantics and error texts follow
+ * Redis 7.0 (checked byte for byte against redis-server 7.0 in test/server/redis-differential.test.ts);
+ * CLIENT SETINFO from 7.2 is accepted too, since current clients send it.
+ */
+export const REDIS_COMPAT_VERSION = '7.0.15';
 export const UNDERSTUDY_VERSION = '0.1.0';
 
 export function splitAddr(addr: string | undefined): { host: string; port: number } | null {
