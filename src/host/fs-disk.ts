@@ -57,7 +57,8 @@ export class FsDisk implements Disk {
   }
 
   open(path: string, mode: OpenMode, cb: ResultCb<DiskFile>): void {
-    fs.open(path, mode === 'append' ? 'a' : 'r', (err, fd) => (err ? cb(err) : cb(null, new FsFile(path, fd))));
+    // 'a+': O_APPEND for writes, and reads allowed on the same handle.
+    fs.open(path, mode === 'append' ? 'a+' : 'r', (err, fd) => (err ? cb(err) : cb(null, new FsFile(path, fd))));
   }
 
   rename(from: string, to: string, cb: DoneCb): void {
