@@ -229,17 +229,21 @@ function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean):
   const bitsFor = (op: number): Uint32Array => (ops[op]!.known ? knownBits : unknownBits);
   const memo = new Map<string, Uint32Array[]>();
   /** Records the current configuration; false if one that dominates it was seen. */
-  const remember = (key: string): boolean => {
-    const seen = memo.get(key);
-    if (seen === undefined) {
-      memo.set(key, [unknownBits.slice()]);
+  // Configurations reached by placing an unknown op (`restricted`, see below)
+  // have fewer moves, so an unrestricted one dominates them too.
+  const remember = (key: string, restricted: boolean): boolean => {
+    const free = memo.get(key + 'F');
+    if (free !== undefined && free.some((s) => isSubset(s, unknownBits))) return false;
+    const own = restricted ? memo.get(key + 'R') : free;
+    if (own === undefined) {
+      memo.set(key + (restricted ? 'R' : 'F'), [unknownBits.slice()]);
       return true;
     }
-    for (const s of seen) if (isSubset(s, unknownBits)) return false;
+    if (restricted && own.some((s) => isSubset(s, unknownBits))) return false;
     // Drop the sets this one dominates: they can no longer prune anything new.
-    const kept = seen.filter((s) => !isSubset(unknownBits, s));
+    const kept = own.filter((s) => !isSubset(unknownBits, s));
     kept.push(unknownBits.slice());
-    memo.set(key, kept);
+    memo.set(key + (restricted ? 'R' : 'F'), kept);
     return true;
   };
 
@@ -249,6 +253,13 @@ function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean):
   // Unknown ops can always be left out, so the search succeeds as soon as
   // every op with a known result is placed.
   let remainingKnown = nKnown;
+  // After an unknown op is placed, the next op placed must be one that
+  // depends on the state: not blind (a SET, or a DEL of unknown count or
+  // outcome). Any linearization can be put in that form: an unknown op
+  // followed by a blind op, or by nothing, can be left out without changing
+  // any result. This stops unknown ops being tried at every point where
+  // nothing would notice them.
+  let restricted = false;
 
   let steps = 0;
   let entry = next[HEAD]!;
@@ -275,12 +286,14 @@ function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean):
       bitsFor(call)[bitOf[call]! >>> 5]! &= ~(1 << (bitOf[call]! & 31));
       unlift(call);
       if (ops[call]!.known) remainingKnown++;
+      const below = stackCall[stackCall.length - 1];
+      restricted = below !== undefined && !ops[below]!.known;
       tryingKnown = ops[call]!.known;
       entry = next[call]!;
       continue;
     }
     const op = ops[entry]!;
-    if (unknownLast && op.known !== tryingKnown) {
+    if ((unknownLast && op.known !== tryingKnown) || (restricted && isBlind(op))) {
       entry = next[entry]!;
       continue;
     }
@@ -290,7 +303,7 @@ function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean):
       const w = bitOf[entry]! >>> 5;
       const mask = 1 << (bitOf[entry]! & 31);
       bits[w]! |= mask;
-      if (remember(memoKey(knownBits, ns))) {
+      if (remember(memoKey(knownBits, ns), !op.known)) {
         stackCall.push(entry);
         stackState.push(state);
         state = ns;
@@ -298,6 +311,7 @@ function search(ops: readonly SearchOp[], budget: Budget, unknownLast: boolean):
         if (op.known) remainingKnown--;
         entry = next[HEAD]!;
         tryingKnown = true;
+        restricted = !op.known;
         continue;
       }
       bits[w]! &= ~mask;
@@ -348,6 +362,11 @@ function searchKey(ops: readonly SearchOp[], budget: Budget, order: SearchOrder)
   if (first.verdict !== 'unknown' || ops.every((o) => o.known)) return first;
   const second = search(ops, { maxSteps: budget.maxSteps - first.steps, outOfTime: budget.outOfTime }, true);
   return { verdict: second.verdict, steps: first.steps + second.steps };
+}
+
+/** An op whose effect and result do not depend on the state it meets (an unknown DEL's count is not kept). */
+function isBlind(op: SearchOp): boolean {
+  return op.call.kind === 'write' || (op.call.kind === 'delete' && op.result === null);
 }
 
 function isSubset(a: Uint32Array, b: Uint32Array): boolean {
