@@ -92,11 +92,14 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
 /** Name → spec over connection-level and data commands (connection-level wins on a clash). */
 export class CommandTable {
   readonly byName: ReadonlyMap<string, CommandSpec>;
+  /** Names the data executor implements (the node answers them). */
+  readonly dataNames: ReadonlySet<string>;
   constructor(dataCommands: readonly CommandSpec[]) {
     const m = new Map<string, CommandSpec>();
     for (const s of dataCommands) m.set(s.name, s);
     for (const s of CONNECTION_COMMANDS) m.set(s.name, s);
     this.byName = m;
+    this.dataNames = new Set(dataCommands.map((s) => s.name));
   }
 
   get(name: string): CommandSpec | undefined {

@@ -277,10 +277,32 @@ export class Connection {
     });
   }
 
+  /**
+   * Redis's order of checks (processCommand): unknown command, arity, authentication, the
+   * subscribed context, then MULTI queueing. Any refusal inside MULTI makes the EXEC abort.
+   */
   private run(name: string, argv: Buffer[], done: Done): void {
-    if (!this.authed && !NO_AUTH.has(name)) return done(err('NOAUTH Authentication required.'));
+    const refuse = (r: Reply): void => {
+      if (name === 'exec' && r.t === 'error') {
+        // Redis (execCommandAbort): a refused EXEC discards the transaction and says why.
+        this.multi = null;
+        this.unwatch();
+        // Its formatted errors (arity) come without the "ERR " code there; shared ones (NOAUTH) keep theirs.
+        return done(err(`EXECABORT Transaction discarded because of: ${r.msg.startsWith('ERR ') ? r.msg.slice(4) : r.msg}`));
+      }
+      if (this.multi) this.multi.dirty = true;
+      done(r);
+    };
+    const spec = this.specFor(name);
+    if (!spec) return refuse(unknownCommandError(argv));
+    if (!CommandTable.arityOk(spec, argv.length)) return refuse(arityError(name));
+    if (spec.subcommands && argv.length >= 2) {
+      const sub = spec.subcommands.find((s) => s.name === `${name}|${argv[1]!.toString('latin1').toLowerCase()}`);
+      if (sub && !CommandTable.arityOk(sub, argv.length)) return refuse(arityError(sub.name));
+    }
+    if (!this.authed && !NO_AUTH.has(name)) return refuse(err('NOAUTH Authentication required.'));
     if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_ALLOWED.has(name))
-      return done(
+      return refuse(
         err(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
       );
     if (this.multi && !MULTI_CONTROL.has(name)) return done(this.enqueue(name, argv));
@@ -290,13 +312,10 @@ export class Connection {
   /** MULTI: validate now (errors abort the EXEC, as in Redis), run at EXEC. */
   private enqueue(name: string, argv: Buffer[]): Reply {
     const m = this.multi!;
-    const spec = this.specFor(name);
     const fail = (r: Reply): Reply => {
       m.dirty = true;
       return r;
     };
-    if (!spec) return fail(unknownCommandError(argv));
-    if (!CommandTable.arityOk(spec, argv.length)) return fail(arityError(name));
     if (NOT_IN_MULTI.has(name)) return fail(err('ERR Command not allowed inside a transaction'));
     if (m.queue.length >= this.ctx.limits.maxQueuedCommands)
       return fail(
@@ -308,9 +327,14 @@ export class Connection {
     return { t: 'simple', s: 'QUEUED' };
   }
 
+  /**
+   * The command's spec, or undefined if this port does not serve it: the sentinel port only its
+   * handlers, the data port its handlers and the executor's commands.
+   */
   private specFor(name: string): CommandSpec | undefined {
-    if (this.ctx.mode === 'sentinel' && !this.ctx.handlers.has(name)) return undefined;
-    return this.ctx.table.get(name);
+    const spec = this.ctx.table.get(name);
+    if (!spec || this.ctx.handlers.has(name)) return spec;
+    return this.ctx.mode === 'data' && this.ctx.table.dataNames.has(name) ? spec : undefined;
   }
 
   /** Runs one command now: connection-level here, data commands on the node. */

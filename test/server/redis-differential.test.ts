@@ -65,6 +65,7 @@ test('MULTI / EXEC / DISCARD / WATCH errors and results match redis-server', asy
   await same('exec', c('DEL', 'a') + c('MULTI') + c('SET', 'a', '1') + c('INCR', 'a') + c('GET', 'a') + c('PING') + c('ECHO', 'e') + c('EXEC'));
   await same('exec runtime error', c('DEL', 's') + c('MULTI') + c('SET', 's', 'abc') + c('INCR', 's') + c('GET', 's') + c('EXEC'));
   await same('empty exec', c('MULTI') + c('EXEC'));
+  await same('exec with arguments', c('MULTI') + c('PING') + c('EXEC', 'x') + c('EXEC') + c('EXEC', 'y'));
   await same('own write aborts', c('WATCH', 'w') + c('SET', 'w', '1') + c('MULTI') + c('GET', 'w') + c('EXEC'));
   await same('watch then nothing', c('WATCH', 'w2') + c('MULTI') + c('SET', 'w2', '1') + c('EXEC'));
   await same('unwatch', c('WATCH', 'w3') + c('SET', 'w3', '1') + c('UNWATCH') + c('MULTI') + c('GET', 'w3') + c('EXEC'));
@@ -106,6 +107,22 @@ test('WAIT argument errors match redis-server', async () => {
   await same('wait', c('WAIT', '0', '0') + c('WAIT', 'x', '0') + c('WAIT', '0', 'y') + c('WAIT', '0', '-1') + c('WAIT', '1'));
 });
 
+test('the subscribed context (RESP2) matches redis-server', async () => {
+  // The sentinel port serves SUBSCRIBE; redis-server's pub/sub rules are the reference.
+  const { startSentinelServer } = await import('../../src/server/sentinel.ts');
+  const sentinel = await startSentinelServer({ node: new SingleNodeHarness(), port: 0 });
+  try {
+    const script =
+      c('UNSUBSCRIBE') + c('PUNSUBSCRIBE') + c('SUBSCRIBE', 'a', 'b') + c('PING') + c('PING', 'x') + c('ECHO', 'y') + c('PSUBSCRIBE', 'c*') +
+      c('UNSUBSCRIBE', 'a') + c('UNSUBSCRIBE') + c('PUNSUBSCRIBE') + c('PING');
+    const theirs = await exchange(redis.port, script);
+    const mine = await exchange(sentinel.port, script);
+    assert.equal(mine, theirs);
+  } finally {
+    await sentinel.close();
+  }
+});
+
 test('RESP3 replies after HELLO 3 match redis-server', async () => {
   const setup = c('HELLO', '3');
   await same('resp3', c('DEL', 'r') + c('GET', 'r') + c('SET', 'r', '1') + c('INCR', 'r') + c('MULTI') + c('GET', 'nope') + c('EXEC') + c('CLIENT', 'GETNAME') + c('ECHO', 'x'), { setup });
@@ -130,8 +147,9 @@ test('NOAUTH, WRONGPASS and HELLO AUTH with a password match redis-server', asyn
   const withPass = new RespServer({ node: new SingleNodeHarness(), port: 0, requirePass: 'pw-1' });
   const { port } = await withPass.listen();
   try {
+    // Unknown commands and arity errors are reported before NOAUTH, as Redis orders its checks.
     const script =
-      c('GET', 'a') + c('PING') + c('HELLO', '3') + c('AUTH', 'wrong') + c('AUTH', 'bob', 'pw-1') + c('AUTH', 'pw-1') + c('GET', 'never-set') + c('RESET') + c('PING') + c('HELLO', '2', 'AUTH', 'default', 'pw-1') + c('CLIENT', 'GETNAME');
+      c('NOSUCH') + c('GET') + c('MULTI') + c('GET', 'a') + c('EXEC') + c('GET', 'a') + c('PING') + c('HELLO', '3') + c('AUTH', 'wrong') + c('AUTH', 'bob', 'pw-1') + c('AUTH', 'pw-1') + c('GET', 'never-set') + c('RESET') + c('PING') + c('HELLO', '2', 'AUTH', 'default', 'pw-1') + c('CLIENT', 'GETNAME');
     // HELLO's own map differs between servers (id, version): compare everything but that reply.
     const strip = (s: string): string => s.replace(/\*14\r\n\$6\r\nserver\r\n[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/, '<hello>');
     const theirs = strip(await exchange(redis.port, script));
