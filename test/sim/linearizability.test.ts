@@ -507,6 +507,40 @@ test('property: one read mutated to return a value never written is caught on it
   );
 });
 
+test('property: a stale read appended after a generated history is caught by the search', () => {
+  fc.assert(
+    fc.property(fc.array(genOp(5, 2), { minLength: 1, maxLength: 40 }), fc.boolean(), fc.nat(), (gen, overlap, pick) => {
+      const ops = generate(gen, overlap);
+      // A letter value some ok write stored, which no op of unknown outcome
+      // writes and no append or incr can produce: after a later completed
+      // write of another value, reading it is stale whatever the order.
+      const stale = ops.filter(
+        (o) =>
+          o.status === 'ok' &&
+          o.call.kind === 'write' &&
+          /^[a-c]$/.test(o.call.value) &&
+          !ops.some((p) => p.status === 'info' && p.call.key === o.call.key && p.call.kind === 'write' && p.call.value === (o.call as { value: string }).value),
+      );
+      fc.pre(stale.length > 0);
+      const victim = stale[pick % stale.length]!;
+      const key = victim.call.key;
+      const value = (victim.call as { value: string }).value;
+      const end = Math.max(...ops.map((o) => (Number.isFinite(o.completeTime) ? o.completeTime : o.invokeTime)));
+      const tail: HistoryOp[] = [
+        { id: 9000, client: 'x', call: w('fresh', key), status: 'ok', result: null, invokeTime: end + 1, completeTime: end + 2, gaveUpTime: null },
+        { id: 9001, client: 'y', call: r(key), status: 'ok', result: value, invokeTime: end + 3, completeTime: end + 4, gaveUpTime: null },
+      ];
+      const res = checkLinearizable([...ops, ...tail]);
+      assert.equal(res.ok, false, JSON.stringify(res));
+      if (res.ok === false) {
+        assert.equal(res.key, key);
+        assert.equal(res.culprit.id, 9001);
+      }
+    }),
+    { numRuns: 150 },
+  );
+});
+
 /** 10 clients × 200 ops, round-robin so that all ten overlap, on 5 keys. */
 function bigHistory(seed: number, unknownOutcomes = true): HistoryOp[] {
   const prng = new Prng(seed);
