@@ -62,8 +62,8 @@ const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
 /** Commands that act on the transaction itself and are never queued. */
 const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
-/** Commands refused inside MULTI (their replies are pushes, or they need their own connection state). */
-const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'hello', 'auth', 'sentinel']);
+/** Commands refused inside MULTI: their replies are pushes, or (SENTINEL FAILOVER) they wait on the cluster. */
+const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'sentinel']);
 
 export function arityError(name: string): Reply {
   return err(`ERR wrong number of arguments for '${name}' command`);

@@ -65,6 +65,8 @@ test('MULTI / EXEC / DISCARD / WATCH errors and results match redis-server', asy
   await same('exec', c('DEL', 'a') + c('MULTI') + c('SET', 'a', '1') + c('INCR', 'a') + c('GET', 'a') + c('PING') + c('ECHO', 'e') + c('EXEC'));
   await same('exec runtime error', c('DEL', 's') + c('MULTI') + c('SET', 's', 'abc') + c('INCR', 's') + c('GET', 's') + c('EXEC'));
   await same('empty exec', c('MULTI') + c('EXEC'));
+  await same('connection commands queued', c('MULTI') + c('AUTH', 'x') + c('CLIENT', 'SETNAME', 'n') + c('WAIT', '0', '0') + c('SELECT', '0') + c('EXEC') + c('CLIENT', 'GETNAME'));
+  await same('quit in multi', c('MULTI') + c('PING') + c('QUIT') + c('PING'), { closes: true });
   await same('exec with arguments', c('MULTI') + c('PING') + c('EXEC', 'x') + c('EXEC') + c('EXEC', 'y'));
   await same('own write aborts', c('WATCH', 'w') + c('SET', 'w', '1') + c('MULTI') + c('GET', 'w') + c('EXEC'));
   await same('watch then nothing', c('WATCH', 'w2') + c('MULTI') + c('SET', 'w2', '1') + c('EXEC'));
