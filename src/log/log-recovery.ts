@@ -151,7 +151,6 @@ export function recoverLog(
       } catch (e) {
         return fail(e as Error);
       }
-      if (pointers.nextToClear > pointers.start && pointers.start < 1) return fail(gap(dir, 'impossible pointers'));
       ensureFirstSegment();
     });
   }

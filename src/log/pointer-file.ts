@@ -47,7 +47,8 @@ export function decodePointers(b: Uint8Array, path: string): LogPointers {
   if (crc32c(b, 0, 0, 28) !== dv.getUint32(28, true)) return throwIt(bad('checksum mismatch'));
   const start = dv.getUint32(8, true) + dv.getUint32(12, true) * TWO_32;
   const nextToClear = dv.getUint32(16, true) + dv.getUint32(20, true) * TWO_32;
-  if (start < 1 || nextToClear < 1 || !Number.isSafeInteger(start) || !Number.isSafeInteger(nextToClear)) {
+  // start is the first lsn of the oldest segment kept, and a segment is kept until all of it is cleared.
+  if (start < 1 || nextToClear < start || !Number.isSafeInteger(start) || !Number.isSafeInteger(nextToClear)) {
     return throwIt(bad(`impossible pointers start=${start} nextToClear=${nextToClear}`));
   }
   return { start, nextToClear };

@@ -412,3 +412,33 @@ test('appends out of order are an assertion error, not a silent gap', () => {
   assert.throws(() => h.log.append([{ lsn: 5, epoch: 1, payload: new Uint8Array(1) }], () => {}), /out of order/);
   assert.throws(() => h.log.append([{ lsn: 3, epoch: 0, payload: new Uint8Array(1) }], () => {}), /epoch 0 below 1/);
 });
+
+test('a clear interrupted after its pointer write: recovery deletes the segments left below start', () => {
+  let finished = 0;
+  for (let steps = 0; steps <= 40; steps++) {
+    const h = new Harness(100 + steps);
+    for (let i = 0; i < 120; i++) h.append(1, 200, false);
+    h.loop.run();
+    const before = h.log.segmentCount;
+    h.clear(100 / 120);
+    for (let i = 0; i < steps && h.loop.step(); i++);
+    h.disk.crash();
+    h.loop.clear();
+    let report: RecoveryReport | undefined;
+    UpdateLog.open(h.disk, DIR, { segmentBytes: SEGMENT_BYTES_FOR_TESTS, defer: h.loop.defer }, (err, log, r) => {
+      assert.equal(err, null);
+      assert.ok(log);
+      h.log = log;
+      report = r;
+    });
+    h.loop.run();
+    assert.ok(report);
+    const segs = h.disk.names(DIR).filter((n) => n.startsWith('seg-'));
+    assert.equal(segs.length, h.log.segmentCount, 'no segment file outside the log');
+    if (h.log.nextToClear === 101) {
+      assert.ok(h.log.segmentCount < before);
+      if (report.removedSegments.length > 0) finished++;
+    } else assert.equal(h.log.nextToClear, 1, 'the pointers are the old or the new ones');
+  }
+  assert.ok(finished > 0, 'some crash point must fall between the pointer write and the deletions');
+});
