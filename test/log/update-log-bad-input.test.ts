@@ -3,6 +3,10 @@
 // segment, a garbage pointer file, an oversized record.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsDisk } from '../../src/host/fs-disk.ts';
 import { SimDisk } from '../../sim/sim-disk.ts';
 import { Prng } from '../../src/lib/prng.ts';
 import { isUnderstudyError, type ErrorCode } from '../../src/errors.ts';
@@ -277,4 +281,34 @@ test('hard state: a crash during a save leaves the old or the new vote, never ga
     }
   }
   assert.ok(sawOld && sawNew, 'crash points must cover both outcomes');
+});
+
+test('on the real file system too: a flipped byte mid-log is LOG_CORRUPT_RECORD, a garbage pointer file LOG_POINTER_FILE_CORRUPT', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'understudy-log-bad-'));
+  const open = (): Promise<Opened> =>
+    new Promise((resolve) => UpdateLog.open(new FsDisk(), root, { segmentBytes: SEG }, (err, log, report) => resolve({ err, log, report })));
+  try {
+    const first = await open();
+    assert.ok(first.log);
+    const log = first.log;
+    await new Promise<void>((resolve, reject) => {
+      for (let lsn = 1; lsn <= 20; lsn++) log.append([{ lsn, epoch: 1, payload: new Uint8Array(PAYLOAD).fill(lsn) }], (e) => (e ? reject(e) : lsn === 20 && resolve()));
+    });
+    await new Promise<void>((resolve) => log.close(() => resolve()));
+    const seg = join(root, segmentName(1));
+    const bytes = readFileSync(seg);
+    const at = SEGMENT_HEADER_BYTES + 7 * FRAME + 50;
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(seg, bytes);
+    expectCode(await open(), 'LOG_CORRUPT_RECORD', seg, `offset ${SEGMENT_HEADER_BYTES + 7 * FRAME}`);
+    bytes[at] = bytes[at]! ^ 0x01;
+    writeFileSync(seg, bytes);
+    const restored = await open();
+    assert.equal(restored.log?.lastLsn, 20, 'the same log opens once the byte is restored');
+    await new Promise<void>((resolve) => restored.log!.close(() => resolve()));
+    writeFileSync(join(root, POINTER_FILE_NAME), 'garbage');
+    expectCode(await open(), 'LOG_POINTER_FILE_CORRUPT', join(root, POINTER_FILE_NAME));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
