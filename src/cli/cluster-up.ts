@@ -100,7 +100,7 @@ export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOp
     `  admin:      http://${o.host}:${first.adminPort}/   (dashboard)`,
     `  status:     understudy status --admin http://${o.host}:${first.adminPort}`,
     '',
-    'Ctrl-C stops every node.',
+    'Ctrl-C stops every node (a second Ctrl-C kills them).',
   ];
   return lines.join('\n');
 }
@@ -161,7 +161,20 @@ export async function runClusterUp(o: ClusterUpOptions, io: { out: NodeJS.Writab
       }, CHILD_STOP_TIMEOUT_MS);
       timer.unref();
     };
-    const onSignal = (): void => stopAll();
+    const onSignal = (): void => {
+      if (!stopping) return stopAll();
+      // A second Ctrl-C means now: kill what is left by PID.
+      io.err.write('understudy cluster: killing the remaining node(s)\n');
+      exitCode = 1;
+      for (const child of children.values()) {
+        if (child.pid === undefined) continue;
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // Already gone: nothing left to stop.
+        }
+      }
+    };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     for (const n of plan) {
