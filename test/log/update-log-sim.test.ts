@@ -37,7 +37,16 @@ type Cmd =
   | { k: 'read'; frac: number; maxBytes: number };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('append' as const), n: fc.integer({ min: 1, max: 6 }), size: fc.integer({ min: 8, max: 400 }), bump: fc.boolean() }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      k: fc.constant('append' as const),
+      n: fc.integer({ min: 1, max: 6 }),
+      // Mostly small records; sometimes an append larger than a whole segment.
+      size: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 8, max: 400 }) }, { weight: 1, arbitrary: fc.integer({ min: 8, max: 1500 }) }),
+      bump: fc.boolean(),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ k: fc.constant('run' as const), events: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 40 })) }) },
   { weight: 2, arbitrary: fc.constant({ k: 'settle' as const }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constant('clear' as const), frac: fc.double({ min: 0, max: 1, noNaN: true }) }) },
