@@ -88,6 +88,12 @@ export interface NodeEvents {
   committed: (lsn: Lsn) => void;
 }
 
+/** What status() computes beyond the cheap fields. */
+export interface StatusOptions {
+  /** Include the storage area's digest (reads every region whose cached digest is stale). */
+  readonly digest?: boolean;
+}
+
 export interface NodeHandle {
   readonly id: NodeId;
   readonly members: readonly MemberInfo[];
@@ -105,7 +111,7 @@ export interface NodeHandle {
   waitReplicas(lsn: Lsn, numReplicas: number, timeoutMs: number, cb: (count: number) => void): void;
   /** The lsn of the last write this node accepted (for WAIT). */
   lastLsn(): Lsn;
-  status(): NodeStatus;
+  status(opts?: StatusOptions): NodeStatus;
   switchover(to: NodeId | undefined, cb: (err: Error | null) => void): void;
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
   off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;

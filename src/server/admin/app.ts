@@ -147,7 +147,10 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
   const errorReplies = { 400: { $ref: 'adminError#' }, 401: { $ref: 'adminError#' } };
   app.addSchema({ $id: 'adminError', type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } });
 
-  app.get('/status', { schema: { response: { 200: nodeStatusSchema, ...errorReplies } } }, async () => node.status());
+  // ?digest=1 adds the storage area's digest (costly on a large store, so only on request).
+  app.get('/status', { schema: { response: { 200: nodeStatusSchema, ...errorReplies } } }, async (req) =>
+    node.status({ digest: (req.query as { digest?: unknown } | undefined)?.digest === '1' }),
+  );
 
   app.get('/cluster', { schema: { response: { 200: clusterSchema, ...errorReplies } } }, async () => cluster());
 

@@ -1,0 +1,285 @@
+// startNode(config): one real node. Opens the update log, the vote and the
+// storage area under config.dataDir, connects to the peers over TCP, starts the
+// protocol driver, and puts the Redis/Sentinel ports and the admin HTTP app in
+// front of it — the same wiring as sim/sim-node.ts, with real ports.
+//
+// Data directory layout (docs/configuration.md): log/ (update log segments),
+// hard-state (epoch and vote), storage/ (LMDB; absent with memory storage or
+// on a witness).
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.ts';
+import { coreConfigOf } from '../config/core-config.ts';
+import { isWriteCommand } from '../core/kv/command-table.ts';
+import { HardStateFile } from '../log/hard-state.ts';
+import { UpdateLog } from '../log/update-log.ts';
+import type { MemberInfo, NodeHandle } from '../runtime/node-api.ts';
+import { RuntimeNode } from '../runtime/node.ts';
+import { buildAdminApp, type AdminApp } from '../server/admin/app.ts';
+import { createNodeLogger, type Logger } from '../server/logger.ts';
+import { Metrics } from '../server/metrics.ts';
+import { startClientServers, type ClientServers } from '../server/resp-node-servers.ts';
+import { splitAddr } from '../server/resp-info.ts';
+import { LmdbStorage } from '../storage/lmdb-storage.ts';
+import { MemoryStorage } from '../storage/memory-storage.ts';
+import type { StorageArea } from '../storage/storage-area.ts';
+import { FsDisk } from './fs-disk.ts';
+import { PeerTransport } from './peer-transport.ts';
+import { realClock } from './real-clock.ts';
+
+/** Demo mode's kill-primary answers the HTTP request before the process dies; this is the head start. */
+export const DEMO_KILL_DELAY_MS = 100;
+/** A kill-primary request forwarded to the primary's admin API gives up after this long. */
+export const DEMO_FORWARD_TIMEOUT_MS = 2000;
+
+export interface StartNodeOptions {
+  /**
+   * The node cannot go on (its log or storage failed). Default: log the error and exit the
+   * process with code 1 — a node that cannot write its log must not linger and answer clients.
+   */
+  readonly onFatal?: (err: Error) => void;
+  /** Install SIGTERM/SIGINT handlers that stop the node and exit (the CLI handles signals itself). */
+  readonly handleSignals?: boolean;
+  /** Where log lines go; default stdout. */
+  readonly logDestination?: import('pino').DestinationStream;
+}
+
+/** A running node: the handle to use it, where it listens, and how to stop it. */
+export interface StartedNode {
+  readonly node: RuntimeNode;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Bound addresses (host:port); absent where the member has none. */
+  readonly addresses: { readonly peer: string; readonly redis?: string; readonly sentinel?: string; readonly admin?: string };
+  /** Orderly stop: client servers, admin app, driver (log and storage closed), peer transport. */
+  stop(cb?: (err: Error | null) => void): Promise<void>;
+}
+
+function cb2p<T>(fn: (cb: (err: Error | null, v?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v as T))));
+}
+
+function memberInfos(config: Config): MemberInfo[] {
+  return config.members.map((m) => ({
+    id: m.id,
+    kind: m.kind,
+    peerAddr: m.peerAddr,
+    ...(m.redisAddr !== undefined ? { redisAddr: m.redisAddr } : {}),
+    ...(m.adminAddr !== undefined ? { adminAddr: m.adminAddr } : {}),
+  }));
+}
+
+function addrOf(addr: string, key: string): { host: string; port: number } {
+  const a = splitAddr(addr);
+  if (!a) throw new Error(`${key}: "${addr}" is not host:port`);
+  return a;
+}
+
+/** Starts one node from a validated configuration (see src/config). */
+export async function startNode(config: Config, options: StartNodeOptions = {}): Promise<StartedNode> {
+  const self = config.members.find((m) => m.id === config.nodeId);
+  if (!self) throw new Error(`nodeId ${config.nodeId} is not one of members[].id`);
+  const nl = createNodeLogger({ nodeId: config.nodeId, level: config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
+  const logger = nl.logger;
+  const metrics = new Metrics({ nodeId: config.nodeId });
+  const disk = new FsDisk();
+  const dir = config.dataDir;
+
+  await cb2p<void>((cb) => disk.mkdirp(join(dir, 'log'), cb));
+  const [log, report] = await new Promise<[UpdateLog, unknown]>((resolve, reject) =>
+    UpdateLog.open(disk, join(dir, 'log'), {}, (err, l, r) => (err || !l ? reject(err ?? new Error('no log')) : resolve([l, r]))),
+  );
+  logger.info({ dir: join(dir, 'log'), start: log.start, lastLsn: log.lastLsn, recovery: report }, 'update log opened');
+  const closeLog = (): Promise<void> => cb2p<void>((cb) => log.close(cb)).catch(() => undefined);
+
+  let storage: StorageArea | null = null;
+  let transport: PeerTransport | null = null;
+  /** Once the node is open, its stop() closes the log and the storage area. */
+  let nodeOwnsFiles = false;
+  try {
+    const hardState = await cb2p<HardStateFile>((cb) => HardStateFile.load(disk, join(dir, 'hard-state'), cb));
+    if (self.kind === 'data') storage = config.storage === 'memory' ? new MemoryStorage() : LmdbStorage.open(join(dir, 'storage'));
+
+    const peerListen = addrOf(self.peerAddr, `members[${config.nodeId}].peerAddr`);
+    transport = new PeerTransport({
+      self: config.nodeId,
+      listenHost: peerListen.host,
+      listenPort: peerListen.port,
+      peers: Object.fromEntries(config.members.map((m) => [m.id, m.peerAddr])),
+      secret: config.clusterSecret,
+      clusterName: config.clusterName,
+      logger: logger.child({ component: 'peer' }),
+      maxFrameBytes: config.limits.maxFrameBytes,
+      handshakeTimeoutMs: config.timing.connectTimeoutMs,
+    });
+
+    let fatal = false;
+    const onFatal =
+      options.onFatal ??
+      ((err: Error): void => {
+        logger.fatal({ err }, 'node cannot continue: stopping the process');
+        process.exit(1);
+      });
+    const t = transport;
+    const node = await cb2p<RuntimeNode>((cb) =>
+      RuntimeNode.open(
+        {
+          driver: {
+            config: coreConfigOf(config, randomInt(0, 2 ** 31 - 1)),
+            clock: realClock,
+            network: t,
+            log,
+            hardState,
+            storage,
+            defer: setImmediate,
+          },
+          members: memberInfos(config),
+          onFatal: (err) => {
+            if (fatal) return;
+            fatal = true;
+            onFatal(err);
+          },
+          onBatch: (updates, seconds) => metrics.fsync(seconds, updates),
+          observer: {
+            command(name, seconds, errCode, isWrite) {
+              metrics.command(name, seconds, errCode);
+              if (isWrite) metrics.clientWrite(seconds);
+            },
+          },
+          isWrite: (name) => isWriteCommand(name),
+        },
+        cb,
+      ),
+    );
+    nodeOwnsFiles = true;
+    const unfollow = nl.follow(node);
+    const partial: { servers: ClientServers | null; admin: AdminApp | null } = { servers: null, admin: null };
+    // The admin app logs each failover itself; without one (a member with no adminAddr) log it here.
+    const onFailover = (r: import('../runtime/node-api.ts').FailoverReport): void => {
+      if (partial.admin) return;
+      logger.info({ failover: r }, `failover: ${r.oldPrimary ?? '(none)'} → ${r.newPrimary}, epoch ${r.newEpoch}, detection ${r.detectionMs} ms, election ${r.electionMs} ms, sync ${r.failoverSyncMs} ms`);
+    };
+    const onTruncate = (afterLsn: number, epoch: number, removed: number): void =>
+      logger.warn({ afterLsn, epoch, removed }, 'divergent log tail truncated; its regions are re-fetched from the primary');
+    const onRole = (role: string, epoch: number): void => logger.info({ newRole: role, newEpoch: epoch, primaryId: node.primaryId() }, `role: ${role}`);
+    node.on('failover', onFailover);
+    node.on('truncate', onTruncate);
+    node.on('role', onRole);
+
+    const closeAll = async (): Promise<void> => {
+      const errs: unknown[] = [];
+      if (partial.admin) await partial.admin.close().catch((e: unknown) => errs.push(e));
+      if (partial.servers) await partial.servers.close().catch((e: unknown) => errs.push(e));
+      await cb2p<void>((cb) => node.stop(cb)).catch((e: unknown) => errs.push(e));
+      await new Promise<void>((resolve) => t.close(resolve));
+      node.off('failover', onFailover);
+      node.off('truncate', onTruncate);
+      node.off('role', onRole);
+      unfollow();
+      if (errs.length > 0) throw errs[0] instanceof Error ? errs[0] : new Error(String(errs[0]));
+    };
+
+    let bound: { host: string; port: number };
+    let redis: string | undefined;
+    let sentinel: string | undefined;
+    let admin: string | undefined;
+    try {
+      bound = await new Promise((resolve, reject) => t.listen((err, a) => (err || !a ? reject(err ?? new Error('no peer address')) : resolve(a))));
+      if (self.kind === 'data' && self.redisAddr !== undefined) {
+        partial.servers = await startClientServers(node, config, logger);
+        redis = `${splitAddr(self.redisAddr)!.host}:${partial.servers.resp.port}`;
+        if (partial.servers.sentinel && self.sentinelAddr !== undefined) sentinel = self.sentinelAddr;
+      }
+      if (self.adminAddr !== undefined) {
+        const a = addrOf(self.adminAddr, `members[${config.nodeId}].adminAddr`);
+        const adminOf = (id: string): string | undefined => {
+          const m = config.members.find((x) => x.id === id);
+          return m?.adminAddr !== undefined ? `http://${m.adminAddr}` : undefined;
+        };
+        partial.admin = buildAdminApp({
+          node,
+          peersAdmin: adminOf,
+          adminToken: config.adminToken,
+          demo: config.demo ? { killPrimary: () => killPrimary(node, adminOf, config.adminToken, logger) } : undefined,
+          metrics,
+          logger,
+        });
+        await partial.admin.listen({ host: a.host, port: a.port });
+        admin = self.adminAddr;
+      }
+    } catch (e) {
+      await closeAll().catch(() => undefined);
+      throw e;
+    }
+
+    let stopping: Promise<void> | null = null;
+    const stop = (cb?: (err: Error | null) => void): Promise<void> => {
+      if (!stopping) {
+        logger.info('stopping');
+        stopping = closeAll().then(() => logger.info('stopped'));
+      }
+      return stopping.then(
+        () => cb?.(null),
+        (e: unknown) => {
+          const err = e instanceof Error ? e : new Error(String(e));
+          if (cb) cb(err);
+          else throw err;
+        },
+      );
+    };
+
+    if (options.handleSignals) {
+      const onSignal = (sig: NodeJS.Signals): void => {
+        stop().then(
+          () => process.exit(sig === 'SIGINT' ? 130 : 0),
+          () => process.exit(1),
+        );
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    }
+
+    logger.info(
+      { peer: `${bound.host}:${bound.port}`, redis, sentinel, admin, storage: self.kind === 'data' ? config.storage : 'none', members: config.members.length },
+      `node ${config.nodeId} started`,
+    );
+    return {
+      node,
+      config,
+      logger,
+      metrics,
+      addresses: { peer: `${bound.host}:${bound.port}`, ...(redis ? { redis } : {}), ...(sentinel ? { sentinel } : {}), ...(admin ? { admin } : {}) },
+      stop,
+    };
+  } catch (e) {
+    transport?.close();
+    if (nodeOwnsFiles) throw e;
+    if (storage) await cb2p<void>((cb) => storage!.close(cb)).catch(() => undefined);
+    await closeLog();
+    throw e;
+  }
+}
+
+/**
+ * Demo mode: make the primary's process exit abruptly (kill -9), to watch a failover. On the
+ * primary itself the process kills itself once the HTTP reply had time to leave; elsewhere the
+ * request is forwarded to the primary's admin API.
+ */
+function killPrimary(node: NodeHandle, adminOf: (id: string) => string | undefined, token: string | undefined, logger: Logger): void {
+  const primary = node.primaryId();
+  if (primary === node.id) {
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), DEMO_KILL_DELAY_MS);
+    return;
+  }
+  const base = primary === null ? undefined : adminOf(primary);
+  if (base === undefined) {
+    logger.warn({ primary }, 'demo: no primary with an admin address to kill');
+    return;
+  }
+  fetch(`${base}/demo/kill-primary`, {
+    method: 'POST',
+    headers: token !== undefined ? { authorization: `Bearer ${token}` } : {},
+    signal: AbortSignal.timeout(DEMO_FORWARD_TIMEOUT_MS),
+  }).catch((e: unknown) => logger.warn({ err: e, primary }, 'demo: forwarding kill-primary failed'));
+}
