@@ -43,8 +43,10 @@ export interface SimResult {
   readonly linearizable: boolean | 'unknown';
 }
 
-const KEYS = ['k0', 'k1', 'k2', 'k3'];
-const COUNTERS = ['c0', 'c1'];
+/** Keys rotate every KEY_WINDOW_MS so that each key's history stays small enough to check. */
+const KEYS_PER_WINDOW = 4;
+const COUNTERS_PER_WINDOW = 2;
+const KEY_WINDOW_MS = 400;
 
 /** Client-side give-up time: after it the op's outcome is unknown (info). */
 const CLIENT_TIMEOUT_MS = 2000;
@@ -128,6 +130,9 @@ export function runSimulation(o: SimOptions): SimResult {
         return;
       }
       const roll = cprng.float();
+      const w = Math.floor(q.now / KEY_WINDOW_MS);
+      const KEYS = Array.from({ length: KEYS_PER_WINDOW }, (_, i) => `k${w}:${i}`);
+      const COUNTERS = Array.from({ length: COUNTERS_PER_WINDOW }, (_, i) => `c${w}:${i}`);
       let call: OpCall;
       let cmd: string[];
       if (roll < 0.45) {
