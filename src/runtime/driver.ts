@@ -275,6 +275,11 @@ export class Driver {
     return this.halted;
   }
 
+  /** The node's durable UpdateLog, for status and tests (read-only use). */
+  get updateLog(): UpdateLog {
+    return this.o.log;
+  }
+
   /** Orderly stop: halts, then closes the log and the storage area. */
   stop(cb: (err: Error | null) => void): void {
     this.halt();
