@@ -48,7 +48,8 @@ import type { StateReader } from './state-reader.ts';
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
 
 export type Input =
-  | { readonly t: 'tick' }
+  /** Time passes; wallMs is the wall clock, used only to expire keys. */
+  | { readonly t: 'tick'; readonly wallMs: number }
   | { readonly t: 'message'; readonly from: NodeId; readonly msg: Message }
   | { readonly t: 'client'; readonly id: number; readonly cmds: readonly Buffer[][]; readonly wallMs: number }
   /** The log holds every update up to lsn durably (lsn's epoch given so a stale completion after a truncation is ignored). */
@@ -132,6 +133,9 @@ interface SyncRound {
   readonly detectionMs: number;
   readonly electionMs: number;
 }
+
+/** Entries examined for expiry per tick at the primary (a full pass over N keys takes N / this ticks). */
+export const EXPIRY_SCAN_PER_TICK = 256;
 
 const WRITE_ERR_READONLY = "READONLY You can't write against a read only replica.";
 
@@ -228,7 +232,7 @@ export class Replica {
     if (nowMs > this.now) this.now = nowMs;
     switch (input.t) {
       case 'tick':
-        this.onTick();
+        this.onTick(input.wallMs);
         break;
       case 'message':
         this.onMessage(input.from, input.msg);
@@ -314,9 +318,10 @@ export class Replica {
 
   // ------------------------------------------------------------------ ticks and timers
 
-  private onTick(): void {
+  private onTick(wallMs: number): void {
     const t = this.cfg.timing;
     if (this.role === 'primary') {
+      this.expireKeys(wallMs);
       if (this.now - this.lastRoundMs >= t.heartbeatIntervalMs) this.startRound();
       // Check quorum: a primary that no majority has confirmed for a whole election timeout steps down.
       const confirmed = this.latestConfirmedRoundMs();
@@ -342,6 +347,28 @@ export class Replica {
       this.requestDirtyRegions();
     }
   }
+
+  /**
+   * Active expiry: the primary alone decides that a key has expired and replicates a delete, so
+   * replicas never diverge on time. A few entries are examined per tick, walking the regions
+   * round-robin; reads already treat expired keys as absent everywhere.
+   */
+  private expireKeys(wallMs: number): void {
+    if (!this.pending || (this.sync && this.sync.phase !== 'ship') || this.switchoverReq) return;
+    const c = this.expiryCursor;
+    const entries = this.pending.regionEntries(c.region, c.afterKey, EXPIRY_SCAN_PER_TICK);
+    const expired: Buffer[] = [];
+    for (const [k, e] of entries) if (e.expireAtMs !== 0 && e.expireAtMs <= wallMs) expired.push(k);
+    if (entries.length < EXPIRY_SCAN_PER_TICK) {
+      c.region = (c.region + 1) % ALL_REGIONS.length;
+      c.afterKey = undefined;
+    } else c.afterKey = entries[entries.length - 1]![0];
+    if (expired.length === 0) return;
+    const u = this.stamp('data', expired.map((key) => ({ k: 'del' as const, key })));
+    this.pending.record(u.lsn, u.ops);
+  }
+
+  private readonly expiryCursor: { region: number; afterKey: Buffer | undefined } = { region: 0, afterKey: undefined };
 
   private resetElectionDeadline(): void {
     const t = this.cfg.timing;

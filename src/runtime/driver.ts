@@ -134,7 +134,7 @@ export class Driver {
   private scheduleTick(): void {
     this.tickTimer = this.o.clock.setTimer(this.o.tickMs ?? DEFAULT_TICK_MS, () => {
       if (this.halted) return;
-      this.input({ t: 'tick' });
+      this.input({ t: 'tick', wallMs: this.o.clock.wallMs() });
       this.scheduleTick();
     });
   }
