@@ -53,6 +53,11 @@ export async function runStatus(opts: AdminClientOptions & { json: boolean }, ou
 
 export async function runSwitchover(opts: AdminClientOptions & { to?: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const r = await postSwitchover(opts, opts.to);
-  out.write(`switchover done: primary is ${r.primaryId ?? '(unknown)'} at epoch ${r.epoch}\n`);
+  // Right after the hand-over the answering node may not have heard from the new primary yet.
+  out.write(
+    r.primaryId !== null
+      ? `switchover done: primary is ${r.primaryId} at epoch ${r.epoch}\n`
+      : `switchover done at epoch ${r.epoch}; the new primary is being announced (see: understudy status)\n`,
+  );
   return 0;
 }

@@ -173,7 +173,8 @@ test('status and switchover report HTTP errors with the URL, and a hint on 401',
     if (req.url === '/switchover' && req.method === 'POST') {
       bodies.push(body);
       if (req.headers.authorization !== 'Bearer good-token') return json(res, 401, { code: 'NOAUTH', message: 'invalid admin token' });
-      return json(res, 200, { ok: true, primaryId: 'n2', epoch: 5 });
+      const to = (JSON.parse(body) as { to?: string }).to;
+      return json(res, 200, to === 'n3' ? { ok: true, primaryId: null, epoch: 6 } : { ok: true, primaryId: 'n2', epoch: 5 });
     }
     json(res, 401, { code: 'NOAUTH', message: 'authentication required' });
   });
@@ -183,8 +184,10 @@ test('status and switchover report HTTP errors with the URL, and a hint on 401',
     assert.equal(a.out(), 'switchover done: primary is n2 at epoch 5\n');
     assert.deepEqual(JSON.parse(bodies[0]!), { to: 'n2' });
     const b = capture();
+    assert.equal(await runCli(['switchover', '--admin', admin.url, '--to', 'n3', '--token', 'good-token'], b.io), 0);
+    assert.equal(b.out(), 'switchover done at epoch 6; the new primary is being announced (see: understudy status)\n');
     assert.equal(await runCli(['switchover', '--admin', admin.url], b.io), 1);
-    assert.deepEqual(JSON.parse(bodies[1]!), {}, 'without --to the node picks the target');
+    assert.deepEqual(JSON.parse(bodies[2]!), {}, 'without --to the node picks the target');
     assert.match(b.err(), /POST http:\/\/127\.0\.0\.1:\d+\/switchover: HTTP 401: invalid admin token \(pass --token or set UNDERSTUDY_ADMIN_TOKEN\)/);
     const c = capture();
     assert.equal(await runCli(['status', '--admin', admin.url], c.io), 1);
