@@ -188,7 +188,8 @@ export function assertConverged(c: SimCluster, maxMs = 5000): void {
       if (!n.up) continue;
       const x = n.driver!.replica;
       if (x.log.last !== r.log.last || x.durable < r.log.last) return false;
-      if (n.kind === 'data' && (x.applied < r.log.last || x.dirtyRegions.length > 0)) return false;
+      // The storage area itself (the host applies the core's storage outputs when it flushes them).
+      if (n.kind === 'data' && (x.applied < r.log.last || n.storage!.appliedLsn < r.log.last || x.dirtyRegions.length > 0)) return false;
     }
     return true;
   };
