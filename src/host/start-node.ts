@@ -25,7 +25,7 @@ import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { StorageArea } from '../storage/storage-area.ts';
 import { FsDisk } from './fs-disk.ts';
 import { PeerTransport } from './peer-transport.ts';
-import { realClock } from './real-clock.ts';
+import { createRealClock } from './real-clock.ts';
 
 /** Demo mode's kill-primary answers the HTTP request before the process dies; this is the head start. */
 export const DEMO_KILL_DELAY_MS = 100;
@@ -122,12 +122,13 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
         process.exit(1);
       });
     const t = transport;
+    const clock = createRealClock();
     const node = await cb2p<RuntimeNode>((cb) =>
       RuntimeNode.open(
         {
           driver: {
             config: coreConfigOf(config, randomInt(0, 2 ** 31 - 1)),
-            clock: realClock,
+            clock,
             network: t,
             log,
             hardState,
@@ -212,6 +213,9 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
       await closeAll().catch(() => undefined);
       throw e;
     }
+
+    // Time starts now that every server is up (see createRealClock: why not earlier).
+    clock.start();
 
     let stopping: Promise<void> | null = null;
     const stop = (cb?: (err: Error | null) => void): Promise<void> => {
