@@ -150,3 +150,38 @@ test('claim 9: sending the notification to each secondary comprises determining 
   assertConverged(o.c);
   o.ledger.verify(o.c);
 });
+
+test("claim 9: an update committed without a secondary (left out of dest after the ack timeout) is not cleared until that secondary's received indicator is set too", () => {
+  const { c, primary } = startCluster({ seed: 910 });
+  const P = primary.id;
+  const secondaries = othersThan(c, P);
+  const [S, T] = secondaries as [NodeId, NodeId];
+  const rp = replicaOf(c, P);
+  const ledger = new Ledger();
+  ledger.set(c, P, 'claim9-warmup', 'w');
+  c.run(200);
+
+  // T receives everything but its acknowledgements are lost: no received indicator for T.
+  c.net.partition(T, P, true);
+  const w = ledger.submit(c, P, 'claim9-key', 'claim9-value');
+  const lsn = rp.log.last;
+  assert.ok(c.runUntil(w.done, 3000) && w.ok(), 'the write commits once T is left out of dest (timing.ackTimeoutMs)');
+  assert.ok(!rp.destination.includes(T));
+  assert.ok(replicaOf(c, T).durable >= lsn, 'T holds the update');
+  c.run(300);
+  const e = rp.inFlight(1 << 20).find((x) => x.lsn === lsn);
+  assert.ok(e, 'the update is still tracked');
+  const iT = secondaries.indexOf(T);
+  const iS = secondaries.indexOf(S);
+  assert.equal(e.sentIndicator[iT], 1, "T's sent indicator is set");
+  assert.equal(e.receivedIndicator[iT], 0, "T's received indicator is not");
+  assert.equal(e.receivedIndicator[iS], 1);
+  assert.ok(rp.commit >= lsn, 'committed');
+  assert.ok(rp.clearPointer <= lsn, `but not cleared (pointer ${rp.clearPointer})`);
+  for (const s of secondaries) assert.ok(replicaOf(c, s).clearPointer <= lsn, `${s} was not told to clear it`);
+
+  c.net.heal();
+  assert.ok(c.runUntil(() => secondaries.every((s) => replicaOf(c, s).clearPointer > lsn), 1000), 'cleared everywhere once T acknowledges');
+  assertConverged(c);
+  ledger.verify(c);
+});
