@@ -44,6 +44,9 @@ function behindSecondary(): BehindRun {
   // the rest commit on P and S alone.
   ledger.set(c, P, 'claim5-0', 'v0', 3000);
   assert.ok(!replicaOf(c, P).destination.includes(T), 'T was left out of dest');
+  const rp = replicaOf(c, P);
+  const configs = rp.log.range(rp.log.start, rp.log.last, 1 << 20).filter((u) => u.kind === 'config');
+  assert.ok(configs.some((u) => !u.dest.includes(T) && u.dest.includes(S)), 'by a configuration update in the log');
   for (let i = 1; i < 20; i++) ledger.set(c, P, `claim5-${i}`, `v${i}`);
   c.run(20);
   const before = {
