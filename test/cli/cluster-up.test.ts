@@ -1,7 +1,9 @@
 // `understudy cluster up` end to end: three real node processes with generated
-// configurations, reachable with redis-cli and ioredis (Sentinel mode), log
-// lines prefixed with the node id, and SIGTERM to the launcher stopping every
-// child (checked by the PIDs the nodes report in INFO).
+// configurations, reachable with ioredis (Sentinel mode), log lines prefixed
+// with the node id, `understudy status` and `switchover` against the real admin
+// API (the old primary closes its clients, +switch-master is published), and
+// SIGTERM to the launcher stopping every child (checked by the PIDs the nodes
+// report in INFO).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { PORT_STRIDE } from '../../src/cli/cluster-up.ts';
+import { rawConnect } from '../server/raw-client.ts';
 
 const BIN = new URL('../../bin/understudy.mjs', import.meta.url).pathname;
 const START_DEADLINE_MS = 60_000;
@@ -46,9 +49,9 @@ function alive(pid: number): boolean {
   }
 }
 
-function runStatus(adminUrl: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'status', '--admin', adminUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => c.kill('SIGKILL'), 20_000);
@@ -87,7 +90,7 @@ async function eventually(what: string, deadlineMs: number, fn: () => Promise<bo
   assert.fail(`${what}: not within ${deadlineMs} ms`);
 }
 
-test('cluster up starts three nodes, clients find the primary, SIGTERM stops every child', async () => {
+test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients closed, +switch-master), SIGTERM stops every child', async () => {
   const data = mkdtempSync(join(tmpdir(), 'understudy-cluster-'));
   const base = await freeBase(3);
   const child = spawn(process.execPath, [BIN, 'cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--storage', 'memory'], {
@@ -113,10 +116,34 @@ test('cluster up starts three nodes, clients find the primary, SIGTERM stops eve
     const pids = await nodePids(base, 3);
     assert.equal(new Set(pids).size, 3);
     // `understudy status` against the real admin API: one row per node, one primary.
-    const status = await runStatus(`http://127.0.0.1:${base + 3 * PORT_STRIDE}`);
+    const status = await runCli(['status', '--admin', `http://127.0.0.1:${base + 3 * PORT_STRIDE}`]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^primary: n[123] \(epoch \d+\)$/m);
     assert.equal(status.stdout.split('\n').filter((l) => /^n[123]\s+(primary|secondary)\s+\d+/.test(l)).length, 3, status.stdout);
+    // A switchover: the old primary closes its client connections, every sentinel port publishes
+    // +switch-master, and Sentinel-aware clients write to the new primary.
+    const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    sentinel.on('error', () => undefined);
+    const [, oldPort] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'understudy')) as [string, string];
+    const subscriber = new Redis({ port: sentinels[1]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    subscriber.on('error', () => undefined);
+    const switches: string[] = [];
+    subscriber.on('message', (_channel: string, msg: string) => switches.push(msg));
+    await subscriber.subscribe('+switch-master');
+    const onOld = await rawConnect(Number(oldPort));
+    onOld.write('PING\r\n');
+    await onOld.until((d) => d === '+PONG\r\n');
+    const sw = await runCli(['switchover', '--admin', `http://127.0.0.1:${base + 3 * PORT_STRIDE}`]);
+    assert.equal(sw.code, 0, sw.stderr);
+    await onOld.closed();
+    await eventually('+switch-master on a sentinel port', 10_000, async () => switches.length > 0);
+    assert.match(switches[0]!, new RegExp(`^understudy 127\\.0\\.0\\.1 ${oldPort} 127\\.0\\.0\\.1 \\d+$`));
+    await eventually('a write on the new primary', START_DEADLINE_MS, async () => (await client.set('after', 'switchover')) === 'OK');
+    assert.equal(await client.get('hello'), 'world');
+    const [, newPort] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'understudy')) as [string, string];
+    assert.notEqual(newPort, oldPort);
+    sentinel.disconnect();
+    subscriber.disconnect();
     client.disconnect();
     process.kill(child.pid!, 'SIGTERM');
     const code = await Promise.race([exited, sleep(STOP_DEADLINE_MS).then(() => 'timeout' as const)]);
