@@ -56,3 +56,29 @@ test('two data nodes and a witness survive the loss of either data node', () => 
   ledger.verify(c);
   assert.equal(ledger.ackedCount, 35);
 });
+
+test('a data node behind the witness cannot take over: the cluster waits for the data node holding the committed writes', () => {
+  const { c, primary } = startCluster({ seed: 34, members: MEMBERS });
+  const first = primary.id;
+  const second = first === 'n1' ? 'n2' : 'n1';
+  const ledger = new Ledger();
+  for (let i = 0; i < 3; i++) ledger.set(c, first, `both-${i}`, `b${i}`);
+  // The second data node stops receiving; writes commit on the first plus the witness.
+  c.net.partition(first, second, true);
+  ledger.set(c, first, 'first-only-0', 'f0', 3000);
+  for (let i = 1; i < 5; i++) ledger.set(c, first, `first-only-${i}`, `f${i}`);
+  assert.deepEqual([...replicaOf(c, first).destination], ['w3'], 'dest is the witness alone');
+  assert.ok(replicaOf(c, 'w3').log.last > replicaOf(c, second).log.last, 'the witness is ahead of the second data node');
+
+  c.crash(first);
+  c.net.heal();
+  c.run(3000);
+  // The witness refuses its vote to a log missing committed updates: no primary, nothing lost.
+  assert.equal(c.primary(), undefined, 'no primary while the only up-to-date data node is down');
+  assert.equal(storedValue(c.node(second), 'first-only-4'), undefined);
+
+  restart(c, first);
+  assertConverged(c, 5000);
+  for (const n of liveDataNodes(c)) assert.equal(storedValue(n, 'first-only-4'), 'f4');
+  ledger.verify(c);
+});
