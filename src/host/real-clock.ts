@@ -24,8 +24,22 @@ export function createRealClock(): RealClock {
     nowMs: () => (originMs === null ? 0 : performance.now() - originMs),
     wallMs: () => Date.now(),
     setTimer(delayMs: number, fn: () => void): Timer {
-      const t = setTimeout(fn, delayMs);
-      return { cancel: () => clearTimeout(t) };
+      // The callback runs in the check phase of the loop iteration the timer expires in, i.e.
+      // after that iteration has read the sockets. Node runs expired timers before polling
+      // I/O, so after the event loop was busy for a while (a burst of pipelined commands) a
+      // plain timer would let the core judge timeouts — a primary's check of its majority, a
+      // secondary's election deadline — before reading the acknowledgements and heartbeats
+      // that arrived meanwhile.
+      let immediate: NodeJS.Immediate | null = null;
+      const t = setTimeout(() => {
+        immediate = setImmediate(fn);
+      }, delayMs);
+      return {
+        cancel: () => {
+          clearTimeout(t);
+          if (immediate) clearImmediate(immediate);
+        },
+      };
     },
     start() {
       if (originMs === null) originMs = performance.now();
