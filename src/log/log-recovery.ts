@@ -17,6 +17,7 @@ import {
   segmentName,
   validRecordAfter,
 } from './record-frame.ts';
+import { RESTART_FILE_NAME, completeRestart, decodeRestart, type RestartIntent } from './restart-file.ts';
 import { Segment } from './segment.ts';
 
 /** What recovery found and repaired; empty lists and zero mean a clean shutdown or crash-free tail. */
@@ -34,6 +35,8 @@ export interface RecoveryReport {
   readonly removedTempFiles: readonly string[];
   /** True if the directory held no log and a new one was created. */
   readonly created: boolean;
+  /** A restart (UpdateLog.restartAfter) interrupted by a crash, now completed; or null. */
+  readonly restartCompleted: RestartIntent | null;
   /**
    * Only when opened with `repair`: where damage in the middle was found and everything from
    * it on discarded (records from `firstLsnDiscarded`, later segments deleted), or null.
@@ -94,6 +97,7 @@ export function recoverLog(
   const removedTempFiles: string[] = [];
   const removedSegments: string[] = [];
   let created = false;
+  let restartCompleted: RestartIntent | null = null;
   let tornSegment: string | null = null;
   let tornOffset = 0;
   let tornBytes = 0;
@@ -121,10 +125,31 @@ export function recoverLog(
           removedTempFiles.push(name);
           disk.unlink(`${dir}/${name}`, (e) => next(e && ioError('unlink', `${dir}/${name}`, e)));
         },
-        (err) => (err ? fail(err) : readPointers()),
+        (err) => (err ? fail(err) : names.includes(RESTART_FILE_NAME) ? finishRestart() : readPointers()),
       );
     });
   });
+
+  // An interrupted restart is completed before anything else: whatever the old segments
+  // and pointers look like, the log is the restarted one once the intent is durable.
+  function finishRestart(): void {
+    const intentPath = `${dir}/${RESTART_FILE_NAME}`;
+    readWhole(disk, intentPath, (err, bytes) => {
+      if (err || !bytes) return fail(err ?? ioError('read', intentPath, new Error('no data')));
+      let intent: RestartIntent;
+      try {
+        intent = decodeRestart(bytes, intentPath);
+      } catch (e) {
+        return fail(e as Error);
+      }
+      completeRestart(disk, dir, intent, (err, where) => {
+        if (err) return fail(ioError('restart', where ?? dir, err));
+        restartCompleted = intent;
+        firstLsns = [intent.afterLsn + 1];
+        readPointers();
+      });
+    });
+  }
 
   function readPointers(): void {
     disk.readFile(pointerPath, (err, bytes) => {
@@ -295,7 +320,7 @@ export function recoverLog(
             active: file,
             epochs,
             lastEpoch,
-            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created, repaired },
+            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created, restartCompleted, repaired },
           });
         if (!dirty) return done();
         disk.fsyncDir(dir, (err) => (err ? fail(ioError('fsync dir', dir, err)) : done()));

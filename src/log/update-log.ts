@@ -5,9 +5,10 @@
 // clear (claim 4), truncation of a divergent tail, and reads for shipping to
 // a lagging peer. The log does not know what an Update is.
 //
-// Ordering: appends, truncateAfter and close run in call order on one lane;
-// clearTo runs on a second lane so that a clear never holds up appends (it
-// only touches the pointer file and segments that are no longer written).
+// Ordering: appends, truncateAfter, restartAfter and close run in call order
+// on one lane; clearTo runs on a second lane so that a clear never holds up
+// appends (it only touches the pointer file and segments that are no longer
+// written). A restart waits for a running clear and supersedes queued ones.
 import type { Disk, DiskFile, DoneCb, ResultCb } from '../ports/disk.ts';
 import type { EpochStart } from '../core/types.ts';
 import { assert } from '../lib/assert.ts';
@@ -19,6 +20,7 @@ import { POINTER_FILE_NAME, encodePointers } from './pointer-file.ts';
 import { SEGMENT_HEADER_BYTES, decodeFrame, encodeSegmentHeader, frameBytes, type LogRecord } from './record-frame.ts';
 import { AppendRun } from './append-run.ts';
 import { ioError, recoverLog, type RecoveryReport } from './log-recovery.ts';
+import { RESTART_FILE_NAME, completeRestart, writeRestartIntent } from './restart-file.ts';
 import { Segment } from './segment.ts';
 
 export type { LogRecord } from './record-frame.ts';
@@ -45,13 +47,23 @@ export interface UpdateLogOptions {
 interface TruncateItem {
   readonly k: 'truncate';
   readonly lsn: number;
+  /** Epoch of record lsn, taken at call time (a later restart changes what epochAt answers). */
+  readonly epoch: number;
   readonly cb: DoneCb;
 }
 interface CloseItem {
   readonly k: 'close';
   readonly cb: DoneCb;
 }
-type LaneItem = AppendRun | TruncateItem | CloseItem;
+interface RestartItem {
+  readonly k: 'restart';
+  readonly afterLsn: number;
+  readonly afterEpoch: number;
+  readonly cb: DoneCb;
+  /** Clears queued before the restart: it supersedes them, and they complete with it. */
+  readonly superseded: DoneCb[];
+}
+type LaneItem = AppendRun | TruncateItem | CloseItem | RestartItem;
 
 /** Runs kept for reuse: one being written and one filling is the steady state. */
 const SPARE_RUNS = 2;
@@ -69,6 +81,18 @@ export class UpdateLog {
   private readonly epochs: EpochStart[];
   /** Epoch of the record just before the first one held. */
   private baseEpoch: number;
+  /** The lsn just before the first one held (its epoch is baseEpoch). */
+  private baseLsn: number;
+  /**
+   * Restarts called and not yet carried out. While one is pending, completions of work
+   * queued before it leave durableLsn alone (it belongs to the lineage the restart
+   * discards) and clears wait (they would act on segments the restart deletes).
+   */
+  private pendingRestarts = 0;
+  /** A restart in the lane waits for the clear being carried out to finish. */
+  private afterClear: (() => void) | null = null;
+  /** The restart being carried out (an I/O error must complete its callbacks). */
+  private restartRunning: RestartItem | null = null;
 
   private _lastLsn: number;
   private _lastEpoch: number;
@@ -112,6 +136,7 @@ export class UpdateLog {
     this.active = rec.active;
     this.epochs = rec.epochs;
     this.baseEpoch = rec.segments[0]!.prevEpoch;
+    this.baseLsn = rec.segments[0]!.firstLsn - 1;
     const last = rec.segments[rec.segments.length - 1]!;
     this._lastLsn = last.lastLsn;
     this._durableLsn = last.lastLsn;
@@ -194,9 +219,8 @@ export class UpdateLog {
    * before the first held; 0 for lsn 0); undefined outside.
    */
   epochAt(lsn: number): number | undefined {
-    const first = this.segments[0]!.firstLsn;
-    if (lsn > this._lastLsn || lsn < first - 1) return undefined;
-    if (lsn === first - 1) return lsn === 0 ? 0 : this.baseEpoch;
+    if (lsn > this._lastLsn || lsn < this.baseLsn) return undefined;
+    if (lsn === this.baseLsn) return lsn === 0 ? 0 : this.baseEpoch;
     let lo = 0;
     let hi = this.epochs.length - 1;
     while (lo < hi) {
@@ -268,6 +292,7 @@ export class UpdateLog {
     if (!head) return;
     if (head.k === 'truncate') return this.runTruncate(head);
     if (head.k === 'close') return this.runClose(head);
+    if (head.k === 'restart') return this.runRestart(head);
     const seg = this.segments[this.segments.length - 1]!;
     if (seg.count > 0 && seg.size + head.len > this.segmentBytes) return this.roll();
     const run = head;
@@ -287,7 +312,7 @@ export class UpdateLog {
     this.lane.shift();
     const base = seg.size;
     for (let i = 0; i < run.count; i++) seg.push(base + run.ends[i]!, run.epochs[i]!);
-    if (run.count > 0) this._durableLsn = Math.min(run.lastLsn, this.truncFloor);
+    if (run.count > 0 && this.pendingRestarts === 0) this._durableLsn = Math.min(run.lastLsn, this.truncFloor);
     this.stats.batches++;
     this.stats.records += run.count;
     this.busy = false;
@@ -326,9 +351,18 @@ export class UpdateLog {
     for (const item of this.lane.splice(0)) {
       if (item instanceof AppendRun) {
         if (!item.sealed) waiting.push(...item.callbacks());
-      } else waiting.push(item.cb);
+      } else {
+        waiting.push(item.cb);
+        if (item.k === 'restart') waiting.push(...item.superseded);
+      }
     }
     for (const c of this.clearLane.splice(0)) waiting.push(c.cb);
+    const r = this.restartRunning;
+    if (r) {
+      this.restartRunning = null;
+      this.afterClear = null;
+      waiting.push(r.cb, ...r.superseded);
+    }
     for (const cb of waiting) cb(err);
   }
 
@@ -343,14 +377,15 @@ export class UpdateLog {
     if (this.failed) return this.later(() => cb(this.failed));
     assert(lsn >= this.clearRequestedTo, () => `truncateAfter(${lsn}) below cleared lsn ${this.clearRequestedTo}`);
     assert(lsn <= this._lastLsn, () => `truncateAfter(${lsn}) beyond lastLsn ${this._lastLsn}`);
-    this._lastEpoch = this.epochAt(lsn) ?? this._lastEpoch;
+    const epoch = this.epochAt(lsn) ?? this._lastEpoch;
+    this._lastEpoch = epoch;
     while (this.epochs.length > 0 && this.epochs[this.epochs.length - 1]!.startLsn > lsn) this.epochs.pop();
     this._lastLsn = lsn;
     // The records after lsn leave the lineage now, durable or not.
     this._durableLsn = Math.min(this._durableLsn, lsn);
     this.truncFloor = Math.min(this.truncFloor, lsn);
     for (const r of this.activeReads) r.limit = Math.min(r.limit, lsn);
-    this.lane.push({ k: 'truncate', lsn, cb });
+    this.lane.push({ k: 'truncate', lsn, epoch, cb });
     this.kick();
   }
 
@@ -362,7 +397,7 @@ export class UpdateLog {
     const lsn = item.lsn;
     const done = (err: Error | null): void => {
       if (err) return this.fail(err, [item.cb]);
-      this._durableLsn = Math.min(this._durableLsn, lsn);
+      if (this.pendingRestarts === 0) this._durableLsn = Math.min(this._durableLsn, lsn);
       this.busy = false;
       this.kick();
       item.cb(null);
@@ -399,7 +434,7 @@ export class UpdateLog {
                 if (err) return done(ioError('truncate', keep.path, err));
                 file.datasync((err) => {
                   if (err) return done(ioError('datasync', keep.path, err));
-                  keep.cutFrom(lsn + 1, this.epochAt(lsn) ?? keep.prevEpoch);
+                  keep.cutFrom(lsn + 1, item.epoch);
                   done(null);
                 });
               });
@@ -410,6 +445,86 @@ export class UpdateLog {
         },
       );
     });
+  }
+
+  // ---- restart after a region resync ----
+
+  /**
+   * Empties the log and makes it continue after `afterLsn`, whose epoch is `afterEpoch`:
+   * for a secondary that lacks updates every other node has cleared and gets the content by
+   * a region resync. Every record held is discarded, whether afterLsn is below, inside or
+   * beyond the current range. From this call on, lastLsn = durableLsn = afterLsn, start =
+   * nextToClear = afterLsn + 1, epochAt(afterLsn) = afterEpoch, the epoch history is empty,
+   * and the next append must be afterLsn + 1. Carried out on disk after the appends,
+   * truncations and restarts called before it; a running clear finishes first, queued ones
+   * are superseded (they complete with the restart). A crash at any point leaves the old log
+   * or the restarted one (docs/log-format.md, "Restarting a log").
+   */
+  restartAfter(afterLsn: number, afterEpoch: number, cb: DoneCb): void {
+    if (this.closing) return this.later(() => cb(closedError()));
+    if (this.failed) return this.later(() => cb(this.failed));
+    assert(Number.isSafeInteger(afterLsn) && afterLsn >= 0 && afterLsn < Number.MAX_SAFE_INTEGER, () => `restartAfter(${afterLsn}): not an lsn`);
+    assert(Number.isSafeInteger(afterEpoch) && afterEpoch >= 0, () => `restartAfter(${afterLsn}, ${afterEpoch}): not an epoch`);
+    assert(afterLsn > 0 || afterEpoch === 0, () => `restartAfter(0, ${afterEpoch}): lsn 0 has epoch 0`);
+    const superseded = this.clearLane.splice(0).map((c) => c.cb);
+    this.pendingRestarts++;
+    this._lastLsn = afterLsn;
+    this._lastEpoch = afterEpoch;
+    this._durableLsn = afterLsn;
+    this._start = afterLsn + 1;
+    this._nextToClear = afterLsn + 1;
+    this.clearRequestedTo = afterLsn;
+    this.baseLsn = afterLsn;
+    this.baseEpoch = afterEpoch;
+    this.epochs.length = 0;
+    // A truncation queued before cannot lower durableLsn below afterLsn: nothing up to it is held.
+    this.truncFloor = Infinity;
+    for (const r of this.activeReads) r.limit = 0;
+    this.lane.push({ k: 'restart', afterLsn, afterEpoch, cb, superseded });
+    this.kick();
+  }
+
+  private runRestart(item: RestartItem): void {
+    this.lane.shift();
+    this.busy = true;
+    this.restartRunning = item;
+    const intent = { afterLsn: item.afterLsn, afterEpoch: item.afterEpoch };
+    const fail = (err: Error): void => {
+      this.restartRunning = null;
+      this.fail(err, [item.cb, ...item.superseded]);
+    };
+    const go = (): void =>
+      // 1. The intent, durably: from here on recovery completes the restart.
+      writeRestartIntent(this.disk, this.dir, intent, (err) => {
+        if (err) return fail(ioError('write', `${this.dir}/${RESTART_FILE_NAME}`, err));
+        const old = this.segments[this.segments.length - 1]!;
+        this.active.close((err) => {
+          if (err) return fail(ioError('close', old.path, err));
+          // 2. Old segments out, new segment and pointers in, intent removed.
+          completeRestart(this.disk, this.dir, intent, (err, where) => {
+            if (err) return fail(ioError('restart', where ?? this.dir, err));
+            const seg = new Segment(this.dir, item.afterLsn + 1, item.afterEpoch);
+            this.disk.open(seg.path, 'append', (err, file) => {
+              if (err || !file) return fail(ioError('open', seg.path, err ?? new Error('no handle')));
+              this.restartRunning = null;
+              this.active = file;
+              this.segments.length = 0;
+              this.segments.push(seg);
+              this.pendingRestarts--;
+              // Truncations queued after this restart still bound what is durable.
+              for (const i of this.lane) if (i.k === 'truncate') this.truncFloor = Math.min(this.truncFloor, i.lsn);
+              this.busy = false;
+              this.kick();
+              item.cb(null);
+              for (const c of item.superseded) c(null);
+              this.pumpClear();
+            });
+          });
+        });
+      });
+    // A running clear writes the pointer file and deletes segments: let it finish first.
+    if (this.clearing) this.afterClear = go;
+    else go();
   }
 
   // ---- clearing (claims 1, 3, 4) ----
@@ -431,6 +546,12 @@ export class UpdateLog {
 
   private pumpClear(): void {
     if (this.clearing || this.failed) return;
+    const waiter = this.afterClear;
+    if (waiter) {
+      this.afterClear = null;
+      return waiter();
+    }
+    if (this.pendingRestarts > 0) return; // resumed when the restart completes
     const head = this.clearLane[0];
     if (!head) {
       for (const f of this.onClearIdle.splice(0)) f();
@@ -449,6 +570,7 @@ export class UpdateLog {
     const doomed = this.segments.splice(0, drop);
     const start = Math.max(this._start, this.segments[0]!.firstLsn);
     this.baseEpoch = this.segments[0]!.prevEpoch;
+    this.baseLsn = this.segments[0]!.firstLsn - 1;
     this._start = start;
     this._nextToClear = ntc;
     // Epoch history covers the records held: drop epochs that ended before the new first record.
@@ -506,6 +628,8 @@ export class UpdateLog {
     this.activeReads.add(active);
     const finish = (err: Error | null, recs?: LogRecord[]): void => {
       this.activeReads.delete(active);
+      // A restart called during the read may have deleted its segment: nothing of it is in the log any more.
+      if (active.limit < fromLsn) return cb(null, []);
       cb(err, recs);
     };
     this.disk.open(seg.path, 'read', (err, file) => {
