@@ -50,6 +50,8 @@ class Rig {
   /** Ids whose append was reported durable. */
   readonly durable = new Set<number>();
   nextId = 1;
+  /** Opens that found an interrupted restart and completed it. */
+  recoveredRestarts = 0;
 
   constructor(seed: number) {
     this.disk = new SimDisk(new Prng(seed), this.loop.schedule, { fsyncLatencyMs: 1, opLatencyMs: 0.05, jitter: 1 });
@@ -70,6 +72,7 @@ class Rig {
     assert.equal(result.err, null, `open failed: ${result.err?.message}`);
     this.log = result.log!;
     this.report = result.report!;
+    if (this.report.restartCompleted) this.recoveredRestarts++;
     return true;
   }
 
@@ -421,6 +424,10 @@ interface Scenario {
 
 interface Outcome {
   restarted: boolean;
+  /** A reopen completed the restart from its intent file. */
+  recovered: boolean;
+  /** A reopen that was completing the restart was itself cut by a crash. */
+  recoveryInterrupted: boolean;
   /** The crash came after the restart completed. */
   restartCompleted: boolean;
 }
@@ -457,8 +464,14 @@ function crashScenario(sc: Scenario): Outcome {
   const durablePost = post.filter((id) => r.durable.has(id));
   const durableInFlight = inFlight.filter((id) => r.durable.has(id));
   r.crash(sc.tear);
-  if (sc.recoveryCrashAfter !== Infinity && !r.open(sc.recoveryCrashAfter)) r.crash(sc.recoveryTear);
+  const intentAfterCrash = r.disk.names(DIR).includes(RESTART_FILE_NAME);
+  let recoveryInterrupted = false;
+  if (sc.recoveryCrashAfter !== Infinity && !r.open(sc.recoveryCrashAfter)) {
+    r.crash(sc.recoveryTear);
+    recoveryInterrupted = intentAfterCrash;
+  }
   r.open();
+  const recovered = r.recoveredRestarts > 0;
   assert.ok(!r.disk.names(DIR).some((n) => n === RESTART_FILE_NAME || n.endsWith('.tmp')), 'no intent or temp file left after an open');
   assert.equal(r.segNames().length, r.log.segmentCount, 'no segment file outside the log');
   const ids = r.check();
@@ -487,11 +500,30 @@ function crashScenario(sc: Scenario): Outcome {
   r.open();
   const final = r.check();
   assert.deepEqual(final.slice(-2), more);
-  return { restarted, restartCompleted };
+  if (intentAfterCrash || recovered) assert.ok(restarted, 'the intent was durable, so the reopened log must be the restarted one');
+  return { restarted, restartCompleted, recovered, recoveryInterrupted };
 }
 
+test('regression: the open that completes a restart is cut after removing the intent, before it finishes', () => {
+  const o = crashScenario({
+    seed: 1,
+    oldRecords: 0,
+    clearFrac: 0,
+    inFlight: 0,
+    where: 'below',
+    whereFrac: 0,
+    postNow: 0,
+    postLater: 0,
+    crashAfter: 8,
+    tear: false,
+    recoveryCrashAfter: 21,
+    recoveryTear: false,
+  });
+  assert.ok(o.restarted);
+});
+
 test('a crash at every step of a restart leaves the old log or the restarted one', () => {
-  const seen = { old: 0, restarted: 0, completed: 0 };
+  const seen = { old: 0, restarted: 0, completed: 0, recovered: 0 };
   for (const tear of [false, true]) {
     for (const where of ['below', 'inside', 'beyond'] as const) {
       let completedOnce = false;
@@ -517,15 +549,17 @@ test('a crash at every step of a restart leaves the old log or the restarted one
         }
         if (o.restarted) seen.restarted++;
         else seen.old++;
+        if (o.recovered) seen.recovered++;
       }
       assert.ok(completedOnce, `the restart (${where}, tear ${tear}) never completed within the sweep`);
     }
   }
   assert.ok(seen.old > 10 && seen.restarted > 10, `old ${seen.old}, restarted ${seen.restarted}: both outcomes must occur`);
+  assert.ok(seen.recovered > 10, `only ${seen.recovered} crashes fell between the intent and its removal`);
 });
 
 test('property: crashes (torn or not) around and during a restart and its recovery', () => {
-  const outcomes = { old: 0, restarted: 0, recoveryCrashes: 0 };
+  const outcomes = { old: 0, restarted: 0, recovered: 0, recoveryInterrupted: 0 };
   fc.assert(
     fc.property(
       fc.record({
@@ -546,12 +580,15 @@ test('property: crashes (torn or not) around and during a restart and its recove
         const o = crashScenario(sc);
         if (o.restarted) outcomes.restarted++;
         else outcomes.old++;
-        if (sc.recoveryCrashAfter !== Infinity) outcomes.recoveryCrashes++;
+        if (o.recovered) outcomes.recovered++;
+        if (o.recoveryInterrupted) outcomes.recoveryInterrupted++;
       },
     ),
     { numRuns: 300 },
   );
   assert.ok(outcomes.old > 20 && outcomes.restarted > 20, `old ${outcomes.old}, restarted ${outcomes.restarted}`);
+  assert.ok(outcomes.recovered > 5, `only ${outcomes.recovered} restarts were completed by recovery`);
+  assert.ok(outcomes.recoveryInterrupted > 0, 'no crash hit a recovery that was completing a restart');
 });
 
 // ---- the real file system ----
