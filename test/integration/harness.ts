@@ -68,6 +68,33 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** Every node process started by this test file and not yet seen exiting. */
+const liveChildren = new Set<ChildProcess>();
+/** Data directories of clusters not closed yet (removed on an early exit too). */
+const liveDirs = new Set<string>();
+
+function killLiveChildren(): void {
+  for (const c of liveChildren) {
+    if (c.pid === undefined) continue;
+    try {
+      process.kill(c.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+// If this test file's process is stopped before its after() hooks run (a runner timeout, Ctrl-C),
+// its node processes must not outlive it: kill them (by PID) on the way out.
+process.once('exit', killLiveChildren);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    killLiveChildren();
+    if (process.env['UNDERSTUDY_IT_KEEP'] !== '1') for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  });
+}
+
 export interface NodeSpec {
   readonly id: string;
   readonly redisPort: number;
@@ -106,6 +133,7 @@ export class ProcessCluster {
 
   static async create(o: ClusterOptions): Promise<ProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'understudy-it-'));
+    liveDirs.add(dir);
     const ports = await freePorts(4 * o.nodes);
     const specs: NodeSpec[] = [];
     for (let i = 0; i < o.nodes; i++) {
@@ -159,11 +187,15 @@ export class ProcessCluster {
     const child = spawn(process.execPath, [BIN, 'start', '--config', s.configPath], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     assert.ok(child.pid !== undefined, `${id} did not spawn`);
     this.pids.add(child.pid);
+    liveChildren.add(child);
     child.stdout!.pipe(out, { end: false });
     child.stderr!.pipe(out, { end: false });
+    // After 'close' both pipes are drained: nothing more can be written to the log file.
+    child.once('close', () => out.end());
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => {
-        this.running.delete(id);
+        liveChildren.delete(child);
+        if (this.running.get(id)?.child === child) this.running.delete(id);
         resolve({ code, signal });
       }),
     );
@@ -277,6 +309,7 @@ export class ProcessCluster {
     }
     await Promise.all([...this.running.values()].map((r) => Promise.race([r.exited, sleep(5000)])));
     if (!keep) rmSync(this.dir, { recursive: true, force: true });
+    liveDirs.delete(this.dir);
   }
 }
 
