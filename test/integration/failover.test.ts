@@ -18,7 +18,8 @@ let cluster: ProcessCluster;
 const clients: Redis[] = [];
 
 before(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3 });
+  // Demo mode on: the last test kills the primary through the dashboard's action.
+  cluster = await ProcessCluster.create({ nodes: 3, extra: { demo: true } });
   await cluster.startAll();
 });
 
@@ -99,4 +100,17 @@ test('kill -9 of the primary under load: no acknowledged write lost, the old pri
   const digests = new Set([...st.values()].map((s) => s.digest));
   assert.equal(digests.size, 1, `digests differ: ${JSON.stringify([...st.values()].map((s) => [s.id, s.digest]))}`);
   assert.equal(st.get(first)?.keys, st.get(second)?.keys);
+});
+
+test("demo mode: kill-primary asked of a secondary's admin API kills the primary's process; another takes over", async () => {
+  const before = await cluster.waitPrimary();
+  const secondary = cluster.specs.map((s) => s.id).find((id) => id !== before)!;
+  const pid = cluster.pidOf(before);
+  const r = await fetch(`${cluster.adminUrl(secondary)}/demo/kill-primary`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), { ok: true, killed: before });
+  await waitFor(`${before} (pid ${pid}) to exit`, CONVERGE_TIMEOUT_MS, () => (cluster.isRunning(before) ? undefined : true));
+  assert.deepEqual(cluster.lastExit.get(before), { code: null, signal: 'SIGKILL' }, 'the primary ended abruptly (kill -9), not by an orderly stop');
+  const after = await cluster.waitPrimary(undefined, before);
+  assert.notEqual(after, before);
 });

@@ -125,6 +125,8 @@ export class ProcessCluster {
   private readonly running = new Map<string, Running>();
   /** Every PID this cluster started (the only ones it may kill). */
   readonly pids = new Set<number>();
+  /** How each node's last process ended. */
+  readonly lastExit = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
 
   private constructor(dir: string, specs: NodeSpec[]) {
     this.dir = dir;
@@ -195,6 +197,7 @@ export class ProcessCluster {
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
       child.once('exit', (code, signal) => {
         liveChildren.delete(child);
+        this.lastExit.set(id, { code, signal });
         if (this.running.get(id)?.child === child) this.running.delete(id);
         resolve({ code, signal });
       }),
