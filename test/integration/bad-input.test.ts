@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { PeerTransport } from '../../src/host/peer-transport.ts';
 import { Prng } from '../../src/lib/prng.ts';
-import { BIN, ProcessCluster, REPO_ROOT, sleep, waitFor } from './harness.ts';
+import { BIN, ProcessCluster, REPO_ROOT, sleep, waitFor, SHARED_MACHINE_TIMING } from './harness.ts';
 
 /** How long a reply or a close may take before the test calls it missing. */
 const REPLY_TIMEOUT_MS = 3000;
@@ -29,7 +29,7 @@ let primary: string;
 let bystander: Redis;
 
 before(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3 });
+  cluster = await ProcessCluster.create({ nodes: 3, extra: { timing: SHARED_MACHINE_TIMING } });
   await cluster.startAll();
   primary = await cluster.waitPrimary();
   // A well-behaved client connected all along: every bad input must leave it working.

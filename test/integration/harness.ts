@@ -26,6 +26,14 @@ export const POLL_MS = 50;
 /** One admin HTTP request. */
 export const HTTP_TIMEOUT_MS = 3000;
 export const MASTER_NAME = 'itest';
+/**
+ * Timing for the tests whose subject is not failure detection (client tools, bad input, a
+ * secondary's restart, a planned switchover). The defaults (300 ms election timeout) hold on
+ * an idle machine, but a 2-core machine shared with other work can starve a primary's event
+ * loop past them, and a spurious election would fail those tests for a reason they are not
+ * about. The failover test keeps the defaults.
+ */
+export const SHARED_MACHINE_TIMING = { electionTimeoutMs: 1500, leaseMarginMs: 300 } as const;
 
 /** Free TCP ports on 127.0.0.1 (all held open together so none repeats, then released). */
 export async function freePorts(n: number): Promise<number[]> {

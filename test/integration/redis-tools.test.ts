@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ProcessCluster } from './harness.ts';
+import { ProcessCluster, SHARED_MACHINE_TIMING } from './harness.ts';
 
 /** redis-benchmark requests per test, as the brief for this suite asks. */
 const BENCH_REQUESTS = 20_000;
@@ -30,7 +30,7 @@ function toolPresent(name: string): boolean {
 let cluster: ProcessCluster;
 
 before(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3 });
+  cluster = await ProcessCluster.create({ nodes: 3, extra: { timing: SHARED_MACHINE_TIMING } });
   await cluster.startAll();
 });
 
@@ -86,10 +86,11 @@ test('redis-cli: commands as arguments', async () => {
   assert.match(await cli(['set', 'a']), /ERR wrong number of arguments for 'set' command/);
 });
 
-test('redis-cli: piped commands', async () => {
-  const r = await withStdin('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort())], 'SET p 1\nINCR p\nINCRBY p 40\nGET p\nDEL p\nEXISTS p\n');
+test('redis-cli: piped commands, WAIT counting both secondaries', async () => {
+  const r = await withStdin('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort())], 'SET p 1\nINCR p\nINCRBY p 40\nGET p\nDEL p\nEXISTS p\nWAIT 2 2000\n');
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout, 'OK\n2\n42\n42\n1\n0\n');
+  // Every write is on both secondaries before its reply, so WAIT finds both at once.
+  assert.equal(r.stdout, 'OK\n2\n42\n42\n1\n0\n2\n');
 });
 
 test('redis-cli --pipe: mass insertion, every reply received, no error', async () => {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { lostWrites, MASTER_NAME, ProcessCluster, writeLoad } from './harness.ts';
+import { lostWrites, MASTER_NAME, ProcessCluster, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
 
 const MAX_WRITES = 3000;
 const MAX_LOAD_MS = 15_000;
@@ -18,7 +18,7 @@ let cluster: ProcessCluster;
 let redis: Redis | null = null;
 
 before(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3 });
+  cluster = await ProcessCluster.create({ nodes: 3, extra: { timing: SHARED_MACHINE_TIMING } });
   await cluster.startAll();
 });
 

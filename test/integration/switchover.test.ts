@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { BIN, lostWrites, MASTER_NAME, ProcessCluster, REPO_ROOT, writeLoad } from './harness.ts';
+import { BIN, lostWrites, MASTER_NAME, ProcessCluster, REPO_ROOT, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
 
 const MAX_WRITES = 5000;
 const MAX_LOAD_MS = 15_000;
@@ -19,7 +19,7 @@ let cluster: ProcessCluster;
 let redis: Redis | null = null;
 
 before(async () => {
-  cluster = await ProcessCluster.create({ nodes: 3 });
+  cluster = await ProcessCluster.create({ nodes: 3, extra: { timing: SHARED_MACHINE_TIMING } });
   await cluster.startAll();
 });
 
