@@ -1,6 +1,8 @@
-// A small client of a node's admin HTTP API for the CLI: GET /cluster and
+// A small client of the nodes' admin HTTP APIs for the CLI: GET /cluster and
 // POST /switchover, with the bearer token when one is configured, a timeout on
-// every request, and errors that say which URL failed and why.
+// every request, and errors that say which URL failed and why. It takes one or
+// more admin URLs: a read goes to the first that answers; a switchover must be
+// asked of the primary, so it goes to each in turn until the primary accepts.
 import type { NodeStatus } from '../runtime/node-api.ts';
 
 /** Every admin request gives up after this long (the server bounds switchover itself). */
@@ -23,13 +25,32 @@ export function isUnreachable(n: NodeStatus | UnreachableNode): n is Unreachable
 }
 
 export interface AdminClientOptions {
-  readonly url: string;
+  /** Admin base URLs, e.g. ["http://127.0.0.1:7301", "http://127.0.0.1:7302"]. */
+  readonly urls: readonly string[];
   readonly token?: string;
   readonly timeoutMs?: number;
 }
 
-async function request(opts: AdminClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
-  const url = new URL(path, opts.url.endsWith('/') ? opts.url : opts.url + '/').href;
+/** "URL1,URL2" (flag or environment) → list of URLs. */
+export function parseAdminUrls(s: string): string[] {
+  return s
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u.length > 0);
+}
+
+/** An HTTP answer that was not 2xx (as opposed to no answer at all). */
+class AdminHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+async function request(opts: AdminClientOptions, base: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
+  const url = new URL(path, base.endsWith('/') ? base : base + '/').href;
   let res: Response;
   try {
     res = await fetch(url, {
@@ -56,17 +77,50 @@ async function request(opts: AdminClientOptions, method: 'GET' | 'POST', path: s
   if (!res.ok) {
     const msg = (json as { message?: string } | undefined)?.message ?? text.slice(0, 200);
     const hint = res.status === 401 ? ' (pass --token or set UNDERSTUDY_ADMIN_TOKEN)' : '';
-    throw new Error(`${method} ${url}: HTTP ${res.status}: ${msg}${hint}`);
+    throw new AdminHttpError(`${method} ${url}: HTTP ${res.status}: ${msg}${hint}`, res.status);
   }
   return json;
 }
 
-export async function getCluster(opts: AdminClientOptions): Promise<ClusterView> {
-  const v = (await request(opts, 'GET', 'cluster')) as ClusterView | undefined;
-  if (!v || !Array.isArray(v.nodes)) throw new Error(`GET ${opts.url}/cluster: the reply has no "nodes" array`);
-  return v;
+function noUrls(): Error {
+  return new Error('no admin URL given: pass --admin http://host:port (or several, comma-separated)');
 }
 
+/** GET /cluster from the first admin URL that answers (any node serves the whole view). */
+export async function getCluster(opts: AdminClientOptions): Promise<ClusterView> {
+  let last: Error = noUrls();
+  for (const base of opts.urls) {
+    let v: ClusterView | undefined;
+    try {
+      v = (await request(opts, base, 'GET', 'cluster')) as ClusterView | undefined;
+    } catch (e) {
+      if (e instanceof AdminHttpError) throw e;
+      last = e as Error;
+      continue;
+    }
+    if (!v || !Array.isArray(v.nodes)) throw new Error(`GET ${base}/cluster: the reply has no "nodes" array`);
+    return v;
+  }
+  throw last;
+}
+
+/**
+ * POST /switchover to each admin URL in turn: only the primary carries out a switchover, and
+ * a node that is not the primary answers 409 (or does not answer at all, if it is down).
+ */
 export async function postSwitchover(opts: AdminClientOptions, to: string | undefined): Promise<{ primaryId: string | null; epoch: number }> {
-  return (await request(opts, 'POST', 'switchover', to !== undefined ? { to } : {})) as { primaryId: string | null; epoch: number };
+  let last: Error = noUrls();
+  const refused: string[] = [];
+  for (const base of opts.urls) {
+    try {
+      return (await request(opts, base, 'POST', 'switchover', to !== undefined ? { to } : {})) as { primaryId: string | null; epoch: number };
+    } catch (e) {
+      if (e instanceof AdminHttpError && e.status !== 409) throw e;
+      last = e as Error;
+      refused.push(base);
+    }
+  }
+  if (refused.length === opts.urls.length && opts.urls.length > 0 && last instanceof AdminHttpError)
+    throw new Error(`${last.message}\nno admin URL given is the primary's: pass every node's admin URL, e.g. --admin ${opts.urls[0]},http://<other node>`);
+  throw last;
 }

@@ -90,6 +90,7 @@ export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOp
   const first = data[0]!;
   const auth = o.requirePass !== undefined ? ' -a <password>' : '';
   const ioAuth = o.requirePass !== undefined ? ", password: '<password>'" : '';
+  const adminList = plan.map((n) => `http://${o.host}:${n.adminPort}`).join(',');
   const lines = [
     `understudy cluster: ${data.length} data node(s)${plan.length > data.length ? ' + witness' : ''}; configs in ${join(first.configPath, '..')}`,
     '',
@@ -98,7 +99,8 @@ export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOp
     `  sentinels:  ${data.map((n) => `${o.host}:${n.sentinelPort}`).join(' ')}   (master name "${o.masterName}")`,
     `  ioredis:    new Redis({ sentinels: [${sentinels}], name: '${o.masterName}'${ioAuth} })`,
     `  admin:      http://${o.host}:${first.adminPort}/   (dashboard)`,
-    `  status:     understudy status --admin http://${o.host}:${first.adminPort}`,
+    `  status:     understudy status --admin ${adminList}`,
+    `  switchover: understudy switchover --to <id> --admin ${adminList}`,
     '',
     'Ctrl-C stops every node (a second Ctrl-C kills them).',
   ];

@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isUnderstudyError } from '../errors.ts';
 import { runClusterUp } from './cluster-up.ts';
-import { DEFAULT_ADMIN_URL } from './admin-client.ts';
+import { DEFAULT_ADMIN_URL, parseAdminUrls } from './admin-client.ts';
 import { runStart } from './start.ts';
 import { runStatus, runSwitchover } from './status.ts';
 
@@ -37,7 +37,7 @@ Examples:
   $ understudy cluster up                        three nodes on 127.0.0.1:7001-7003
   $ understudy start --config n1.json            one node of a cluster
   $ understudy status --admin http://127.0.0.1:7301
-  $ understudy switchover --to n2
+  $ understudy switchover --to n2 --admin http://127.0.0.1:7301,http://127.0.0.1:7302,http://127.0.0.1:7303
 
 Configuration keys, defaults and environment variables: docs/configuration.md`,
   );
@@ -109,11 +109,11 @@ Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i
 
   const adminOptions = (c: Command): Command =>
     c
-      .option('-a, --admin <url>', 'admin API of any node (default: $UNDERSTUDY_ADMIN_URL or ' + DEFAULT_ADMIN_URL + ')')
+      .option('-a, --admin <urls>', 'admin API URL(s), comma-separated (default: $UNDERSTUDY_ADMIN_URL or ' + DEFAULT_ADMIN_URL + ')')
       .option('--token <token>', 'admin API bearer token (default: $UNDERSTUDY_ADMIN_TOKEN)');
   const adminOf = (o: { admin?: string; token?: string }) => {
     const token = o.token ?? process.env['UNDERSTUDY_ADMIN_TOKEN'];
-    return { url: o.admin ?? process.env['UNDERSTUDY_ADMIN_URL'] ?? DEFAULT_ADMIN_URL, ...(token !== undefined ? { token } : {}) };
+    return { urls: parseAdminUrls(o.admin ?? process.env['UNDERSTUDY_ADMIN_URL'] ?? DEFAULT_ADMIN_URL), ...(token !== undefined ? { token } : {}) };
   };
 
   adminOptions(program.command('status'))
@@ -122,9 +122,12 @@ Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i
     .addHelpText(
       'after',
       `
+Any node's admin API serves the whole cluster's view; with several URLs the
+first that answers is used.
+
 Examples:
   $ understudy status
-  $ understudy status --admin http://127.0.0.1:7302 --json
+  $ understudy status --admin http://127.0.0.1:7302,http://127.0.0.1:7303 --json
 
 Exit code 2 when some node did not answer.`,
     )
@@ -138,9 +141,12 @@ Exit code 2 when some node did not answer.`,
     .addHelpText(
       'after',
       `
+Only the primary carries out a switchover: give every node's admin URL and the
+request goes to each in turn until the primary accepts it.
+
 Examples:
-  $ understudy switchover --to n2
-  $ understudy switchover --admin http://127.0.0.1:7302`,
+  $ understudy switchover --to n2 --admin http://127.0.0.1:7301,http://127.0.0.1:7302,http://127.0.0.1:7303
+  $ UNDERSTUDY_ADMIN_URL=http://10.0.0.1:7301,http://10.0.0.2:7301 understudy switchover`,
     )
     .action(async (opts: { admin?: string; token?: string; to?: string }) => {
       result.code = await runSwitchover({ ...adminOf(opts), ...(opts.to !== undefined ? { to: opts.to } : {}) }, io.out);

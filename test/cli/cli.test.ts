@@ -205,6 +205,41 @@ test('status and switchover report HTTP errors with the URL, and a hint on 401',
   assert.match(d.err(), new RegExp(`cannot reach the admin API at http://127\\.0\\.0\\.1:${freePort}/cluster: ECONNREFUSED`));
 });
 
+test('switchover goes to each admin URL until the primary accepts; status uses the first that answers', async () => {
+  const hits: string[] = [];
+  const secondary = await adminServer((req, _body, res) => {
+    hits.push(`secondary ${req.method} ${req.url}`);
+    if (req.url === '/cluster') return json(res, 200, CLUSTER);
+    json(res, 409, { code: 'NOT_PRIMARY', message: 'this node is not the primary (the primary is n1)' });
+  });
+  const primary = await adminServer((req, body, res) => {
+    hits.push(`primary ${req.method} ${req.url} ${body}`);
+    json(res, 200, { ok: true, primaryId: 'n2', epoch: 9 });
+  });
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+  const down = `http://127.0.0.1:${(probe.address() as AddressInfo).port}`;
+  await new Promise<void>((r) => probe.close(() => r()));
+  try {
+    const a = capture();
+    assert.equal(await runCli(['switchover', '--to', 'n2', '--admin', `${down},${secondary.url}, ${primary.url}`], a.io), 0, a.err());
+    assert.equal(a.out(), 'switchover done: primary is n2 at epoch 9\n');
+    assert.deepEqual(hits, ['secondary POST /switchover', 'primary POST /switchover {"to":"n2"}']);
+    const b = capture();
+    assert.equal(await runCli(['switchover', '--admin', `${secondary.url},${secondary.url}`], b.io), 1);
+    assert.match(b.err(), /HTTP 409: this node is not the primary \(the primary is n1\)\nno admin URL given is the primary's: pass every node's admin URL/);
+    const c = capture();
+    assert.equal(await runCli(['status', '--admin', `${down},${secondary.url}`], c.io), 2);
+    assert.match(c.out(), /^primary: n1 \(epoch 4\)/);
+    const d = capture();
+    assert.equal(await runCli(['status', '--admin', ' , '], d.io), 1);
+    assert.match(d.err(), /no admin URL given: pass --admin http:\/\/host:port/);
+  } finally {
+    await secondary.close();
+    await primary.close();
+  }
+});
+
 const BASE: ClusterUpOptions = {
   nodes: 3,
   basePort: 7001,
@@ -237,6 +272,7 @@ test('cluster up lays out ids, ports, data directories and valid configurations'
   assert.match(help, /redis-cli -h 127\.0\.0\.1 -p 7001/);
   assert.match(help, /new Redis\(\{ sentinels: \[\{ host: '127\.0\.0\.1', port: 7201 \}, \{ host: '127\.0\.0\.1', port: 7202 \}\], name: 'understudy' \}\)/);
   assert.match(help, /http:\/\/127\.0\.0\.1:7301\//);
+  assert.match(help, /understudy switchover --to <id> --admin http:\/\/127\.0\.0\.1:7301,http:\/\/127\.0\.0\.1:7302,http:\/\/127\.0\.0\.1:7303$/m);
   assert.throws(() => planCluster({ ...BASE, nodes: 0 }), /--nodes must be an integer from 1 to 15 \(got 0\)/);
   assert.throws(() => planCluster({ ...BASE, basePort: 65300 }), /--base-port must be an integer ≥ 1024 leaving room/);
   assert.throws(() => planCluster({ ...BASE, requirePass: '' }), /requirePass/);

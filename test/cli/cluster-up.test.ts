@@ -68,7 +68,7 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 async function nodePids(base: number, n: number): Promise<number[]> {
   const pids: number[] = [];
   for (let i = 0; i < n; i++) {
-    const r = new Redis({ port: base + i, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const r = new Redis({ port: base + i, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: ATTEMPT_TIMEOUT_MS });
     r.on('error', () => undefined);
     try {
       await r.connect();
@@ -80,17 +80,33 @@ async function nodePids(base: number, n: number): Promise<number[]> {
   return pids;
 }
 
-/** Retries `fn` until it resolves truthy, at most `deadlineMs`. */
+/** One attempt of `eventually` gives up after this long (a client may wait on a dead connection). */
+const ATTEMPT_TIMEOUT_MS = 3000;
+/** Ceiling on each test; every wait inside is bounded well below it. */
+const TEST_TIMEOUT_MS = 180_000;
+
+/** Retries `fn` until it resolves truthy, at most `deadlineMs`; each attempt is bounded too. */
 async function eventually(what: string, deadlineMs: number, fn: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    if (await fn().catch(() => false)) return;
+    const attempt = Promise.race([fn().catch(() => false), sleep(ATTEMPT_TIMEOUT_MS).then(() => false)]);
+    if (await attempt) return;
     await sleep(200);
   }
   assert.fail(`${what}: not within ${deadlineMs} ms`);
 }
 
-test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients closed, +switch-master), SIGTERM stops every child', async () => {
+/** Stops the launcher (SIGTERM, then SIGKILL) and kills any node it left behind, all by PID. */
+async function cleanup(child: ReturnType<typeof spawn>, exited: Promise<unknown>, pids: readonly number[]): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    process.kill(child.pid, 'SIGTERM');
+    await Promise.race([exited, sleep(STOP_DEADLINE_MS)]);
+    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, 'SIGKILL');
+  }
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+}
+
+test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients closed, +switch-master), SIGTERM stops every child', { timeout: TEST_TIMEOUT_MS }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'understudy-cluster-'));
   const base = await freeBase(3);
   const child = spawn(process.execPath, [BIN, 'cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--storage', 'memory'], {
@@ -101,8 +117,9 @@ test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const sentinels = [0, 1, 2].map((i) => ({ host: '127.0.0.1', port: base + 2 * PORT_STRIDE + i }));
-  const client = new Redis({ sentinels, name: 'understudy', lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: () => 200, sentinelRetryStrategy: () => 200 });
+  const client = new Redis({ sentinels, name: 'understudy', lazyConnect: true, maxRetriesPerRequest: 3, retryStrategy: () => 200, sentinelRetryStrategy: () => 200, commandTimeout: ATTEMPT_TIMEOUT_MS });
   client.on('error', () => undefined);
+  let pids: number[] = [];
   try {
     // Bounded wait for an elected primary reachable through the sentinel ports.
     await eventually('a first write through Sentinel discovery', START_DEADLINE_MS, async () => {
@@ -113,7 +130,7 @@ test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients
     assert.match(out, new RegExp(`redis-cli -h 127\\.0\\.0\\.1 -p ${base}`));
     assert.match(out, /^\[n1\] /m, 'child output is prefixed with the node id');
     assert.match(out, /^\[n3\] /m);
-    const pids = await nodePids(base, 3);
+    pids = await nodePids(base, 3);
     assert.equal(new Set(pids).size, 3);
     // `understudy status` against the real admin API: one row per node, one primary.
     const status = await runCli(['status', '--admin', `http://127.0.0.1:${base + 3 * PORT_STRIDE}`]);
@@ -122,10 +139,10 @@ test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients
     assert.equal(status.stdout.split('\n').filter((l) => /^n[123]\s+(primary|secondary)\s+\d+/.test(l)).length, 3, status.stdout);
     // A switchover: the old primary closes its client connections, every sentinel port publishes
     // +switch-master, and Sentinel-aware clients write to the new primary.
-    const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: ATTEMPT_TIMEOUT_MS });
     sentinel.on('error', () => undefined);
     const [, oldPort] = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'understudy')) as [string, string];
-    const subscriber = new Redis({ port: sentinels[1]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const subscriber = new Redis({ port: sentinels[1]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: ATTEMPT_TIMEOUT_MS });
     subscriber.on('error', () => undefined);
     const switches: string[] = [];
     subscriber.on('message', (_channel: string, msg: string) => switches.push(msg));
@@ -133,7 +150,8 @@ test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients
     const onOld = await rawConnect(Number(oldPort));
     onOld.write('PING\r\n');
     await onOld.until((d) => d === '+PONG\r\n');
-    const sw = await runCli(['switchover', '--admin', `http://127.0.0.1:${base + 3 * PORT_STRIDE}`]);
+    const admins = [0, 1, 2].map((i) => `http://127.0.0.1:${base + 3 * PORT_STRIDE + i}`).join(',');
+    const sw = await runCli(['switchover', '--admin', admins]);
     assert.equal(sw.code, 0, sw.stderr);
     await onOld.closed();
     await eventually('+switch-master on a sentinel port', 10_000, async () => switches.length > 0);
@@ -151,12 +169,12 @@ test('cluster up: three nodes, Sentinel discovery, status, a switchover (clients
     for (const pid of pids) assert.equal(alive(pid), false, `node process ${pid} still running`);
   } finally {
     client.disconnect();
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await cleanup(child, exited, pids);
     rmSync(data, { recursive: true, force: true });
   }
 });
 
-test('ioredis in Sentinel mode follows a failover when the primary process is killed, and the acknowledged write survives', async () => {
+test('ioredis in Sentinel mode follows a failover when the primary process is killed, and the acknowledged write survives', { timeout: TEST_TIMEOUT_MS }, async () => {
   const data = mkdtempSync(join(tmpdir(), 'understudy-cluster-'));
   const base = await freeBase(3);
   const child = spawn(process.execPath, [BIN, 'cluster', 'up', '--nodes', '3', '--base-port', String(base), '--data', data, '--storage', 'memory', '--log-level', 'warn'], {
@@ -167,12 +185,13 @@ test('ioredis in Sentinel mode follows a failover when the primary process is ki
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const sentinels = [0, 1, 2].map((i) => ({ host: '127.0.0.1', port: base + 2 * PORT_STRIDE + i }));
-  const client = new Redis({ sentinels, name: 'understudy', maxRetriesPerRequest: 5, retryStrategy: () => 100, sentinelRetryStrategy: () => 100 });
+  const client = new Redis({ sentinels, name: 'understudy', maxRetriesPerRequest: 5, retryStrategy: () => 100, sentinelRetryStrategy: () => 100, commandTimeout: ATTEMPT_TIMEOUT_MS });
   client.on('error', () => undefined);
+  let pids: number[] = [];
   try {
     await eventually('a first write through Sentinel discovery', START_DEADLINE_MS, async () => (await client.set('k', 'acked')) === 'OK');
-    const pids = await nodePids(base, 3);
-    const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    pids = await nodePids(base, 3);
+    const sentinel = new Redis({ port: sentinels[0]!.port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null, commandTimeout: ATTEMPT_TIMEOUT_MS });
     sentinel.on('error', () => undefined);
     const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', 'understudy')) as string[];
     sentinel.disconnect();
@@ -192,7 +211,7 @@ test('ioredis in Sentinel mode follows a failover when the primary process is ki
     for (const pid of pids) assert.equal(alive(pid), false, `node process ${pid} still running`);
   } finally {
     client.disconnect();
-    if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    await cleanup(child, exited, pids);
     rmSync(data, { recursive: true, force: true });
   }
 });
