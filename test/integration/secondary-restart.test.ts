@@ -84,3 +84,17 @@ test('kill -9 and restart of a secondary under load: writes continue, it catches
       `longest client-observed gap ${load.maxGapMs} ms; ${victim} caught up to lsn ${st.get(victim)?.log.lastLsn}`,
   );
 });
+
+test('SIGTERM stops a node in order (exit code 0, log and storage closed) and it restarts from its files', async () => {
+  const primary = await cluster.waitPrimary();
+  const victim = cluster.specs.map((s) => s.id).find((id) => id !== primary)!;
+  const exit = await cluster.kill(victim, 'SIGTERM');
+  assert.deepEqual(exit, { code: 0, signal: null }, `orderly stop failed:\n${cluster.logTail(victim)}`);
+  assert.match(cluster.logTail(victim, 5), /"msg":"stopped"/);
+  await redis!.set('while-stopped', 'y');
+  await cluster.start(victim);
+  await redis!.set('after-orderly-restart', 'z');
+  const st = await cluster.converged();
+  assert.equal(new Set([...st.values()].map((s) => s.digest)).size, 1);
+  assert.equal(st.get(victim)?.role, 'secondary');
+});
