@@ -117,7 +117,11 @@ export class RuntimeNode implements NodeHandle {
       {
         event: (e) => (node ? node.onCoreEvent(e) : early.push(e)),
         fatal: (err) => {
-          node?.failWaits();
+          // The driver halted: new commands must be refused rather than left without an answer.
+          if (node) {
+            node.stopped = true;
+            node.failWaits();
+          }
           o.onFatal(err);
         },
         batch: (updates, seconds) => o.onBatch?.(updates, seconds),
