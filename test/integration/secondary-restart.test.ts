@@ -13,6 +13,8 @@ const MAX_LOAD_MS = 15_000;
 const KILL_AFTER_ACKS = 500;
 const RESTART_AFTER_ACKS = 1500;
 const WORKERS = 4;
+/** WAIT's timeout in the orderly-stop test. */
+const WAIT_TIMEOUT_MS = 300;
 
 let cluster: ProcessCluster;
 let redis: Redis | null = null;
@@ -92,9 +94,15 @@ test('SIGTERM stops a node in order (exit code 0, log and storage closed) and it
   assert.deepEqual(exit, { code: 0, signal: null }, `orderly stop failed:\n${cluster.logTail(victim)}`);
   assert.match(cluster.logTail(victim, 5), /"msg":"stopped"/);
   await redis!.set('while-stopped', 'y');
+  // WAIT: with one secondary stopped only the other holds the write; the primary waits out the timeout.
+  const waitStarted = Date.now();
+  assert.equal(await redis!.call('WAIT', '2', String(WAIT_TIMEOUT_MS)), 1);
+  assert.ok(Date.now() - waitStarted >= WAIT_TIMEOUT_MS - 5, 'WAIT answered before its timeout with a secondary missing');
   await cluster.start(victim);
   await redis!.set('after-orderly-restart', 'z');
   const st = await cluster.converged();
+  // Both secondaries hold every write again.
+  assert.equal(await redis!.call('WAIT', '2', String(WAIT_TIMEOUT_MS)), 2);
   assert.equal(new Set([...st.values()].map((s) => s.digest)).size, 1);
   assert.equal(st.get(victim)?.role, 'secondary');
 });
