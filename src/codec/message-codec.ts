@@ -186,12 +186,13 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
   },
   'vote-req': {
     code: 3,
-    size: (m) => varintSize(m.epoch) + varintSize(m.lastLsn) + varintSize(m.lastEpoch) + 1,
+    size: (m) => varintSize(m.epoch) + varintSize(m.lastLsn) + varintSize(m.lastEpoch) + 2,
     write: (w, m) => {
       w.varint(m.epoch);
       w.varint(m.lastLsn);
       w.varint(m.lastEpoch);
       w.bool(m.transfer);
+      w.bool(m.pre);
     },
     read: (r) => ({
       t: 'vote-req',
@@ -199,16 +200,18 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       lastLsn: r.varint('lastLsn'),
       lastEpoch: r.varint('lastEpoch'),
       transfer: r.bool('transfer'),
+      pre: r.bool('pre'),
     }),
   },
   vote: {
     code: 4,
-    size: (m) => varintSize(m.epoch) + 1,
+    size: (m) => varintSize(m.epoch) + 2,
     write: (w, m) => {
       w.varint(m.epoch);
       w.bool(m.granted);
+      w.bool(m.pre);
     },
-    read: (r) => ({ t: 'vote', epoch: r.varint('epoch'), granted: r.bool('granted') }),
+    read: (r) => ({ t: 'vote', epoch: r.varint('epoch'), granted: r.bool('granted'), pre: r.bool('pre') }),
   },
   'sync-req': {
     code: 5,

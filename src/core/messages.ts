@@ -48,7 +48,11 @@ export interface AckMsg {
   readonly round: number;
 }
 
-/** Candidate → voters. */
+/**
+ * Candidate → voters. A pre-vote (`pre`) asks "would you vote for me in `epoch`?" without
+ * anyone changing state: a node cut off from the cluster keeps failing pre-votes, so it never
+ * raises its epoch and cannot depose a healthy primary when it returns.
+ */
 export interface VoteRequestMsg {
   readonly t: 'vote-req';
   readonly epoch: Epoch;
@@ -56,12 +60,15 @@ export interface VoteRequestMsg {
   readonly lastEpoch: Epoch;
   /** Set by a planned switchover: voters skip the "recently heard from a primary" check. */
   readonly transfer: boolean;
+  readonly pre: boolean;
 }
 
 export interface VoteMsg {
   readonly t: 'vote';
   readonly epoch: Epoch;
   readonly granted: boolean;
+  /** Answer to a pre-vote; `epoch` is then the epoch asked about. */
+  readonly pre: boolean;
 }
 
 /** New primary → every node (claims 5–6): report where your log stands. */

@@ -63,6 +63,8 @@ export interface Recovered {
   readonly epoch: Epoch;
   readonly votedFor: NodeId | null;
   readonly logStart: Lsn;
+  /** The log's persisted next-to-clear pointer (claim 4); ≥ logStart. */
+  readonly nextToClear: Lsn;
   /** Epoch of the cleared update just before logStart (0 if none). */
   readonly boundaryEpoch: Epoch;
   readonly updates: readonly Update[];
@@ -178,10 +180,17 @@ export class Replica {
   private lastHeardFromPrimaryMs = 0;
   private electionDeadlineMs = 0;
   private lastRoundMs = -Infinity;
-  private candidacyStartedMs = 0;
   private votes = new Set<NodeId>();
-  private lastPrimaryBeforeElection: NodeId | null = null;
-  private lastEpochBeforeElection: Epoch = 0;
+  private preVotes = new Set<NodeId>();
+  /** The epoch a pre-vote round asks about (0: none running). */
+  private preVoteEpoch: Epoch = 0;
+  /** When this node first stood (pre-vote included) since it last followed a primary. */
+  private firstCandidacyMs: number | null = null;
+  /** The last primary this node followed, and its epoch (for the failover report). */
+  private lastKnownPrimary: NodeId | null = null;
+  private lastKnownPrimaryEpoch: Epoch = 0;
+  /** The election deadline is set on the first input, when the node first learns the time. */
+  private started = false;
 
   // primary state
   private progress = new Map<NodeId, Progress>();
@@ -214,7 +223,7 @@ export class Replica {
     this.votedFor = rec.votedFor;
     this.log = new LogView(rec.logStart, rec.boundaryEpoch, rec.updates);
     this.durableLsn = this.log.last;
-    this.nextToClear = rec.logStart;
+    this.nextToClear = Math.max(rec.nextToClear, rec.logStart);
     this.storage = rec.storage;
     this.storageApplied = rec.storageAppliedLsn;
     this.storageDurable = rec.storageDurableLsn;
@@ -230,6 +239,13 @@ export class Replica {
   /** Feed one input at monotonic time nowMs. */
   step(nowMs: number, input: Input): void {
     if (nowMs > this.now) this.now = nowMs;
+    if (!this.started) {
+      // A node (re)starting must wait a full election timeout from now, not from time 0, so
+      // that it hears from a live primary before it thinks of standing.
+      this.started = true;
+      this.lastHeardFromPrimaryMs = this.now;
+      this.resetElectionDeadline();
+    }
     switch (input.t) {
       case 'tick':
         this.onTick(input.wallMs);
@@ -338,7 +354,7 @@ export class Replica {
     }
     this.expireRequests();
     if (!this.isWitness && this.now >= this.electionDeadlineMs && this.eligibleToStand()) {
-      this.startElection(false);
+      this.startPreVote();
     } else if (this.now >= this.electionDeadlineMs) {
       this.resetElectionDeadline();
     }
@@ -383,12 +399,25 @@ export class Replica {
 
   // ------------------------------------------------------------------ election
 
+  /**
+   * Pre-vote first (Raft §9.6): ask whether a majority would vote for us in epoch + 1, changing
+   * nothing anywhere. Only if it would does the real election raise the epoch. A node cut off
+   * from the majority keeps failing pre-votes, so it never raises its epoch and cannot depose a
+   * healthy primary when it comes back. A planned switchover skips it.
+   */
+  private startPreVote(): void {
+    if (this.firstCandidacyMs === null) this.firstCandidacyMs = this.now;
+    this.preVotes = new Set([this.id]);
+    this.preVoteEpoch = this.epoch + 1;
+    this.resetElectionDeadline();
+    const req: VoteRequestMsg = { t: 'vote-req', epoch: this.epoch + 1, lastLsn: this.log.last, lastEpoch: this.log.lastEpoch, transfer: false, pre: true };
+    for (const v of this.voters) if (v !== this.id) this.send(v, req);
+    if (this.preVotes.size >= majorityOf(this.voters.length)) this.startElection(false);
+  }
+
   private startElection(transfer: boolean): void {
-    if (this.role !== 'candidate') {
-      this.lastPrimaryBeforeElection = this.primaryId;
-      this.lastEpochBeforeElection = this.epoch;
-      this.candidacyStartedMs = this.now;
-    }
+    if (this.firstCandidacyMs === null) this.firstCandidacyMs = this.now;
+    this.preVoteEpoch = 0;
     this.becomeFollowerState();
     this.role = 'candidate';
     this.epoch += 1;
@@ -398,34 +427,50 @@ export class Replica {
     this.persistHardState();
     this.emitRole();
     this.resetElectionDeadline();
-    const req: VoteRequestMsg = { t: 'vote-req', epoch: this.epoch, lastLsn: this.log.last, lastEpoch: this.log.lastEpoch, transfer };
+    const req: VoteRequestMsg = { t: 'vote-req', epoch: this.epoch, lastLsn: this.log.last, lastEpoch: this.log.lastEpoch, transfer, pre: false };
     for (const v of this.voters) if (v !== this.id) this.send(v, req);
     this.maybeWinElection();
   }
 
+  /** Would a vote go to a candidate with this log? (at least as up to date as ours) */
+  private logUpToDate(lastEpoch: Epoch, lastLsn: Lsn): boolean {
+    return lastEpoch > this.log.lastEpoch || (lastEpoch === this.log.lastEpoch && lastLsn >= this.log.last);
+  }
+
   private onVoteRequest(from: NodeId, m: VoteRequestMsg): void {
-    if (m.epoch < this.epoch) {
-      this.send(from, { t: 'vote', epoch: this.epoch, granted: false });
+    // Stickiness: while this node hears from a live primary (or is one, with its lease) it
+    // refuses candidates, without adopting their epoch. This is what makes the primary's read
+    // lease safe, and keeps a returning node from disrupting a healthy cluster.
+    const heardRecently = this.primaryId !== null && this.primaryId !== this.id && this.now - this.lastHeardFromPrimaryMs < this.cfg.timing.electionTimeoutMs;
+    const selfLeased = this.role === 'primary' && this.leaseValid();
+    const sticky = !m.transfer && (heardRecently || selfLeased);
+    if (m.pre) {
+      const granted = !sticky && m.epoch > this.epoch && this.logUpToDate(m.lastEpoch, m.lastLsn);
+      this.send(from, { t: 'vote', epoch: m.epoch, granted, pre: true });
       return;
     }
-    // Stickiness: while this node hears from a live primary it ignores candidates entirely (not
-    // even adopting their epoch). This is what makes the primary's read lease safe, and keeps a
-    // node that was cut off from disrupting a healthy cluster when it returns.
-    const heardRecently = this.primaryId !== null && this.now - this.lastHeardFromPrimaryMs < this.cfg.timing.electionTimeoutMs;
-    const selfLeased = this.role === 'primary' && this.leaseValid();
-    if (!m.transfer && m.epoch > this.epoch && (heardRecently || selfLeased)) return;
+    if (m.epoch < this.epoch) {
+      this.send(from, { t: 'vote', epoch: this.epoch, granted: false, pre: false });
+      return;
+    }
+    if (sticky && m.epoch > this.epoch) return;
     if (m.epoch > this.epoch) this.adoptEpoch(m.epoch, null);
-    const upToDate = m.lastEpoch > this.log.lastEpoch || (m.lastEpoch === this.log.lastEpoch && m.lastLsn >= this.log.last);
-    const granted = upToDate && (this.votedFor === null || this.votedFor === from);
+    const granted = this.logUpToDate(m.lastEpoch, m.lastLsn) && (this.votedFor === null || this.votedFor === from);
     if (granted && this.votedFor !== from) {
       this.votedFor = from;
       this.persistHardState();
     }
     if (granted) this.resetElectionDeadline();
-    this.send(from, { t: 'vote', epoch: this.epoch, granted });
+    this.send(from, { t: 'vote', epoch: this.epoch, granted, pre: false });
   }
 
   private onVote(from: NodeId, m: VoteMsg): void {
+    if (m.pre) {
+      if (!m.granted || m.epoch !== this.preVoteEpoch || this.role === 'primary' || this.epoch + 1 !== m.epoch) return;
+      this.preVotes.add(from);
+      if (this.preVotes.size >= majorityOf(this.voters.length)) this.startElection(false);
+      return;
+    }
     if (this.role !== 'candidate' || m.epoch !== this.epoch || !m.granted) return;
     this.votes.add(from);
     this.maybeWinElection();
@@ -442,6 +487,7 @@ export class Replica {
 
   private becomePrimary(): void {
     this.role = 'primary';
+    this.preVoteEpoch = 0;
     this.primaryId = this.id;
     this.becamePrimaryMs = this.now;
     this.leaseUntilMs = -Infinity;
@@ -492,10 +538,10 @@ export class Replica {
       epochStartLsn: 0,
       shippedTo: {},
       truncated: {},
-      oldPrimary: this.lastPrimaryBeforeElection,
-      oldEpoch: this.lastEpochBeforeElection,
-      detectionMs: Math.max(0, this.candidacyStartedMs - this.lastHeardFromPrimaryMs),
-      electionMs: this.now - this.candidacyStartedMs,
+      oldPrimary: this.lastKnownPrimary,
+      oldEpoch: this.lastKnownPrimaryEpoch,
+      detectionMs: Math.max(0, (this.firstCandidacyMs ?? this.now) - this.lastHeardFromPrimaryMs),
+      electionMs: this.now - (this.firstCandidacyMs ?? this.now),
     };
     this.emitRole();
     for (const s of this.secondariesAll) this.send(s, { t: 'sync-req', epoch: this.epoch });
@@ -845,7 +891,7 @@ export class Replica {
     if (this.role !== 'primary' || m.epoch !== this.epoch) return;
     const p = this.progress.get(from);
     if (!p) return;
-    if (m.round > p.highestRound) {
+    if (m.round > p.highestRound && m.round <= this.round) {
       p.highestRound = m.round;
       this.updateLease();
     }
@@ -1032,8 +1078,14 @@ export class Replica {
     if (this.primaryId !== from) {
       this.primaryId = from;
       this.matchLsn = 0;
+      // Rounds are numbered per primary: never echo an older primary's rounds to this one.
+      this.lastAckRound = 0;
       this.emitRole();
     }
+    this.lastKnownPrimary = from;
+    this.lastKnownPrimaryEpoch = this.epoch;
+    this.firstCandidacyMs = null;
+    this.preVoteEpoch = 0;
     this.lastHeardFromPrimaryMs = this.now;
     this.resetElectionDeadline();
   }
@@ -1350,7 +1402,7 @@ export class Replica {
     // sender learns it is stale; a vote request gets a refusal).
     if (msg.epoch < this.epoch) {
       if (msg.t === 'append') this.sendAck(from, false, msg.round);
-      else if (msg.t === 'vote-req') this.send(from, { t: 'vote', epoch: this.epoch, granted: false });
+      else if (msg.t === 'vote-req' && !msg.pre) this.send(from, { t: 'vote', epoch: this.epoch, granted: false, pre: false });
       return;
     }
     switch (msg.t) {
@@ -1358,7 +1410,8 @@ export class Replica {
         this.onVoteRequest(from, msg);
         return;
       case 'vote':
-        if (msg.epoch > this.epoch) this.adoptEpoch(msg.epoch, null);
+        if (msg.pre) this.onVote(from, msg);
+        else if (msg.epoch > this.epoch) this.adoptEpoch(msg.epoch, null);
         else this.onVote(from, msg);
         return;
       case 'append':
@@ -1409,6 +1462,8 @@ export class Replica {
     const wasPrimary = this.role === 'primary';
     this.epoch = epoch;
     this.votedFor = null;
+    this.lastAckRound = 0;
+    this.preVoteEpoch = 0;
     this.persistHardState();
     if (wasPrimary || this.role === 'candidate') this.stepDown(epoch, primary, 'a newer epoch exists');
     else if (this.primaryId !== primary) {

@@ -90,6 +90,7 @@ export class Driver {
         epoch: hs.epoch,
         votedFor: hs.votedFor,
         logStart: updates[0]?.lsn ?? o.log.lastLsn + 1,
+        nextToClear: o.log.nextToClear,
         boundaryEpoch: o.log.epochAt((updates[0]?.lsn ?? o.log.lastLsn + 1) - 1) ?? o.log.epochAt(start - 1) ?? 0,
         updates,
         storage: s,
@@ -178,7 +179,13 @@ export class Driver {
       });
     }
 
-    // 2. The log: truncation of a divergent tail, then appends (group commit in the log).
+    // 2. The log: a restart (region resync beyond retention) or the truncation of a divergent
+    //    tail, then appends (group commit in the log). The log orders them as called.
+    if (r.restartLog) {
+      log.restartAfter(r.restartLog.afterLsn, r.restartLog.afterEpoch, (err) => {
+        if (err && !this.halted) this.die(err);
+      });
+    }
     if (r.truncateAfter >= 0 && r.truncateAfter < log.lastLsn) {
       log.truncateAfter(r.truncateAfter, (err) => {
         if (err && !this.halted) this.die(err);

@@ -99,8 +99,9 @@ export const messageByKind = {
     lastLsn: safeNat(),
     lastEpoch: safeNat(),
     transfer: fc.boolean(),
+    pre: fc.boolean(),
   }),
-  vote: rec({ t: fc.constant('vote' as const), epoch: safeNat(), granted: fc.boolean() }),
+  vote: rec({ t: fc.constant('vote' as const), epoch: safeNat(), granted: fc.boolean(), pre: fc.boolean() }),
   'sync-req': rec({ t: fc.constant('sync-req' as const), epoch: safeNat() }),
   'sync-state': rec({
     t: fc.constant('sync-state' as const),
