@@ -79,19 +79,21 @@ export class Driver {
       if (err || !records) return cb(err ?? new Error('log readAll returned nothing'));
       let updates: Update[];
       try {
-        updates = records.map((r) => decodeUpdate(r.payload));
+        // Records below nextToClear are cleared (claim 4); the log keeps them only until their
+        // whole segment can go, so the protocol's view starts at the pointer.
+        const ntc = o.log.nextToClear;
+        updates = records.filter((r) => r.lsn >= ntc).map((r) => decodeUpdate(r.payload));
       } catch (e) {
         return cb(e as Error);
       }
       const hs = o.hardState.get();
-      const start = o.log.start;
       const s = o.storage;
       const replica = new Replica(o.config, {
         epoch: hs.epoch,
         votedFor: hs.votedFor,
         logStart: updates[0]?.lsn ?? o.log.lastLsn + 1,
         nextToClear: o.log.nextToClear,
-        boundaryEpoch: o.log.epochAt((updates[0]?.lsn ?? o.log.lastLsn + 1) - 1) ?? o.log.epochAt(start - 1) ?? 0,
+        boundaryEpoch: o.log.epochAt((updates[0]?.lsn ?? o.log.lastLsn + 1) - 1) ?? 0,
         updates,
         storage: s,
         storageAppliedLsn: s ? s.appliedLsn : 0,
