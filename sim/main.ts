@@ -39,7 +39,9 @@ if (seedArg !== undefined) {
   const failoverMs: number[] = [];
   const shipped: number[] = [];
   for (let s = from; s < from + n; s++) {
+    const t1 = performance.now();
     const r = runSimulation({ ...base, seed: s });
+    if (process.argv.includes('--progress')) console.error(`seed ${s}: ${((performance.now() - t1) / 1000).toFixed(1)} s, ${r.steps} steps`);
     ops += r.ops.ok + r.ops.fail + r.ops.info;
     simMs += r.simMs;
     for (const f of r.failovers) {

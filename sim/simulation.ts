@@ -48,6 +48,9 @@ const KEYS_PER_WINDOW = 4;
 const COUNTERS_PER_WINDOW = 2;
 const KEY_WINDOW_MS = 400;
 
+/** Events one run may take; a run beyond it is reported as a failure (a livelock, or a busy loop). */
+const MAX_STEPS = 3_000_000;
+
 /** Client-side give-up time: after it the op's outcome is unknown (info). */
 const CLIENT_TIMEOUT_MS = 2000;
 
@@ -263,6 +266,7 @@ export function runSimulation(o: SimOptions): SimResult {
       q.runUntil(until, () => {
         if (violation) throw violation;
         if (++k % SCAN_EVERY === 0) checkers.scan();
+        if (q.steps > MAX_STEPS) throw new Error(`step budget of ${MAX_STEPS} events exceeded at ${q.now.toFixed(1)} simulated ms (a livelock?)`);
       });
       checkers.scan();
     } catch (e) {

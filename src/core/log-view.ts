@@ -44,7 +44,7 @@ export class LogView {
 
   /** Epoch of the update at lsn; 0 for lsn 0; undefined if not known (beyond last, or cleared before the boundary). */
   epochAt(lsn: Lsn): Epoch | undefined {
-    if (lsn === 0) return 0;
+    if (lsn === 0) return this.startLsn === 1 ? 0 : undefined;
     if (lsn === this.startLsn - 1) return this.boundaryEpoch;
     return this.get(lsn)?.epoch;
   }

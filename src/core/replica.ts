@@ -136,6 +136,9 @@ interface SyncRound {
   readonly electionMs: number;
 }
 
+/** Appends a secondary holds while an earlier one is late (network reordering). */
+export const MAX_AHEAD_APPENDS = 64;
+
 /** Entries examined for expiry per tick at the primary (a full pass over N keys takes N / this ticks). */
 export const EXPIRY_SCAN_PER_TICK = 256;
 
@@ -666,7 +669,10 @@ export class Replica {
       this.startResync(p, null);
       return;
     }
-    p.mode = 'replicate';
+    // During FailoverSync the position is fresh: stream at once. Outside it, a mismatch report may
+    // be one of many caused by reordered appends; probing (one append in flight until it is
+    // acknowledged, as Raft's probe state) keeps such reports from turning into a resend storm.
+    p.mode = s ? 'replicate' : 'probe';
     p.nextLsn = plan.match + 1;
     p.matchLsn = Math.min(p.matchLsn, plan.match);
     p.truncateAfter = plan.truncate > 0 ? plan.match : -1;
@@ -811,15 +817,21 @@ export class Replica {
       if (p.mode === 'resync') continue;
       const heartbeatDue = p.highestRoundSent < this.round;
       if (p.mode === 'probe') {
-        if (heartbeatDue || this.now - p.lastSendMs >= t.resendAfterMs) this.sendAppend(p, p.nextLsn, p.nextLsn - 1);
+        // One append in flight: a batch from where we believe it stands (empty if it has all).
+        if (heartbeatDue || this.now - p.lastSendMs >= t.resendAfterMs) {
+          const from = Math.min(p.nextLsn, this.log.last + 1);
+          if (this.sendAppend(p, from, Math.min(this.log.last, from + lim.maxUpdatesPerAppend - 1))) p.nextLsn = from;
+        }
         continue;
       }
       // replicate: stream what the window allows
       let sent = false;
       while (p.nextLsn <= this.log.last && p.nextLsn - p.matchLsn - 1 < lim.maxInFlightPerSecondary) {
         const to = Math.min(this.log.last, p.nextLsn + lim.maxUpdatesPerAppend - 1, p.matchLsn + lim.maxInFlightPerSecondary);
+        const before = p.nextLsn;
         if (!this.sendAppend(p, p.nextLsn, to)) break;
         sent = true;
+        assert(p.nextLsn > before, () => `replicating to ${p.id}: no progress at lsn ${before} (log ${this.log.start}..${this.log.last})`);
       }
       if (!sent && heartbeatDue) this.sendAppend(p, p.nextLsn, p.nextLsn - 1);
     }
@@ -904,7 +916,9 @@ export class Replica {
       }
       return;
     }
-    if (p.mode === 'probe') {
+    // Leave probing only on an acknowledgement that covers the probe's starting point: an older
+    // ack still in flight says nothing about where the secondary stands now.
+    if (p.mode === 'probe' && m.ackLsn >= p.nextLsn - 1) {
       p.mode = 'replicate';
       p.nextLsn = Math.max(p.nextLsn, m.ackLsn + 1);
     }
@@ -1096,15 +1110,25 @@ export class Replica {
       return;
     }
     this.followPrimary(from, m.epoch);
-    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last) this.truncateTail(m.truncateAfter);
+    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last) {
+      // Never cut updates of the current epoch: they came from this primary and are in its log
+      // (a delayed or duplicated append must not undo what was appended since).
+      const keep = this.firstLsnOfEpoch(m.epoch);
+      this.truncateTail(keep === undefined ? m.truncateAfter : Math.max(m.truncateAfter, keep - 1));
+    }
     // Consistency check at prevLsn.
     const have = this.log.epochAt(m.prevLsn);
-    if (m.prevLsn > this.log.last || (have !== undefined && have !== m.prevEpoch) || (have === undefined && m.prevLsn >= this.log.start)) {
-      this.sendSyncState(from);
+    if (m.prevLsn > this.log.last) {
+      // Ahead of us: an earlier append is late (reordered) or lost. Hold a few to apply when
+      // the gap fills, and report our position at most once per resend interval.
+      if (this.ahead.size < MAX_AHEAD_APPENDS) this.ahead.set(m.prevLsn, m);
+      if (this.now - this.lastSyncStateMs >= this.cfg.timing.resendAfterMs / 2) this.sendSyncState(from);
+      this.sendAck(from, true, m.round);
       return;
     }
-    if (have === undefined && m.prevLsn < this.log.start - 1) {
-      // Our log starts after prevLsn: those updates were cleared here, so they were held by all.
+    if ((have !== undefined && have !== m.prevEpoch) || (have === undefined && m.prevLsn >= this.log.start)) {
+      this.sendSyncState(from);
+      return;
     }
     let last = m.prevLsn;
     for (const u of m.updates) {
@@ -1130,7 +1154,21 @@ export class Replica {
     this.onClearNotice(m.clear.clearLsn);
     // Claim 1: copy from the log to the storage area, only what is durable and matches.
     this.applyUpTo(this.matchLsn);
+    const next = this.ahead.get(this.log.last);
+    if (next && next.epoch === this.epoch) {
+      this.ahead.delete(this.log.last);
+      this.onAppend(from, next);
+      return;
+    }
+    if (this.ahead.size > 0) for (const k of [...this.ahead.keys()]) if (k < this.log.last || this.ahead.get(k)!.epoch !== this.epoch) this.ahead.delete(k);
     this.sendAck(from, true, m.round);
+  }
+
+  private firstLsnOfEpoch(epoch: Epoch): Lsn | undefined {
+    const h = this.log.history();
+    const e = h.find((x) => x.epoch === epoch);
+    if (!e) return undefined;
+    return e.startLsn < this.log.start ? this.log.start : e.startLsn;
   }
 
   private onClearNotice(clearLsn: Lsn): void {
@@ -1142,11 +1180,15 @@ export class Replica {
   }
 
   private sendSyncState(to: NodeId): void {
+    this.lastSyncStateMs = this.now;
     const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
     this.send(to, msg);
   }
 
   private lastAckRound = 0;
+  private lastSyncStateMs = -Infinity;
+  /** Appends that arrived ahead of a gap (reordered), keyed by their prevLsn. */
+  private readonly ahead = new Map<Lsn, AppendMsg>();
 
   /** Claim 1: the acknowledgement — cumulative, only for what is durable and matches the primary. */
   private sendAck(to: NodeId, ok: boolean, round: number): void {
