@@ -27,6 +27,8 @@ export class Checkers {
   /** Invariant 4 (log matching): the bytes of the update at (lsn, epoch), whoever holds it. */
   private readonly registry = new Map<string, string>();
   readonly failovers: FailoverSummary[] = [];
+  /** Secondaries some primary waived (region resync) and that have not caught up since. */
+  private readonly waivedSince = new Set<NodeId>();
   checks = 0;
 
   constructor(private readonly nodes: readonly SimNode[]) {}
@@ -110,6 +112,12 @@ export class Checkers {
     const cleared = r.clearPointer - 1;
     if (cleared <= 0) return;
     const waived = new Set(r.progressOf().filter((x) => x.waived).map((x) => x.id));
+    for (const id of waived) this.waivedSince.add(id);
+    for (const n of this.nodes) {
+      const rr = n.driver?.replica;
+      if (rr && rr.durable >= cleared && !waived.has(n.id)) this.waivedSince.delete(n.id);
+      if (this.waivedSince.has(n.id)) waived.add(n.id);
+    }
     for (const n of this.nodes) {
       if (n === p || waived.has(n.id)) continue;
       const rr = n.driver?.replica;

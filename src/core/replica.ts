@@ -95,6 +95,8 @@ interface Progress {
   storageDurableLsn: Lsn;
   /** Beyond the retention limit: regions changed by updates cleared past its match (region resync). */
   resyncRegions: Set<number> | null;
+  /** After a resync-start: the lsn its log restarted after, until it holds everything cleared. */
+  catchingUpAfter: Lsn | null;
   /** Pending region transfer to this secondary. */
   regionQueue: Array<{ region: number; afterKey: Buffer | undefined; atLsn: Lsn; first: boolean; seq: number }>;
   /** Regions it has resynced (for the failover report). */
@@ -136,8 +138,10 @@ interface SyncRound {
   readonly electionMs: number;
 }
 
-/** Appends a secondary holds while an earlier one is late (network reordering). */
-export const MAX_AHEAD_APPENDS = 64;
+/** Append messages in flight to one secondary (beyond its acknowledged point). */
+export const MAX_APPENDS_IN_FLIGHT = 32;
+/** Appends a secondary holds while an earlier one is late (network reordering); ≥ the above. */
+export const MAX_AHEAD_APPENDS = 2 * MAX_APPENDS_IN_FLIGHT;
 
 /** Entries examined for expiry per tick at the primary (a full pass over N keys takes N / this ticks). */
 export const EXPIRY_SCAN_PER_TICK = 256;
@@ -327,7 +331,7 @@ export class Replica {
       matchLsn: p.matchLsn,
       lastProgressMs: p.lastProgressMs,
       resyncRegions: p.resyncRegions?.size ?? 0,
-      waived: p.resyncRegions !== null || p.mode === 'resync',
+      waived: p.resyncRegions !== null || p.mode === 'resync' || p.catchingUpAfter !== null,
       mode: p.mode,
     }));
   }
@@ -524,6 +528,7 @@ export class Replica {
         highestRoundSent: 0,
         storageDurableLsn: 0,
         resyncRegions: null,
+        catchingUpAfter: null,
         regionQueue: [],
         regionsResynced: 0,
       });
@@ -678,6 +683,8 @@ export class Replica {
     p.truncateAfter = plan.truncate > 0 ? plan.match : -1;
     p.lastProgressMs = this.now;
     p.lastSendMs = -Infinity;
+    // It lacks updates already cleared (a previous primary waived it): hold our log for it.
+    if (plan.match < this.nextToClear - 1) p.catchingUpAfter = plan.match;
     if (s) {
       s.shippedTo[p.id] = plan.ship;
       s.truncated[p.id] = plan.truncate;
@@ -824,10 +831,12 @@ export class Replica {
         }
         continue;
       }
-      // replicate: stream what the window allows
+      // replicate: stream what the window allows (in updates, and in append messages, so that a
+      // secondary catching up with small batches is not flooded beyond what it can reorder)
+      const window = Math.min(lim.maxInFlightPerSecondary, lim.maxUpdatesPerAppend * MAX_APPENDS_IN_FLIGHT);
       let sent = false;
-      while (p.nextLsn <= this.log.last && p.nextLsn - p.matchLsn - 1 < lim.maxInFlightPerSecondary) {
-        const to = Math.min(this.log.last, p.nextLsn + lim.maxUpdatesPerAppend - 1, p.matchLsn + lim.maxInFlightPerSecondary);
+      while (p.nextLsn <= this.log.last && p.nextLsn - p.matchLsn - 1 < window) {
+        const to = Math.min(this.log.last, p.nextLsn + lim.maxUpdatesPerAppend - 1, p.matchLsn + window);
         const before = p.nextLsn;
         if (!this.sendAppend(p, p.nextLsn, to)) break;
         sent = true;
@@ -930,6 +939,7 @@ export class Replica {
       for (let l = from_; l <= to; l++) if (this.regional.decrement(l, from)) this.fullyAcked.push(l);
       p.matchLsn = to;
       p.lastProgressMs = this.now;
+      if (p.catchingUpAfter !== null && p.matchLsn >= this.nextToClear - 1) p.catchingUpAfter = null;
       if (p.nextLsn <= p.matchLsn) p.nextLsn = p.matchLsn + 1;
       this.advanceCommit();
       this.maybeRejoinDest(p);
@@ -1071,7 +1081,13 @@ export class Replica {
 
   /** A log is never cleared beyond what this node's storage area has made durable. */
   private maybeClearOwnLog(): void {
-    const limit = this.isWitness ? this.durableLsn : Math.min(this.storageDurable, this.durableLsn);
+    let limit = this.isWitness ? this.durableLsn : Math.min(this.storageDurable, this.durableLsn);
+    if (this.role === 'primary') {
+      // A secondary restarted after a region resync catches up from our log: keep what it lacks
+      // (it was waived while it was away, so clearing went past it logically) until it holds
+      // everything cleared; the retention limit waives it again if that takes too long.
+      for (const p of this.progress.values()) if (p.catchingUpAfter !== null) limit = Math.min(limit, p.catchingUpAfter, p.matchLsn);
+    }
     const newStart = Math.min(this.nextToClear, limit + 1);
     if (newStart > this.log.start) {
       this.log.clearTo(newStart - 1);
@@ -1285,6 +1301,7 @@ export class Replica {
       p.mode = 'replicate';
       p.nextLsn = after + 1;
       p.resyncRegions = null;
+      p.catchingUpAfter = after;
       return;
     }
     if (p.mode === 'resync' && p.regionQueue.length > 0) return;
@@ -1297,6 +1314,7 @@ export class Replica {
     this.dest = this.dest.filter((d) => d !== p.id);
     p.regionQueue = regions.map((r) => ({ region: r, afterKey: undefined, atLsn: after, first: true, seq: 0 }));
     p.resyncRegions = null;
+    p.catchingUpAfter = after;
     p.nextLsn = after + 1;
     p.matchLsn = Math.min(p.matchLsn, after);
   }
