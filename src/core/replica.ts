@@ -1252,8 +1252,7 @@ export class Replica {
           else regions.add(regionOfKey(op.key));
         }
       }
-      this.out.storage.push({ k: 'set-applied', lsn });
-      this.storageApplied = lsn;
+      this.setStorageApplied(lsn);
       if (regions.size > 0) {
         const list = [...regions].sort((a, b) => a - b);
         for (const r of list) this.dirty.add(r);
@@ -1363,6 +1362,17 @@ export class Replica {
       this.sendSyncState(from);
       return;
     }
+    // Updates in our log that our storage area has not applied yet (it may have lost them in a
+    // crash) go with the log: their regions must come with the resync too.
+    const extra = new Set<number>();
+    if (this.storage) {
+      for (let l = Math.max(this.storageApplied + 1, this.log.start); l <= this.log.last; l++) {
+        for (const op of this.log.get(l)!.ops) {
+          if (op.k === 'flush') for (const r of ALL_REGIONS) extra.add(r);
+          else extra.add(regionOfKey(op.key));
+        }
+      }
+    }
     this.log.resetAfter(m.afterLsn, m.afterEpoch);
     this.out.truncateAfter = -1;
     this.out.appends = [];
@@ -1375,14 +1385,23 @@ export class Replica {
     this.regionSeq = 0;
     this.regionCursor.clear();
     this.regionRequestSentMs = this.now;
-    if (this.storage && m.regions.length > 0) {
-      for (const r of m.regions) this.dirty.add(r);
-      this.out.storage.push({ k: 'dirty', regions: [...m.regions] });
+    const regions = [...new Set([...m.regions, ...extra])].sort((a, b) => a - b);
+    if (this.storage && regions.length > 0) {
+      for (const r of regions) this.dirty.add(r);
+      this.out.storage.push({ k: 'dirty', regions });
     }
-    if (this.storage) {
-      this.out.storage.push({ k: 'set-applied', lsn: Math.min(this.storageApplied, m.afterLsn) });
-      this.storageApplied = Math.min(this.storageApplied, m.afterLsn);
-    }
+    if (this.storage) this.setStorageApplied(Math.min(this.storageApplied, m.afterLsn));
+    // Regions the primary does not know we need: ask for every dirty region (a new request
+    // supersedes the transfer the primary started).
+    if (extra.size > 0 && [...extra].some((r) => !m.regions.includes(r))) this.requestDirtyRegions();
+  }
+
+  /** Moves the storage area's applied lsn (back, after a truncation or a resync). */
+  private setStorageApplied(lsn: Lsn): void {
+    this.out.storage.push({ k: 'set-applied', lsn });
+    this.storageApplied = lsn;
+    // What is durable there cannot be beyond what it holds now.
+    if (this.storageDurable > lsn) this.storageDurable = lsn;
   }
 
   /** Secondary: install a chunk of a region's content. */
