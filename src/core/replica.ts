@@ -235,6 +235,12 @@ export class Replica {
     this.storageApplied = rec.storageAppliedLsn;
     this.storageDurable = rec.storageDurableLsn;
     for (const r of rec.dirtyRegions) this.dirty.add(r);
+    if (this.storage && this.storageApplied < this.log.start - 1 && this.dirty.size === 0) {
+      // The storage area misses updates the log no longer holds (a crash between a log restart
+      // and the storage area recording which regions it must fetch): fetch them all.
+      for (const r of ALL_REGIONS) this.dirty.add(r);
+      this.out.storage.push({ k: 'dirty', regions: [...ALL_REGIONS] });
+    }
     assert(this.isWitness || this.storage !== null, 'a data node needs a storage area');
     this.role = this.isWitness ? 'witness' : 'secondary';
     this.indicators = new Indicators(this.secondariesAll);

@@ -8,7 +8,7 @@ import type { Envelope } from '../core/messages.ts';
 import type { CoreEvent, Ready } from '../core/ready.ts';
 import { type Input, Replica } from '../core/replica.ts';
 import type { Reply } from '../core/reply.ts';
-import type { Lsn, NodeId, Update } from '../core/types.ts';
+import type { Entry, Lsn, NodeId, Update } from '../core/types.ts';
 import type { HardStateFile } from '../log/hard-state.ts';
 import type { LogRecord, UpdateLog } from '../log/update-log.ts';
 import type { Clock, Timer } from '../ports/clock.ts';
@@ -61,6 +61,9 @@ export class Driver {
   private storageSyncInFlight = false;
   private halted = false;
   private clearInFlight = false;
+  /** Log operations wait while a log restart is pending (its storage sync first). */
+  private logGate = 0;
+  private readonly logQueue: Array<() => void> = [];
   private pendingClear: Lsn = -1;
 
   private constructor(o: DriverOptions, replica: Replica, listener: DriverListener) {
@@ -181,55 +184,61 @@ export class Driver {
       });
     }
 
-    // 2. The log: a restart (region resync beyond retention) or the truncation of a divergent
+    // 2. The storage area, synchronously and in order (it only ever applies what is already
+    //    durable in the log, so it may go first; a log restart needs its marks first).
+    this.applyStorage(r);
+
+    // 3. The log: a restart (region resync beyond retention) or the truncation of a divergent
     //    tail, then appends (group commit in the log). The log orders them as called.
     if (r.restartLog) {
-      log.restartAfter(r.restartLog.afterLsn, r.restartLog.afterEpoch, (err) => {
-        if (err && !this.halted) this.die(err);
-      });
+      const { afterLsn, afterEpoch } = r.restartLog;
+      // The storage area must record which regions it now lacks before the log forgets the
+      // updates it had not applied: sync it, then restart the log. Log work waits meanwhile.
+      this.logGate++;
+      const restart = (): void => {
+        log.restartAfter(afterLsn, afterEpoch, (err) => {
+          if (err && !this.halted) this.die(err);
+        });
+        this.logGate--;
+        if (this.logGate === 0) for (const f of this.logQueue.splice(0)) f();
+      };
+      if (storage) {
+        storage.sync((err) => {
+          if (this.halted) return;
+          if (err) return this.die(err);
+          restart();
+        });
+      } else restart();
     }
-    if (r.truncateAfter >= 0 && r.truncateAfter < log.lastLsn) {
-      log.truncateAfter(r.truncateAfter, (err) => {
-        if (err && !this.halted) this.die(err);
+    if (r.truncateAfter >= 0) {
+      const lsn = r.truncateAfter;
+      this.withLog(() => {
+        if (lsn < log.lastLsn) {
+          log.truncateAfter(lsn, (err) => {
+            if (err && !this.halted) this.die(err);
+          });
+        }
       });
     }
     if (r.appends.length > 0) {
       const records: LogRecord[] = r.appends.map((u) => ({ lsn: u.lsn, epoch: u.epoch, payload: encodeUpdate(u) }));
       const last = r.appends[r.appends.length - 1]!;
       const started = this.o.clock.nowMs();
-      log.append(records, (err) => {
-        if (this.halted) return;
-        if (err) return this.die(err);
-        this.listener.batch?.(records.length, (this.o.clock.nowMs() - started) / 1000);
-        this.input({ t: 'persisted', lsn: last.lsn, epoch: last.epoch });
-      });
-    }
-
-    // 3. The storage area, synchronously and in order.
-    if (storage) {
-      for (const op of r.storage) {
-        switch (op.k) {
-          case 'apply':
-            storage.apply(op.update);
-            break;
-          case 'install':
-            storage.installRegion(op.region, op.entries as Array<[Buffer, import('../core/types.ts').Entry]>, op.first);
-            break;
-          case 'dirty':
-            storage.markDirty(op.regions);
-            break;
-          case 'clean':
-            storage.markClean(op.region);
-            break;
-          case 'set-applied':
-            storage.setAppliedLsn(op.lsn);
-            break;
-        }
-      }
+      this.withLog(() =>
+        log.append(records, (err) => {
+          if (this.halted) return;
+          if (err) return this.die(err);
+          this.listener.batch?.(records.length, (this.o.clock.nowMs() - started) / 1000);
+          this.input({ t: 'persisted', lsn: last.lsn, epoch: last.epoch });
+        }),
+      );
     }
 
     // 4. Clearing (claims 3–4): the log's pointers advance; whole segments below go.
-    if (r.clear) this.clearLog(r.clear.start - 1);
+    if (r.clear) {
+      const lsn = r.clear.start - 1;
+      this.withLog(() => this.clearLog(lsn));
+    }
 
     // 5. Messages (held back while the vote/epoch is being made durable), then replies.
     for (const e of r.messages) {
@@ -249,6 +258,37 @@ export class Driver {
         cb?.(e.error ? new Error(e.error) : null);
       }
       this.listener.event(e);
+    }
+  }
+
+  /** Runs a log operation now, or after a pending log restart. */
+  private withLog(f: () => void): void {
+    if (this.logGate > 0) this.logQueue.push(f);
+    else f();
+  }
+
+  private applyStorage(r: Ready): void {
+    const storage = this.o.storage;
+    if (storage) {
+      for (const op of r.storage) {
+        switch (op.k) {
+          case 'apply':
+            storage.apply(op.update);
+            break;
+          case 'install':
+            storage.installRegion(op.region, op.entries as Array<[Buffer, Entry]>, op.first);
+            break;
+          case 'dirty':
+            storage.markDirty(op.regions);
+            break;
+          case 'clean':
+            storage.markClean(op.region);
+            break;
+          case 'set-applied':
+            storage.setAppliedLsn(op.lsn);
+            break;
+        }
+      }
     }
   }
 
