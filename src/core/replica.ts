@@ -351,7 +351,12 @@ export class Replica {
     const t = this.cfg.timing;
     if (this.role === 'primary') {
       this.expireKeys(wallMs);
-      if (this.now - this.lastRoundMs >= t.heartbeatIntervalMs) this.startRound();
+      if (this.now - this.lastRoundMs >= t.heartbeatIntervalMs) {
+        this.startRound();
+        // FailoverSync's position requests may be lost: ask again whoever has not answered.
+        const s = this.sync;
+        if (s && s.phase === 'collect') for (const id of this.secondariesAll) if (!s.states.has(id)) this.send(id, { t: 'sync-req', epoch: this.epoch });
+      }
       // Check quorum: a primary that no majority has confirmed for a whole election timeout steps down.
       const confirmed = this.latestConfirmedRoundMs();
       if (this.now - Math.max(confirmed, this.becamePrimaryMs) > t.electionTimeoutMs) {
