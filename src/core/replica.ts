@@ -1071,7 +1071,9 @@ export class Replica {
       const target = this.log.last - lim;
       for (const p of this.progress.values()) {
         if (p.resyncRegions || p.matchLsn >= target) continue;
-        p.resyncRegions = new Set();
+        // From now on we remember the regions of what we clear past it. If it already lacks
+        // updates cleared before (by an earlier primary), we cannot know their regions: all.
+        p.resyncRegions = p.matchLsn + 1 < this.nextToClear ? new Set(ALL_REGIONS) : new Set();
         waived.add(p.id);
       }
       upTo = this.indicators.clearableUpTo(waived, this.commitLsn);
