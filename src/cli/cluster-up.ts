@@ -199,5 +199,38 @@ export async function runClusterUp(o: ClusterUpOptions, io: { out: NodeJS.Writab
       });
     }
     io.out.write(connectionHelp(plan, o) + '\n');
+    watchPrimary(plan, o.host, io.out, () => stopping);
   });
+}
+
+/** How often `cluster up` asks the nodes who is primary, to announce it and every change. */
+const PRIMARY_POLL_MS = 500;
+
+/**
+ * Announces the primary once it is elected, and again after every failover or switchover, so
+ * that a newcomer knows which port takes writes (the others answer -READONLY, as replicas do).
+ */
+function watchPrimary(plan: ReturnType<typeof planCluster>, host: string, out: NodeJS.WritableStream, stopped: () => boolean): void {
+  let announced = '';
+  const poll = async (): Promise<void> => {
+    if (stopped()) return;
+    for (const n of plan) {
+      try {
+        const res = await fetch(`http://${host}:${n.adminPort}/status`, { signal: AbortSignal.timeout(PRIMARY_POLL_MS) });
+        if (!res.ok) continue;
+        const st = (await res.json()) as { role?: string; epoch?: number; id?: string };
+        if (st.role !== 'primary') continue;
+        const key = `${st.id}/${st.epoch}`;
+        if (key !== announced && n.redisPort !== undefined) {
+          announced = key;
+          out.write(`\nprimary: ${st.id} (epoch ${st.epoch}) — writes go to redis-cli -h ${host} -p ${n.redisPort}\n\n`);
+        }
+        break;
+      } catch {
+        // That node is down or still starting: ask the next one.
+      }
+    }
+    if (!stopped()) setTimeout(() => void poll(), PRIMARY_POLL_MS).unref();
+  };
+  setTimeout(() => void poll(), PRIMARY_POLL_MS).unref();
 }
