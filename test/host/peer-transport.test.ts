@@ -121,7 +121,7 @@ function allConnected(nodes: Node[]): boolean {
   return nodes.every((a) => nodes.every((b) => a === b || a.t.peerState(b.id) === 'connected'));
 }
 
-const voteReq = (i: number): Message => ({ t: 'vote-req', epoch: 1, lastLsn: i, lastEpoch: 0, transfer: false });
+const voteReq = (i: number): Message => ({ t: 'vote-req', epoch: 1, lastLsn: i, lastEpoch: 0, transfer: false, pre: false });
 const lsns = (msgs: readonly Message[] | undefined): number[] => (msgs ?? []).map((m) => (m.t === 'vote-req' ? m.lastLsn : -1));
 const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
@@ -366,13 +366,13 @@ test('an authenticated peer sending an undecodable message loses that connection
       const c = await rawAuthenticated(ports['n2']!, 'n1', 'n2');
       await waitFor('n2 sees n1 connected', () => n2.t.peerState('n1') === 'connected');
       // A valid message first: it is delivered, then the bad one ends the connection.
-      c.socket.write(Buffer.concat([encodeFrame(Buffer.from([4, 9, 1])), encodeFrame(b.payload)]));
+      c.socket.write(Buffer.concat([encodeFrame(Buffer.from([4, 9, 1, 0])), encodeFrame(b.payload)]));
       await withTimeout(c.closed, `n2 to close after ${b.name}`);
       await waitFor(`n2 logs ${b.name}`, () => n2.log.warnings(/undecodable message/).length === bad.indexOf(b) + 1);
       assert.equal(n2.log.warnings(/undecodable message/).at(-1)!.obj['code'], b.code, b.name);
       await waitFor('n2 marks n1 down', () => n2.t.peerState('n1') === 'down');
     }
-    assert.deepEqual(n2.got.get('n1'), bad.map(() => ({ t: 'vote', epoch: 9, granted: true })));
+    assert.deepEqual(n2.got.get('n1'), bad.map(() => ({ t: 'vote', epoch: 9, granted: true, pre: false })));
     n2.t.send('n3', voteReq(1));
     n3.t.send('n2', voteReq(2));
     await waitFor('n2 ↔ n3 still deliver', () => lsns(n3.got.get('n2')).includes(1) && lsns(n2.got.get('n3')).includes(2));
