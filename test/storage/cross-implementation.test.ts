@@ -25,8 +25,6 @@ function freshLmdb(): LmdbStorage {
 const PROPERTY_RUNS = 60;
 /** Most steps in one generated history. */
 const MAX_STEPS = 30;
-/** Page size used when comparing paged region listings. */
-const PAGE = 2;
 
 /** Keys that exercise byte order: prefixes, the empty key, 0x00 and 0xff bytes, hash tags sharing a slot. */
 const KEY_ALPHABET: Buffer[] = [
@@ -104,17 +102,6 @@ function run(s: StorageArea, steps: readonly Step[]): void {
   }
 }
 
-function pagedListing(s: StorageArea, region: number): Array<[string, string, number]> {
-  const out: Array<[string, string, number]> = [];
-  let afterKey: Buffer | undefined;
-  for (let page = 0; page <= ALL_ENTRIES_LIMIT / PAGE; page++) {
-    const chunk = s.regionEntries(region, afterKey, PAGE);
-    if (chunk.length === 0) break;
-    out.push(...plain(chunk));
-    afterKey = chunk[chunk.length - 1]![0];
-  }
-  return out;
-}
 
 /** Compares everything a reader can observe of two storage areas. */
 function assertSame(a: StorageArea, b: StorageArea, probeKeys: readonly Buffer[]): void {

@@ -200,7 +200,7 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.deepEqual(s.regionEntries(region, undefined, 0), []);
         assert.equal(s.regionEntries(region - 1, undefined, ALL_ENTRIES_LIMIT).length, 5);
         // Deleting keys removes them from the listing.
-        s.apply(update(++lsn, [del(sorted[0]!), del(sorted[3]!)]));
+        s.apply(update(lsn + 1, [del(sorted[0]!), del(sorted[3]!)]));
         assert.deepEqual(
           s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT).map(([k]) => k),
           sorted.filter((_, i) => i !== 0 && i !== 3),
