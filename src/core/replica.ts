@@ -87,6 +87,8 @@ interface Progress {
   inDest: boolean;
   lastProgressMs: number;
   lastSendMs: number;
+  /** When the last acknowledgement of this epoch arrived from it (check quorum). */
+  lastAckMs: number;
   /** Sent with the next append: FailoverSync's divergent-tail cut (-1 none). */
   truncateAfter: Lsn;
   highestRound: number;
@@ -357,9 +359,12 @@ export class Replica {
         const s = this.sync;
         if (s && s.phase === 'collect') for (const id of this.secondariesAll) if (!s.states.has(id)) this.send(id, { t: 'sync-req', epoch: this.epoch });
       }
-      // Check quorum: a primary that no majority has confirmed for a whole election timeout steps down.
-      const confirmed = this.latestConfirmedRoundMs();
-      if (this.now - Math.max(confirmed, this.becamePrimaryMs) > t.electionTimeoutMs) {
+      // Check quorum: a primary that has heard from no majority for a whole election timeout
+      // steps down (by receipt time, so that a burst that delays acks does not depose a healthy
+      // primary; the read lease, which safety rests on, counts confirmed rounds instead).
+      let heard = 1;
+      for (const p of this.progress.values()) if (this.now - p.lastAckMs <= t.electionTimeoutMs) heard++;
+      if (heard < majorityOf(this.voters.length) && this.now - this.becamePrimaryMs > t.electionTimeoutMs) {
         this.stepDown(this.epoch, null, 'lost contact with a majority');
         return;
       }
@@ -534,6 +539,7 @@ export class Replica {
         inDest: false,
         lastProgressMs: this.now,
         lastSendMs: -Infinity,
+        lastAckMs: -Infinity,
         truncateAfter: -1,
         highestRound: 0,
         highestRoundSent: 0,
@@ -923,6 +929,7 @@ export class Replica {
     if (this.role !== 'primary' || m.epoch !== this.epoch) return;
     const p = this.progress.get(from);
     if (!p) return;
+    p.lastAckMs = this.now;
     if (m.round > p.highestRound && m.round <= this.round) {
       p.highestRound = m.round;
       this.updateLease();
