@@ -71,6 +71,7 @@ export class Checkers {
 
   onFailover(s: FailoverSummary): void {
     this.failovers.push(s);
+    if (s.acknowledgedWritesLost !== 0) throw new InvariantViolation('1', `failover to ${s.newPrimary} lost ${s.acknowledgedWritesLost} acknowledged writes (committed up to ${s.committedBefore})`);
   }
 
   /** Periodic scans: log matching, committed updates held by the primary, clearing rule. */

@@ -73,4 +73,11 @@ export interface FailoverSummary {
   readonly regionsResynced: Readonly<Record<NodeId, number>>;
   /** The commit lsn of the new epoch's first update. */
   readonly epochStartLsn: Lsn;
+  /** The highest lsn the old primary had announced as committed to this node before it failed. */
+  readonly committedBefore: Lsn;
+  /**
+   * Acknowledged writes the new history lacks, computed from what this node holds: updates up to
+   * committedBefore that are not in its log. The protocol says 0; this checks it on every failover.
+   */
+  readonly acknowledgedWritesLost: number;
 }

@@ -138,6 +138,7 @@ interface SyncRound {
   readonly oldEpoch: Epoch;
   readonly detectionMs: number;
   readonly electionMs: number;
+  readonly committedBefore: Lsn;
 }
 
 /** Append messages in flight to one secondary (beyond its acknowledged point). */
@@ -567,6 +568,7 @@ export class Replica {
       oldEpoch: this.lastKnownPrimaryEpoch,
       detectionMs: Math.max(0, (this.firstCandidacyMs ?? this.now) - this.lastHeardFromPrimaryMs),
       electionMs: this.now - (this.firstCandidacyMs ?? this.now),
+      committedBefore: this.commitLsn,
     };
     this.emitRole();
     for (const s of this.secondariesAll) this.send(s, { t: 'sync-req', epoch: this.epoch });
@@ -1006,6 +1008,10 @@ export class Replica {
       truncated: s.truncated,
       regionsResynced,
       epochStartLsn: s.epochStartLsn,
+      committedBefore: s.committedBefore,
+      // Everything up to committedBefore must be in our log (or cleared, which happens only once
+      // every secondary holds it): count what is not.
+      acknowledgedWritesLost: Math.max(0, s.committedBefore - this.log.last),
     };
     this.out.events.push({ t: 'failover', summary });
   }

@@ -77,6 +77,10 @@ export interface FailoverReport {
   readonly pulledFrom: Readonly<Record<NodeId, number>>;
   readonly truncated: Readonly<Record<NodeId, number>>;
   readonly regionsResynced: Readonly<Record<NodeId, number>>;
+  /** Highest lsn the old primary had announced as committed to the new one. */
+  readonly committedBefore?: Lsn;
+  /** Acknowledged writes the new history lacks, computed from what the new primary holds (the protocol says 0). */
+  readonly acknowledgedWritesLost?: number;
 }
 
 export interface NodeEvents {

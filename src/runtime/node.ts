@@ -285,6 +285,8 @@ export class RuntimeNode implements NodeHandle {
           pulledFrom: s.pulledFrom,
           truncated: s.truncated,
           regionsResynced: s.regionsResynced,
+          committedBefore: s.committedBefore,
+          acknowledgedWritesLost: s.acknowledgedWritesLost,
         };
         this.reports.push(report);
         if (this.reports.length > MAX_FAILOVER_REPORTS) this.reports.splice(0, this.reports.length - MAX_FAILOVER_REPORTS);

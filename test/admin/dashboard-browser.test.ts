@@ -160,7 +160,7 @@ test('dashboard: three node cards, then a failover shows the new primary and its
   assert.match(text, /detection\s+240 ms/);
   assert.match(text, /FailoverSync\s+12 ms/);
   assert.match(text, /updates shipped\s+3 \(n3: 3\)/);
-  assert.match(text, /lost writes[^\n]*\s+2 \(n1: 2\)/);
+  assert.match(text, /uncommitted updates discarded[^\n]*\s+2 \(n1: 2\)/);
   assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, 'the page was not reloaded');
 
   // n1 comes back as a secondary of n2: the same page shows it.

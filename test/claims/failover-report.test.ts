@@ -23,4 +23,6 @@ test('the failover summary names the failed primary and its epoch after a multi-
   assert.equal(f.oldPrimary, P);
   assert.equal(f.oldEpoch, oldEpoch);
   assert.ok(f.detectionMs >= 0 && f.electionMs >= 0 && f.failoverSyncMs >= 0);
+  assert.ok(f.committedBefore >= 2, 'the new primary had learned that the writes before the crash were committed');
+  assert.equal(f.acknowledgedWritesLost, 0, 'computed from what the new primary holds');
 });

@@ -114,6 +114,8 @@ export const failoverReportSchema = {
     pulledFrom: countMap,
     truncated: countMap,
     regionsResynced: countMap,
+    committedBefore: { type: 'integer' },
+    acknowledgedWritesLost: { type: 'integer' },
   },
 } as const;
 

@@ -516,7 +516,8 @@ function renderTimeline() {
       item('FailoverSync', `${r.failoverSyncMs.toFixed(0)} ms`, 'sync');
       item('updates shipped', `${sum(r.shippedTo)}${per(r.shippedTo)}`);
       if (sum(r.pulledFrom) > 0) item('pulled', `${sum(r.pulledFrom)}${per(r.pulledFrom)}`);
-      item('lost writes (never acked, truncated)', `${sum(r.truncated)}${per(r.truncated)}`);
+      item('acknowledged writes lost', r.acknowledgedWritesLost === undefined ? '—' : String(r.acknowledgedWritesLost));
+      item('uncommitted updates discarded', `${sum(r.truncated)}${per(r.truncated)}`);
       if (sum(r.regionsResynced) > 0) item('regions resynced', `${sum(r.regionsResynced)}${per(r.regionsResynced)}`);
       li.append(what, phases, kv);
       return li;
