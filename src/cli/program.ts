@@ -119,6 +119,8 @@ Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i
   adminOptions(program.command('status'))
     .description('Show every node: role, epoch, log start / applied / end, and each secondary\'s lag.')
     .option('--json', 'print the admin API\'s /cluster reply as JSON', false)
+    .option('--watch', 'refresh every second; secondaries catching up or resyncing get a progress bar with rate and ETA', false)
+    .option('--watch-seconds <n>', 'stop watching after n seconds', (v) => Number(v))
     .addHelpText(
       'after',
       `
@@ -128,11 +130,15 @@ first that answers is used.
 Examples:
   $ understudy status
   $ understudy status --admin http://127.0.0.1:7302,http://127.0.0.1:7303 --json
+  $ understudy status --watch
 
 Exit code 2 when some node did not answer.`,
     )
-    .action(async (opts: { admin?: string; token?: string; json: boolean }) => {
-      result.code = await runStatus({ ...adminOf(opts), json: opts.json }, io.out);
+    .action(async (opts: { admin?: string; token?: string; json: boolean; watch: boolean; watchSeconds?: number }) => {
+      result.code = await runStatus(
+        { ...adminOf(opts), json: opts.json, watch: opts.watch, ...(opts.watchSeconds !== undefined ? { watchSeconds: opts.watchSeconds } : {}) },
+        io.out,
+      );
     });
 
   adminOptions(program.command('switchover'))
