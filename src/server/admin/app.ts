@@ -104,6 +104,8 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
   });
 
   const history = new FailoverHistory();
+  /** Reports taken from peers into a cluster-wide timeline, at most. */
+  const MAX_MERGED_REPORTS = 100;
   const onFailover = (report: FailoverReport): void => {
     history.add(report);
     logger.info({ failover: report }, `failover: ${report.oldPrimary ?? '(none)'} → ${report.newPrimary}, epoch ${report.newEpoch}`);
@@ -154,7 +156,29 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
 
   app.get('/cluster', { schema: { response: { 200: clusterSchema, ...errorReplies } } }, async () => cluster());
 
-  app.get('/failovers', { schema: { response: { 200: failoversSchema, ...errorReplies } } }, async () => ({ reports: history.list() }));
+  // Each failover report is made by the node that became primary; `?scope=cluster` merges the
+  // reports every reachable member holds, so any node's page shows the whole timeline.
+  app.get(
+    '/failovers',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { scope: { type: 'string', enum: ['node', 'cluster'] } }, additionalProperties: false },
+        response: { 200: failoversSchema, ...errorReplies },
+      },
+    },
+    async (req) => {
+      const mine = history.list();
+      if ((req.query as { scope?: string }).scope !== 'cluster') return { reports: mine };
+      const merged = new Map(mine.map((r) => [`${r.newEpoch}/${r.newPrimary}`, r]));
+      const peers = node.members.filter((m) => m.id !== node.id).map((m) => opts.peersAdmin(m.id)).filter((b): b is string => b !== undefined);
+      const answers = await Promise.all(peers.map((b) => fetchPeerJson(b, '/failovers', adminToken, PEER_STATUS_TIMEOUT_MS)));
+      for (const a of answers) {
+        if (!('body' in a)) continue;
+        for (const r of (a.body as { reports?: FailoverReport[] }).reports ?? []) merged.set(`${r.newEpoch}/${r.newPrimary}`, r);
+      }
+      return { reports: [...merged.values()].sort((x, y) => y.at - x.at).slice(0, mine.length + MAX_MERGED_REPORTS) };
+    },
+  );
 
   // Write latency is measured where writes are answered, on the primary; the dashboard may be
   // served by any member, so it reads the primary's series through its own node.

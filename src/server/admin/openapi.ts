@@ -47,7 +47,11 @@ export function buildOpenApi(opts: OpenApiOptions): Record<string, unknown> {
       }),
     },
     '/failovers': {
-      get: guarded({ summary: 'Failover reports this node has seen, newest first (bounded list).', responses: { 200: { description: 'Reports', content: json(failoversSchema) } } }),
+      get: guarded({
+        summary: 'Failover reports this node has seen, newest first (bounded list); with scope=cluster, merged with every reachable member\'s.',
+        parameters: [{ name: 'scope', in: 'query', required: false, schema: { type: 'string', enum: ['node', 'cluster'] } }],
+        responses: { 200: { description: 'Reports', content: json(failoversSchema) } },
+      }),
     },
     '/switchover': {
       post: guarded({

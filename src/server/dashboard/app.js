@@ -578,8 +578,17 @@ function markStale(message) {
   banner.hidden = false;
 }
 
+/** The newest epoch seen: a higher one means a failover whose report another node holds. */
+let newestEpoch = 0;
+
 function onCluster(view) {
   document.body.classList.remove('stale');
+  const epoch = Math.max(0, ...view.nodes.filter((n) => !isDown(n)).map((n) => n.epoch));
+  if (newestEpoch !== 0 && epoch > newestEpoch) {
+    // The report is made by the new primary once FailoverSync commits: ask the cluster shortly after.
+    setTimeout(() => api('GET', '/failovers?scope=cluster').then(({ reports }) => addReports(reports, true)).catch(() => {}), 500);
+  }
+  newestEpoch = Math.max(newestEpoch, epoch);
   state.cluster = view;
   state.lastSnapshotAt = Date.now();
   $('#served-by').textContent = view.servedBy;
@@ -632,7 +641,7 @@ function connect() {
 
 async function start() {
   try {
-    const { reports } = await api('GET', '/failovers');
+    const { reports } = await api('GET', '/failovers?scope=cluster');
     addReports(reports, false);
   } catch (e) {
     if (!/NOAUTH/.test(String(e.message))) toast(`Could not read failovers — ${e.message}`, true);
