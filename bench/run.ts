@@ -468,6 +468,7 @@ async function main(): Promise<void> {
     const r = rows.get(k) ?? { system, workload, conc, samples: [] };
     r.samples.push(s);
     rows.set(k, r);
+    log(`  ${system} ${workload} c=${conc}: ${fmtOps(s.opsPerSec)} ops/s, p50 ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, gen CPU ${s.genCpu.toFixed(2)}`);
   };
   const drills: DrillResult[] = [];
   try {
@@ -594,7 +595,7 @@ async function main(): Promise<void> {
   out.push(`| FailoverSync updates shipped (all nodes) | ${dcell((d) => (d.report ? Object.values(d.report.shippedTo).reduce((a, b) => a + b, 0) : undefined))} |`);
   out.push(`| acknowledged writes per drill | ${dcell((d) => d.acked)} |`);
   out.push(`| acknowledged writes lost (all drills) | ${drills.reduce((a, d) => a + d.lost, 0)} |`);
-  out.push(`| writes with unknown outcome (timed out / refused, all drills) | ${drills.reduce((a, d) => a + d.unknown, 0)} |`);
+  out.push(`| write attempts no node accepted (refused or timed out during the failovers, all drills) | ${drills.reduce((a, d) => a + d.unknown, 0)} |`);
   const missing = drills.filter((d) => !d.report).length;
   if (missing) notes.push(`${missing} drill(s) without a failover report on the new primary.`);
   if (notes.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
