@@ -45,6 +45,9 @@ export interface StartNodeOptions {
 }
 
 /** A running node: the handle to use it, where it listens, and how to stop it. */
+/** How often the RESP connection gauge is sampled. */
+const RESP_CONNECTIONS_SAMPLE_MS = 1000;
+
 export interface StartedNode {
   readonly node: RuntimeNode;
   readonly config: Config;
@@ -189,6 +192,9 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
       bound = await new Promise((resolve, reject) => t.listen((err, a) => (err || !a ? reject(err ?? new Error('no peer address')) : resolve(a))));
       if (self.kind === 'data' && self.redisAddr !== undefined) {
         partial.servers = await startClientServers(node, config, logger);
+        // The RESP server counts its clients; the gauge samples that count.
+        const servers = partial.servers;
+        setInterval(() => metrics.respConnectionsNow(servers.resp.clientCount), RESP_CONNECTIONS_SAMPLE_MS).unref();
         redis = `${splitAddr(self.redisAddr)!.host}:${partial.servers.resp.port}`;
         if (partial.servers.sentinel && self.sentinelAddr !== undefined) sentinel = self.sentinelAddr;
       }

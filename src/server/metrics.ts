@@ -168,6 +168,11 @@ export class Metrics {
     this.respConnections.dec();
   }
 
+  /** Sets the connection gauge from the RESP server's own count (sampled by the host). */
+  respConnectionsNow(n: number): void {
+    this.respConnections.set(n);
+  }
+
   /** Counts one failover report (claims 5–6 work: updates shipped, regions resynced). */
   failover(report: FailoverReport): void {
     this.failoversTotal.inc();

@@ -126,16 +126,17 @@ test('dashboard: three node cards, then a failover shows the new primary and its
   await page.locator('#chart-source', { hasText: 'measured on n1 (primary)' }).waitFor({ timeout: UI_TIMEOUT_MS });
   await page.evaluate(() => ((globalThis as unknown as { marker: number }).marker = 42));
 
-  // The buttons reach the serving node's API.
+  // The buttons reach the serving node's API; a secondary forwards a switchover to the primary.
   const targets = await page.locator('#switch-target option').evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
   assert.deepEqual(targets, ['', 'n2', 'n3'], 'the primary is not offered as a switchover target');
   await page.selectOption('#switch-target', 'n2');
   await page.click('#switch-btn');
   await page.locator('#toast', { hasText: 'Switchover done' }).waitFor({ timeout: UI_TIMEOUT_MS });
-  assert.deepEqual(get('n3').node.switchovers, ['n2']);
-  get('n3').node.switchoverError = new Error('n2 is too far behind');
+  assert.deepEqual(get('n1').node.switchovers, ['n2'], 'n3 forwarded the switchover to the primary, n1');
+  assert.deepEqual(get('n3').node.switchovers, []);
+  get('n1').node.switchoverError = new Error('n2 is too far behind');
   await page.click('#switch-btn');
-  await page.locator('#toast', { hasText: 'SWITCHOVER_FAILED: n2 is too far behind' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.locator('#toast', { hasText: /SWITCHOVER_FAILED: .*n2 is too far behind/ }).waitFor({ timeout: UI_TIMEOUT_MS });
   await page.click('#kill-btn');
   await page.locator('#toast', { hasText: 'Killed primary n1' }).waitFor({ timeout: UI_TIMEOUT_MS });
   assert.equal(get('n3').kills, 1);

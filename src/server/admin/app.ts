@@ -203,6 +203,21 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
         if (member === undefined) throw new AdminHttpError(adminError('NOT_FOUND', `no member named ${to}`));
         if (member.kind !== 'data') throw new UnderstudyError('SWITCHOVER_FAILED', `${to} is a witness: it holds no data and cannot become primary`);
       }
+      const primary = node.primaryId();
+      if (node.role() !== 'primary' && primary !== null && primary !== node.id) {
+        // Only the primary can hand over: forward the request to it.
+        const base = opts.peersAdmin(primary);
+        if (base === undefined) throw new UnderstudyError('NOT_PRIMARY', `this node is not the primary and ${primary}'s admin address is unknown`);
+        const res = await fetch(`${base.replace(/\/+$/, '')}/switchover`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(adminToken === undefined ? {} : { authorization: `Bearer ${adminToken}` }) },
+          body: JSON.stringify(to === undefined ? {} : { to }),
+          signal: AbortSignal.timeout(SWITCHOVER_TIMEOUT_MS + PEER_STATUS_TIMEOUT_MS),
+        });
+        const body = (await res.json()) as { ok?: boolean; primaryId?: string | null; epoch?: number; code?: string; message?: string };
+        if (!res.ok) throw new UnderstudyError('SWITCHOVER_FAILED', `${primary} refused the switchover: ${body.message ?? res.status}`);
+        return { ok: true, primaryId: body.primaryId ?? null, epoch: body.epoch ?? node.epoch() };
+      }
       await switchover(node, to);
       return { ok: true, primaryId: node.primaryId(), epoch: node.epoch() };
     },
