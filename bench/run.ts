@@ -32,6 +32,8 @@ import type { FailoverReport } from '../src/runtime/node-api.ts';
 const ROUNDS = 3;
 /** Length of one measured run of the Node generators (ms). */
 const RUN_MS = 2000;
+/** A generator connection still waiting for a reply this long after its run's end is abandoned (ms). */
+const STALL_GRACE_MS = 3000;
 /** redis-benchmark runs are sized from a probe to last about this long (ms)… */
 const RB_TARGET_MS = 2000;
 /** …and are killed (by the `timeout` wrapper) after this long (s). */
@@ -103,6 +105,8 @@ interface Sample {
   readonly opsPerSec: number;
   readonly p50Ms: number;
   readonly p99Ms: number;
+  /** Only where the generator keeps every latency (not redis-benchmark's CSV). */
+  readonly p999Ms?: number;
   /** Load generator CPU time / wall time (1 = one core busy). */
   readonly genCpu: number;
 }
@@ -185,7 +189,7 @@ function key16(i: number): string {
  * `conns` connections, each a closed loop: send one operation (SET, or SET + WAIT pipelined),
  * wait for all its replies, send the next. Every reply here is one line (+OK, :2, -ERR …).
  */
-async function respLoad(port: number, conns: number, durationMs: number, withWait: boolean): Promise<Sample & { errors: number }> {
+async function respLoad(port: number, conns: number, durationMs: number, withWait: boolean): Promise<Sample & { errors: number; stalled: number }> {
   const repliesPerOp = withWait ? 2 : 1;
   const latencies: number[] = [];
   let errors = 0;
@@ -201,10 +205,25 @@ async function respLoad(port: number, conns: number, durationMs: number, withWai
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const deadline = t0 + durationMs;
+  // A connection whose operation is still unanswered this long after the deadline is given up on.
+  let stalled = 0;
+  const ends: Array<() => void> = [];
+  const giveUp = setTimeout(() => ends.forEach((f) => f()), durationMs + STALL_GRACE_MS);
   await Promise.all(
     sockets.map(
       (s) =>
-        new Promise<void>((resolve) => {
+        new Promise<void>((done) => {
+          let finished = false;
+          const resolve = (): void => {
+            if (!finished) {
+              finished = true;
+              done();
+            }
+          };
+          ends.push(() => {
+            if (!finished) stalled++;
+            resolve();
+          });
           let pending = 0;
           let sentAt = 0;
           let tail = '';
@@ -233,7 +252,8 @@ async function respLoad(port: number, conns: number, durationMs: number, withWai
         }),
     ),
   );
-  const wallMs = performance.now() - t0;
+  clearTimeout(giveUp);
+  const wallMs = Math.min(performance.now() - t0, durationMs + (stalled ? 0 : STALL_GRACE_MS));
   const cpu = process.cpuUsage(cpu0);
   for (const s of sockets) s.destroy();
   const sorted = Float64Array.from(latencies).sort();
@@ -241,8 +261,10 @@ async function respLoad(port: number, conns: number, durationMs: number, withWai
     opsPerSec: (latencies.length / wallMs) * 1000,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
+    p999Ms: percentile(sorted, 99.9),
     genCpu: (cpu.user + cpu.system) / 1000 / wallMs,
     errors,
+    stalled,
   };
 }
 
@@ -275,7 +297,7 @@ async function etcdPutLoad(url: string, conc: number, durationMs: number): Promi
   const wallMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const sorted = Float64Array.from(latencies).sort();
-  return { opsPerSec: (latencies.length / wallMs) * 1000, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), genCpu: (cpu.user + cpu.system) / 1000 / wallMs, errors };
+  return { opsPerSec: (latencies.length / wallMs) * 1000, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), p999Ms: percentile(sorted, 99.9), genCpu: (cpu.user + cpu.system) / 1000 / wallMs, errors };
 }
 
 // ------------------------------------------------------------------ the systems
@@ -504,11 +526,14 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       log(`round ${round}/${ROUNDS}`);
       for (const c of CONCURRENCY) {
-        const u = await respLoad(uPort, c, RUN_MS, false);
+        // The primary may have changed (an election under load): always load the current one.
+        const u = await respLoad(cluster.spec(await cluster.waitPrimary()).redisPort, c, RUN_MS, false);
         if (u.errors) notes.push(`round ${round}: understudy SET c=${c}: ${u.errors} error replies`);
+        if (u.stalled) notes.push(`round ${round}: understudy SET c=${c}: ${u.stalled} connection(s) left without a reply ${STALL_GRACE_MS} ms after the run`);
         add('understudy', 'SET (fsync on 3 nodes)', String(c), u);
         const r = await respLoad(redis.primaryPort, c, RUN_MS, true);
         if (r.errors) notes.push(`round ${round}: Redis SET+WAIT c=${c}: ${r.errors} replies that were errors or WAIT < 2`);
+        if (r.stalled) notes.push(`round ${round}: Redis SET+WAIT c=${c}: ${r.stalled} connection(s) left without a reply`);
         add('Redis', 'SET + WAIT 2 1000', String(c), r);
         if (etcd) {
           const e = await etcdPutLoad(etcd.leaderUrl, c, RUN_MS);
@@ -516,10 +541,17 @@ async function main(): Promise<void> {
           add('etcd', 'put (JSON gateway, leader)', String(c), e);
         }
       }
+      rbTargets[0] = { system: 'understudy', port: cluster.spec(await cluster.waitPrimary()).redisPort };
       for (const t of rbTargets) {
         for (const cfg of rbConfigs) {
           const k = `${t.system}|${cfg.test}|${cfg.c}|${cfg.p}`;
-          const s = redisBenchmark(t.port, cfg.test, cfg.c, cfg.p, sizer.requests(k));
+          let s: Sample;
+          try {
+            s = redisBenchmark(t.port, cfg.test, cfg.c, cfg.p, sizer.requests(k));
+          } catch (e) {
+            notes.push(`round ${round}: ${t.system} ${k}: run dropped (${(e as Error).message.split('\n')[0]})`);
+            continue;
+          }
           sizer.record(k, s);
           const workload = `redis-benchmark ${cfg.test.toUpperCase()}${t.system === 'Redis' && cfg.test === 'set' ? ' (no WAIT)' : ''}`;
           add(t.system, workload, cfg.p > 1 ? `${cfg.c} × P${cfg.p}` : String(cfg.c), s);
@@ -559,13 +591,13 @@ async function main(): Promise<void> {
     '',
     '## Throughput and latency',
     '',
-    '| system | workload | clients | ops/s | p50 ms | p99 ms | gen CPU |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| system | workload | clients | ops/s | p50 ms | p99 ms | p99.9 ms | gen CPU |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   const sorted = [...rows.values()].sort((a, b) => (a.workload.startsWith('redis-benchmark') ? 1 : 0) - (b.workload.startsWith('redis-benchmark') ? 1 : 0));
   for (const r of sorted) {
     out.push(
-      `| ${r.system} | ${r.workload} | ${r.conc} | ${cell(r.samples.map((s) => s.opsPerSec), fmtOps)} | ${cell(r.samples.map((s) => s.p50Ms), fmtMs)} | ${cell(r.samples.map((s) => s.p99Ms), fmtMs)} | ${median(r.samples.map((s) => s.genCpu)).toFixed(2)} |`,
+      `| ${r.system} | ${r.workload} | ${r.conc} | ${cell(r.samples.map((s) => s.opsPerSec), fmtOps)} | ${cell(r.samples.map((s) => s.p50Ms), fmtMs)} | ${cell(r.samples.map((s) => s.p99Ms), fmtMs)} | ${cell(r.samples.flatMap((s) => (s.p999Ms === undefined ? [] : [s.p999Ms])), fmtMs)} | ${median(r.samples.map((s) => s.genCpu)).toFixed(2)} |`,
     );
   }
   out.push('', '## Ratios (medians; understudy SET vs durable writes acknowledged by every replica)', '');
