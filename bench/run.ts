@@ -247,7 +247,12 @@ async function respLoad(port: number, conns: number, durationMs: number, withWai
               }
             }
           });
+          // A server that closes the connection ends this client's loop (counted as stalled if an operation was unanswered).
           s.once('error', () => resolve());
+          s.once('close', () => {
+            if (pending > 0 && !finished) stalled++;
+            resolve();
+          });
           send();
         }),
     ),
@@ -529,7 +534,7 @@ async function main(): Promise<void> {
         // The primary may have changed (an election under load): always load the current one.
         const u = await respLoad(cluster.spec(await cluster.waitPrimary()).redisPort, c, RUN_MS, false);
         if (u.errors) notes.push(`round ${round}: understudy SET c=${c}: ${u.errors} error replies`);
-        if (u.stalled) notes.push(`round ${round}: understudy SET c=${c}: ${u.stalled} connection(s) left without a reply ${STALL_GRACE_MS} ms after the run`);
+        if (u.stalled) notes.push(`round ${round}: understudy SET c=${c}: ${u.stalled} connection(s) ended with an operation unanswered (closed by a demoted primary, or no reply ${STALL_GRACE_MS} ms after the run)`);
         add('understudy', 'SET (fsync on 3 nodes)', String(c), u);
         const r = await respLoad(redis.primaryPort, c, RUN_MS, true);
         if (r.errors) notes.push(`round ${round}: Redis SET+WAIT c=${c}: ${r.errors} replies that were errors or WAIT < 2`);
