@@ -216,7 +216,6 @@ export class Replica {
   private sync: SyncRound | null = null;
   private switchoverReq: { id: number; to: NodeId; deadlineMs: number; sentTimeoutNow: boolean } | null = null;
   private dest: NodeId[] = [];
-  private lastConfigChangeMs = 0;
 
   private out: Ready = emptyReady();
 
@@ -366,7 +365,7 @@ export class Replica {
       let heard = 1;
       for (const p of this.progress.values()) if (this.now - p.lastAckMs <= t.electionTimeoutMs) heard++;
       if (heard < majorityOf(this.voters.length) && this.now - this.becamePrimaryMs > t.electionTimeoutMs) {
-        this.stepDown(this.epoch, null, 'lost contact with a majority');
+        this.stepDown(null);
         return;
       }
       this.checkAckTimeouts();
@@ -658,7 +657,6 @@ export class Replica {
   private finishFailoverSync(): void {
     const s = this.sync!;
     s.phase = 'ship';
-    const self = this.position();
     const dest: NodeId[] = [];
     for (const [id, pos] of s.states) {
       if (id === this.id) continue;
@@ -666,7 +664,6 @@ export class Replica {
       this.planSecondary(p, pos, s);
       if (p.mode === 'replicate') dest.push(id);
     }
-    void self;
     // Dest + primary must be a majority of the voting members (they are: a majority reported,
     // and anyone needing a resync is left out only if a majority remains; otherwise it waits).
     this.dest = this.fitDest(dest);
@@ -690,7 +687,7 @@ export class Replica {
   private planSecondary(p: Progress, pos: LogPosition, s: SyncRound | null): void {
     const plan = planShip(this.position(), pos);
     if (plan.needsResync) {
-      this.startResync(p, null);
+      this.startResync(p);
       return;
     }
     // During FailoverSync the position is fresh: stream at once. Outside it, a mismatch report may
@@ -1049,7 +1046,6 @@ export class Replica {
         if (this.regional.decrement(l, p.id)) this.fullyAcked.push(l);
       }
       this.stamp('config', []);
-      this.lastConfigChangeMs = this.now;
       p.mode = 'probe';
       p.nextLsn = this.log.last + 1;
     }
@@ -1063,7 +1059,6 @@ export class Replica {
     p.inDest = true;
     this.dest = [...this.dest, p.id].sort();
     this.stamp('config', []);
-    this.lastConfigChangeMs = this.now;
   }
 
   private dirtyFor(p: Progress): boolean {
@@ -1095,10 +1090,8 @@ export class Replica {
       // Regions changed by what we clear past a waived secondary's match must be resynced there.
       for (const p of this.progress.values()) {
         if (!p.resyncRegions) continue;
+        // Update.regions already names every region for a flush.
         for (let l = Math.max(p.matchLsn + 1, this.nextToClear); l <= upTo; l++) for (const r of this.log.get(l)?.regions ?? []) p.resyncRegions.add(r);
-        for (let l = Math.max(p.matchLsn + 1, this.nextToClear); l <= upTo; l++) {
-          if (this.log.get(l)?.ops.some((o) => o.k === 'flush')) for (const r of ALL_REGIONS) p.resyncRegions.add(r);
-        }
       }
       this.nextToClear = upTo + 1;
       this.maybeClearOwnLog();
@@ -1130,7 +1123,7 @@ export class Replica {
   private followPrimary(from: NodeId, epoch: Epoch): void {
     if (epoch > this.epoch) this.adoptEpoch(epoch, from);
     assert(!(this.role === 'primary' && epoch === this.epoch), () => `two primaries in epoch ${epoch}: ${this.id} and ${from}`);
-    if (this.role === 'candidate') this.stepDown(epoch, from, 'another node won this epoch');
+    if (this.role === 'candidate') this.stepDown(from);
     if (this.primaryId !== from) {
       this.primaryId = from;
       this.matchLsn = 0;
@@ -1271,13 +1264,7 @@ export class Replica {
     if (this.matchLsn > lsn) this.matchLsn = lsn;
     if (this.storage && this.storageApplied > lsn) {
       const regions = new Set<number>();
-      for (const u of removed) {
-        if (u.lsn > this.storageApplied) continue;
-        for (const op of u.ops) {
-          if (op.k === 'flush') for (const r of ALL_REGIONS) regions.add(r);
-          else regions.add(regionOfKey(op.key));
-        }
-      }
+      for (const u of removed) if (u.lsn <= this.storageApplied) for (const r of u.regions) regions.add(r);
       this.setStorageApplied(lsn);
       if (regions.size > 0) {
         const list = [...regions].sort((a, b) => a - b);
@@ -1317,7 +1304,7 @@ export class Replica {
   }
 
   /** Primary: a secondary lacks updates we cleared — restart its log after our start and resync regions. */
-  private startResync(p: Progress, _unused: null): void {
+  private startResync(p: Progress): void {
     if (p.kind === 'witness') {
       // A witness holds no data: it only needs its log restarted.
       const after = this.log.start - 1;
@@ -1392,12 +1379,7 @@ export class Replica {
     // crash) go with the log: their regions must come with the resync too.
     const extra = new Set<number>();
     if (this.storage) {
-      for (let l = Math.max(this.storageApplied + 1, this.log.start); l <= this.log.last; l++) {
-        for (const op of this.log.get(l)!.ops) {
-          if (op.k === 'flush') for (const r of ALL_REGIONS) extra.add(r);
-          else extra.add(regionOfKey(op.key));
-        }
-      }
+      for (let l = Math.max(this.storageApplied + 1, this.log.start); l <= this.log.last; l++) for (const r of this.log.get(l)!.regions) extra.add(r);
     }
     this.log.resetAfter(m.afterLsn, m.afterEpoch);
     this.out.truncateAfter = -1;
@@ -1570,7 +1552,7 @@ export class Replica {
     this.lastAckRound = 0;
     this.preVoteEpoch = 0;
     this.persistHardState();
-    if (wasPrimary || this.role === 'candidate') this.stepDown(epoch, primary, 'a newer epoch exists');
+    if (wasPrimary || this.role === 'candidate') this.stepDown(primary);
     else if (this.primaryId !== primary) {
       this.primaryId = primary;
       this.matchLsn = 0;
@@ -1578,16 +1560,15 @@ export class Replica {
     }
   }
 
-  private stepDown(epoch: Epoch, primary: NodeId | null, _why: string): void {
-    const was = this.role;
+  /** Leave primary or candidate state and follow `primary` (null: unknown yet). */
+  private stepDown(primary: NodeId | null): void {
     this.becomeFollowerState();
     this.role = this.isWitness ? 'witness' : 'secondary';
     this.primaryId = primary;
     this.matchLsn = 0;
     this.lastHeardFromPrimaryMs = primary ? this.now : this.lastHeardFromPrimaryMs;
     this.resetElectionDeadline();
-    if (was !== this.role || epoch !== this.epoch) this.emitRole();
-    else this.emitRole();
+    this.emitRole();
   }
 
   /** Leaves primary/candidate state: requests in flight get an error (their outcome is unknown). */
