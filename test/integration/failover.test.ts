@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { lostWrites, MASTER_NAME, ProcessCluster, waitFor, writeLoad, CONVERGE_TIMEOUT_MS } from './harness.ts';
+import { lostWrites, ProcessCluster, sentinelClient, waitFor, writeLoad, CONVERGE_TIMEOUT_MS } from './harness.ts';
 
 /** Bounded load: this many writes or this long, whichever first. */
 const MAX_WRITES = 3000;
@@ -28,25 +28,15 @@ after(async () => {
   await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
 });
 
-function sentinelClient(c: ProcessCluster): Redis {
-  const r = new Redis({
-    sentinels: c.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
-    name: MASTER_NAME,
-    // Bounded everywhere: a request, a connect, and retries while the cluster elects.
-    commandTimeout: 3000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 100,
-    retryStrategy: () => 50,
-    sentinelRetryStrategy: () => 50,
-  });
-  r.on('error', () => undefined); // reconnects are expected here; outcomes are judged per command
+function trackedClient(c: ProcessCluster): Redis {
+  const r = sentinelClient(c);
   clients.push(r);
   return r;
 }
 
 test('kill -9 of the primary under load: no acknowledged write lost, the old primary rejoins with an equal digest', async (t) => {
   const first = await cluster.waitPrimary();
-  const redis = sentinelClient(cluster);
+  const redis = trackedClient(cluster);
   await redis.set('warmup', '1');
 
   let killedAt = 0;

@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { FailoverReport, NodeStatus } from '../../src/runtime/node-api.ts';
 
@@ -403,4 +404,22 @@ export async function lostWrites(client: { mget(...keys: string[]): Promise<Arra
     });
   }
   return lost;
+}
+
+/**
+ * An ioredis client in Sentinel mode on the cluster, bounded everywhere (a request, a connect,
+ * retries while the cluster elects). Reconnects are expected: outcomes are judged per command.
+ */
+export function sentinelClient(cluster: ProcessCluster): Redis {
+  const r = new Redis({
+    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
+    name: MASTER_NAME,
+    commandTimeout: 3000,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 100,
+    retryStrategy: () => 50,
+    sentinelRetryStrategy: () => 50,
+  });
+  r.on('error', () => undefined);
+  return r;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { lostWrites, MASTER_NAME, ProcessCluster, writeLoad, type LoadResult } from './harness.ts';
+import { lostWrites, ProcessCluster, sentinelClient, writeLoad, type LoadResult } from './harness.ts';
 
 /** Writes before the pause, while paused, and after the failover. */
 const WRITES_BEFORE = 300;
@@ -35,16 +35,7 @@ after(async () => {
 test('a paused secondary left behind is brought up to date by the new primary when the old one dies; nothing acknowledged is lost', async (t) => {
   const first = await cluster.waitPrimary();
   const [ahead, behind] = cluster.specs.map((s) => s.id).filter((id) => id !== first) as [string, string];
-  redis = new Redis({
-    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
-    name: MASTER_NAME,
-    commandTimeout: 3000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 100,
-    retryStrategy: () => 50,
-    sentinelRetryStrategy: () => 50,
-  });
-  redis.on('error', () => undefined);
+  redis = sentinelClient(cluster);
   const phase = (prefix: string, n: number): Promise<LoadResult> => writeLoad(redis!, { prefix, workers: WORKERS, maxWrites: n, maxMs: MAX_PHASE_MS });
 
   const p1 = await phase('before', WRITES_BEFORE);

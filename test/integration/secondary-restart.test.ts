@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { lostWrites, MASTER_NAME, ProcessCluster, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
+import { lostWrites, ProcessCluster, sentinelClient, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
 
 const MAX_WRITES = 3000;
 const MAX_LOAD_MS = 15_000;
@@ -32,16 +32,7 @@ after(async () => {
 test('kill -9 and restart of a secondary under load: writes continue, it catches up, digests equal', async (t) => {
   const primary = await cluster.waitPrimary();
   const victim = cluster.specs.map((s) => s.id).find((id) => id !== primary)!;
-  redis = new Redis({
-    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
-    name: MASTER_NAME,
-    commandTimeout: 3000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 100,
-    retryStrategy: () => 50,
-    sentinelRetryStrategy: () => 50,
-  });
-  redis.on('error', () => undefined);
+  redis = sentinelClient(cluster);
   await redis.set('warmup', '1');
 
   let killing: Promise<unknown> | null = null;

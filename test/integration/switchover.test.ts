@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { BIN, lostWrites, MASTER_NAME, ProcessCluster, REPO_ROOT, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
+import { BIN, lostWrites, ProcessCluster, sentinelClient, REPO_ROOT, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
 
 const MAX_WRITES = 5000;
 const MAX_LOAD_MS = 15_000;
@@ -31,16 +31,7 @@ after(async () => {
 test('switchover under load through the CLI and the admin API: zero acknowledged writes lost', async (t) => {
   const first = await cluster.waitPrimary();
   const target = cluster.specs.map((s) => s.id).find((id) => id !== first)!;
-  redis = new Redis({
-    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
-    name: MASTER_NAME,
-    commandTimeout: 3000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 100,
-    retryStrategy: () => 50,
-    sentinelRetryStrategy: () => 50,
-  });
-  redis.on('error', () => undefined);
+  redis = sentinelClient(cluster);
   await redis.set('warmup', '1');
 
   let cli: Promise<{ stdout: string; stderr: string }> | null = null;
