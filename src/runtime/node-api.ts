@@ -1,6 +1,7 @@
 // What a running node offers to the servers on top of it (RESP, admin HTTP)
 // and to programs embedding it. The servers never reach into core state
 // except through this.
+import type { FailoverSummary } from '../core/failover-sync.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Epoch, Lsn, NodeId } from '../core/types.ts';
 
@@ -62,25 +63,15 @@ export interface NodeStatus {
   readonly digest?: string;
 }
 
-/** One record per failover (also a library event and a log line). */
-export interface FailoverReport {
+/**
+ * One record per failover (also a library event and a log line): the new primary's
+ * FailoverSummary with the wall-clock time it was made. The two computed fields are optional so
+ * that reports kept by older versions still read.
+ */
+export interface FailoverReport
+  extends Omit<FailoverSummary, 'epochStartLsn' | 'committedBefore' | 'acknowledgedWritesLost'>,
+    Partial<Pick<FailoverSummary, 'committedBefore' | 'acknowledgedWritesLost'>> {
   readonly at: number; // wall ms
-  readonly oldPrimary: NodeId | null;
-  readonly newPrimary: NodeId;
-  readonly oldEpoch: Epoch;
-  readonly newEpoch: Epoch;
-  readonly detectionMs: number;
-  readonly electionMs: number;
-  readonly failoverSyncMs: number;
-  /** Updates FailoverSync shipped to each node, and pulled from each node. */
-  readonly shippedTo: Readonly<Record<NodeId, number>>;
-  readonly pulledFrom: Readonly<Record<NodeId, number>>;
-  readonly truncated: Readonly<Record<NodeId, number>>;
-  readonly regionsResynced: Readonly<Record<NodeId, number>>;
-  /** Highest lsn the old primary had announced as committed to the new one. */
-  readonly committedBefore?: Lsn;
-  /** Acknowledged writes the new history lacks, computed from what the new primary holds (the protocol says 0). */
-  readonly acknowledgedWritesLost?: number;
 }
 
 export interface NodeEvents {

@@ -272,22 +272,8 @@ export class RuntimeNode implements NodeHandle {
         break;
       case 'failover': {
         const s = e.summary;
-        const report: FailoverReport = {
-          at: this.clock.wallMs(),
-          oldPrimary: s.oldPrimary,
-          newPrimary: s.newPrimary,
-          oldEpoch: s.oldEpoch,
-          newEpoch: s.newEpoch,
-          detectionMs: s.detectionMs,
-          electionMs: s.electionMs,
-          failoverSyncMs: s.failoverSyncMs,
-          shippedTo: s.shippedTo,
-          pulledFrom: s.pulledFrom,
-          truncated: s.truncated,
-          regionsResynced: s.regionsResynced,
-          committedBefore: s.committedBefore,
-          acknowledgedWritesLost: s.acknowledgedWritesLost,
-        };
+        const { epochStartLsn: _start, ...summary } = s;
+        const report: FailoverReport = { ...summary, at: this.clock.wallMs() };
         this.reports.push(report);
         if (this.reports.length > MAX_FAILOVER_REPORTS) this.reports.splice(0, this.reports.length - MAX_FAILOVER_REPORTS);
         this.emit('failover', report);
