@@ -3,6 +3,7 @@
 // command has --help with examples.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isUnderstudyError } from '../errors.ts';
+import { runBench } from './bench.ts';
 import { runClusterUp } from './cluster-up.ts';
 import { DEFAULT_ADMIN_URL, parseAdminUrls } from './admin-client.ts';
 import { runStart } from './start.ts';
@@ -156,6 +157,37 @@ Examples:
     )
     .action(async (opts: { admin?: string; token?: string; to?: string }) => {
       result.code = await runSwitchover({ ...adminOf(opts), ...(opts.to !== undefined ? { to: opts.to } : {}) }, io.out);
+    });
+
+  program
+    .command('bench')
+    .description('Measure throughput and latency of a running cluster (closed-loop clients, one connection each).')
+    .option('--host <ip>', 'address of the node to load', '127.0.0.1')
+    .option('-p, --port <port>', 'Redis port of the primary', intArg('--port', 1, 65535), 7001)
+    .option('-c, --clients <list>', 'comma-separated client counts, one run each', (v) => v.split(',').map(intArg('--clients', 1, 10_000)), [1, 16, 64])
+    .option('-P, --pipeline <n>', 'commands sent together per round trip on each connection', intArg('--pipeline', 1, 1024), 1)
+    .option('-s, --seconds <n>', 'length of each run', intArg('--seconds', 1, 3600), 5)
+    .option('-t, --tests <list>', 'comma-separated: set, get', (v) => v.split(',').map((t) => {
+      if (t !== 'set' && t !== 'get') throw new InvalidArgumentError(`unknown test "${t}": use set, get or set,get.`);
+      return t;
+    }), ['set'])
+    .option('-d, --value-bytes <n>', 'value size in bytes', intArg('--value-bytes', 1, 1 << 20), 100)
+    .option('-r, --keyspace <n>', 'number of distinct keys', intArg('--keyspace', 1, 1e9), 100_000)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy bench --port 7001                         SET at 1, 16 and 64 clients, 5 s each
+  $ understudy bench --port 7002 -t set,get -c 64 -P 16  pipelined, 16 commands per round trip
+
+The node must be the primary for SET (a secondary answers READONLY).
+Exit code 1 when any operation failed.`,
+    )
+    .action(async (opts: { host: string; port: number; clients: number[]; pipeline: number; seconds: number; tests: Array<'set' | 'get'>; valueBytes: number; keyspace: number }) => {
+      result.code = await runBench(
+        { host: opts.host, port: opts.port, clients: opts.clients, pipeline: opts.pipeline, seconds: opts.seconds, ops: opts.tests, valueBytes: opts.valueBytes, keyspace: opts.keyspace },
+        io.out,
+      );
     });
 
   return program;
