@@ -322,6 +322,17 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
     write: (w, m) => w.varint(m.epoch),
     read: (r) => ({ t: 'timeout-now', epoch: r.varint('epoch') }),
   },
+  'catch-up': {
+    code: 13,
+    size: (m) => varintSize(m.epoch) + varintSize(m.prevLsn) + varintSize(m.prevEpoch) + updatesSize(m.updates),
+    write: (w, m) => {
+      w.varint(m.epoch);
+      w.varint(m.prevLsn);
+      w.varint(m.prevEpoch);
+      writeUpdates(w, m.updates);
+    },
+    read: (r) => ({ t: 'catch-up', epoch: r.varint('epoch'), prevLsn: r.varint('prevLsn'), prevEpoch: r.varint('prevEpoch'), updates: readUpdates(r) }),
+  },
 };
 
 /** Type byte → codec, built once from the table (and checked for duplicate codes). */

@@ -28,6 +28,9 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
       maxRetainedUpdates: l.maxRetainedUpdates,
       maxQueuedRequests: l.maxQueuedRequests,
       regionChunkEntries: l.regionChunkEntries,
+      maxUpdateBytes: l.maxUpdateBytes,
+      // Half a frame for the updates of one append: the rest covers encoding overhead.
+      maxAppendBytes: Math.floor(l.maxFrameBytes / 2),
     },
     seed,
   };

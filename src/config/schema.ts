@@ -80,6 +80,7 @@ export const LIMITS_DEFAULTS = {
   maxUpdatesPerAppend: 1024,
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
+  maxUpdateBytes: MiB,
 } as const;
 
 export const limitsSchema = z.strictObject({
@@ -109,6 +110,8 @@ export const limitsSchema = z.strictObject({
   maxQueuedRequests: z.number().int().min(1).max(10_000_000).default(LIMITS_DEFAULTS.maxQueuedRequests),
   /** Entries per chunk of a region resync. */
   regionChunkEntries: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.regionChunkEntries),
+  /** Client writes arriving together are gathered into one update up to this many bytes; 1 = one update per write. */
+  maxUpdateBytes: z.number().int().min(1).max(8 * MiB).default(LIMITS_DEFAULTS.maxUpdateBytes),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

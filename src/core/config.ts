@@ -40,6 +40,17 @@ export interface Limits {
   readonly maxQueuedRequests: number;
   /** Entries per region-resync chunk. */
   readonly regionChunkEntries: number;
+  /**
+   * Client writes arriving together are gathered into one update up to this many bytes of keys
+   * and values (one log record, one storage commit, one acknowledgement for all of them); a
+   * single larger write is an update of its own. 1 gives every write its own update.
+   */
+  readonly maxUpdateBytes: number;
+  /**
+   * Bytes of updates (as opsBytes counts them) packed into one append message, so that a batch
+   * of large updates stays within a peer frame; an append always carries at least one update.
+   */
+  readonly maxAppendBytes: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -59,6 +70,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxRetainedUpdates: 1_000_000,
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
+  maxUpdateBytes: 1024 * 1024,
+  maxAppendBytes: 32 * 1024 * 1024,
 };
 
 export interface CoreConfig {
@@ -80,6 +93,7 @@ export function validateCoreConfig(c: CoreConfig): void {
   assert(t.heartbeatIntervalMs * 2 <= t.electionTimeoutMs, 'electionTimeoutMs must be at least 2 heartbeats');
   assert(t.leaseMarginMs > 0 && t.leaseMarginMs < t.electionTimeoutMs, 'leaseMs = electionTimeoutMs - leaseMarginMs must be > 0');
   assert(t.ackTimeoutMs > t.heartbeatIntervalMs, 'ackTimeoutMs must exceed heartbeatIntervalMs');
+  assert(c.limits.maxUpdateBytes >= 1 && c.limits.maxAppendBytes >= c.limits.maxUpdateBytes, 'append bytes ≥ update bytes ≥ 1');
   assert(c.limits.maxUpdatesPerAppend >= 1 && c.limits.maxInFlightPerSecondary >= c.limits.maxUpdatesPerAppend, 'window ≥ batch ≥ 1');
 }
 

@@ -153,6 +153,22 @@ export interface TimeoutNowMsg {
   readonly epoch: Epoch;
 }
 
+/**
+ * Between data members while no primary is known: a voter that refused a candidate because the
+ * candidate's log is behind, and that cannot stand itself (its storage area awaits a region
+ * resync), sends the updates the candidate lacks after its last one. The candidate appends them
+ * only if its log ends exactly at prevLsn/prevEpoch: two logs with the same epoch at the same lsn
+ * hold the same history up to it, so this extends the candidate's log with updates that already
+ * exist, made by the primary of their epoch; it changes no epoch and commits nothing.
+ */
+export interface CatchUpMsg {
+  readonly t: 'catch-up';
+  readonly epoch: Epoch;
+  readonly prevLsn: Lsn;
+  readonly prevEpoch: Epoch;
+  readonly updates: readonly Update[];
+}
+
 export type Message =
   | AppendMsg
   | AckMsg
@@ -165,7 +181,8 @@ export type Message =
   | RegionRequestMsg
   | ResyncStartMsg
   | RegionDataMsg
-  | TimeoutNowMsg;
+  | TimeoutNowMsg
+  | CatchUpMsg;
 
 export type MessageType = Message['t'];
 

@@ -26,6 +26,7 @@ import { LogView } from './log-view.ts';
 import type {
   AckMsg,
   AppendMsg,
+  CatchUpMsg,
   Message,
   PullDataMsg,
   PullRequestMsg,
@@ -42,7 +43,7 @@ import { emptyReady, type Ready, type StorageOp } from './ready.ts';
 import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
 import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
-import type { Epoch, Lsn, NodeId, Update } from './types.ts';
+import type { Epoch, Lsn, NodeId, Op, Update } from './types.ts';
 import type { StateReader } from './state-reader.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
@@ -207,6 +208,12 @@ export class Replica {
   private indicators: Indicators;
   private regional = new RegionalCounter();
   private pending: PendingState | null = null;
+  /**
+   * Client writes executed since the last ready(), gathered into one update that is stamped when
+   * the input burst ends (in ready()) or before anything else is stamped. Its lsn is reserved
+   * (the log's next), so replies and reads can wait for it; it is atomic like any update.
+   */
+  private gathered: { readonly lsn: Lsn; readonly ops: Op[]; bytes: number } | null = null;
   private readonly fullyAcked: Lsn[] = [];
   private readonly waiting: Waiting[] = [];
   private readonly queued: Queued[] = [];
@@ -279,6 +286,8 @@ export class Replica {
         this.maybeClearOwnLog();
         break;
       case 'switchover':
+        // The writes gathered so far go into the log before the hand-over is planned around it.
+        this.sealGathered();
         this.onSwitchover(input.id, input.to);
         break;
     }
@@ -287,6 +296,7 @@ export class Replica {
 
   /** Take the outputs accumulated since the last call. The host must carry out `storage` before the next step. */
   ready(): Ready {
+    this.sealGathered();
     if (this.role === 'primary') this.sendUpdates();
     const r = this.out;
     this.out = emptyReady();
@@ -467,6 +477,7 @@ export class Replica {
     const heardRecently = this.primaryId !== null && this.primaryId !== this.id && this.now - this.lastHeardFromPrimaryMs < this.cfg.timing.electionTimeoutMs;
     const selfLeased = this.role === 'primary' && this.leaseValid();
     const sticky = !m.transfer && (heardRecently || selfLeased);
+    if (!sticky && !this.logUpToDate(m.lastEpoch, m.lastLsn)) this.offerCatchUp(from, m);
     if (m.pre) {
       const granted = !sticky && m.epoch > this.epoch && this.logUpToDate(m.lastEpoch, m.lastLsn);
       this.send(from, { t: 'vote', epoch: m.epoch, granted, pre: true });
@@ -485,6 +496,32 @@ export class Replica {
     }
     if (granted) this.resetElectionDeadline();
     this.send(from, { t: 'vote', epoch: this.epoch, granted, pre: false });
+  }
+
+  /**
+   * A candidate whose log is behind ours cannot win our vote; if we cannot stand either (our
+   * storage area awaits a region resync, and a resync needs a primary), nobody might ever be
+   * elected. Send it what it lacks after its last update, when that update is in our log, so
+   * that its next request carries our position (see CatchUpMsg for why this is safe).
+   */
+  private offerCatchUp(to: NodeId, m: VoteRequestMsg): void {
+    if (this.isWitness || this.eligibleToStand() || m.lastLsn >= this.log.last) return;
+    if (m.lastLsn < this.log.start - 1 || this.log.epochAt(m.lastLsn) !== m.lastEpoch) return;
+    const updates = this.batchOf(m.lastLsn + 1, this.log.last);
+    if (updates.length === 0) return;
+    this.send(to, { t: 'catch-up', epoch: this.epoch, prevLsn: m.lastLsn, prevEpoch: m.lastEpoch, updates });
+  }
+
+  /** Extends our log with updates offered by a voter (CatchUpMsg), when no primary leads us. */
+  private onCatchUp(m: CatchUpMsg): void {
+    if (this.role === 'primary' || this.isWitness) return;
+    if (this.primaryId !== null && this.now - this.lastHeardFromPrimaryMs < this.cfg.timing.electionTimeoutMs) return;
+    if (m.prevLsn !== this.log.last || this.log.lastEpoch !== m.prevEpoch) return;
+    for (const u of m.updates) {
+      if (u.lsn !== this.log.last + 1 || u.epoch < this.log.lastEpoch) break;
+      this.log.append(u);
+      this.out.appends.push(u);
+    }
   }
 
   private onVote(from: NodeId, m: VoteMsg): void {
@@ -629,10 +666,9 @@ export class Replica {
 
   private onPullRequest(from: NodeId, m: PullRequestMsg): void {
     if (m.epoch !== this.epoch || from !== this.primaryId) return;
-    const max = this.cfg.limits.maxUpdatesPerAppend;
     let l = m.fromLsn;
     do {
-      const chunk = this.log.range(l, m.toLsn, max);
+      const chunk = this.batchOf(l, m.toLsn);
       l += chunk.length;
       const done = chunk.length === 0 || l > m.toLsn;
       const msg: PullDataMsg = { t: 'pull-data', epoch: this.epoch, updates: chunk, done };
@@ -760,14 +796,23 @@ export class Replica {
     const res = executeBatch(cmds, this.pending!, wallMs);
     let lsn = 0;
     if (res.ops.length > 0) {
-      const u = this.stamp('data', res.ops);
-      this.pending!.record(u.lsn, u.ops);
-      lsn = u.lsn;
+      const bytes = opsBytes(res.ops);
+      // A write that would take the gathered update past its size limit starts the next one.
+      if (this.gathered && this.gathered.bytes + bytes > this.cfg.limits.maxUpdateBytes) this.sealGathered();
+      this.gathered ??= { lsn: this.log.last + 1, ops: [], bytes: 0 };
+      const g = this.gathered;
+      for (const op of res.ops) g.ops.push(op);
+      g.bytes += bytes;
+      this.pending!.record(g.lsn, res.ops);
+      lsn = g.lsn;
+      // A full update goes into the log now (with maxUpdateBytes = 1, every write is its own).
+      if (g.bytes >= this.cfg.limits.maxUpdateBytes) this.sealGathered();
     }
     this.waiting.push({
       id,
       replies: res.replies,
-      waitLsn: this.log.last,
+      // What it read or wrote includes every write gathered so far: it waits for their update too.
+      waitLsn: lsn !== 0 ? lsn : this.gathered ? this.gathered.lsn : this.log.last,
       lsn,
       needsLease: !writes || lsn === 0,
       deadlineMs: this.now + this.cfg.timing.requestTimeoutMs,
@@ -814,10 +859,21 @@ export class Replica {
 
   /** Claim 1: identify the secondaries (dest) and stamp the update with lsn and epoch. */
   private stamp(kind: Update['kind'], ops: Update['ops']): Update {
+    // The gathered client writes were executed first: they take the lsn reserved for them.
+    this.sealGathered();
     const regions = kind === 'data' ? regionsOfOps(ops) : [];
     const u: Update = { lsn: this.log.last + 1, epoch: this.epoch, dest: [...this.dest], kind, ops, regions };
     this.appendLocal(u, true);
     return u;
+  }
+
+  /** Stamps the gathered client writes as one update (claim 1), at the lsn they were promised. */
+  private sealGathered(): void {
+    const g = this.gathered;
+    if (!g) return;
+    this.gathered = null;
+    const u = this.stamp('data', g.ops);
+    assert(u.lsn === g.lsn, () => `gathered writes promised lsn ${g.lsn}, stamped at ${u.lsn}`);
   }
 
   /** Insert into our own log and start tracking acknowledgements (claims 7 and 26). */
@@ -862,6 +918,20 @@ export class Replica {
     }
   }
 
+  /**
+   * The updates from `from` on (up to `to`) that one message carries: at most maxUpdatesPerAppend,
+   * and within maxAppendBytes so the frame fits (at least one update, whatever its size).
+   */
+  private batchOf(from: Lsn, to: Lsn): Update[] {
+    const updates = this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend);
+    let bytes = 0;
+    for (let i = 0; i < updates.length; i++) {
+      bytes += opsBytes(updates[i]!.ops);
+      if (i > 0 && bytes > this.cfg.limits.maxAppendBytes) return updates.slice(0, i);
+    }
+    return updates;
+  }
+
   /** Sends updates [from, to] (empty when to < from: a heartbeat/probe). Returns false if resync is needed. */
   private sendAppend(p: Progress, from: Lsn, to: Lsn): boolean {
     const prevLsn = from - 1;
@@ -873,7 +943,7 @@ export class Replica {
       p.nextLsn = this.log.last + 1;
       return false;
     }
-    let updates = this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend);
+    let updates = this.batchOf(from, to);
     if (p.kind === 'witness') updates = updates.map(stripForWitness);
     const msg: AppendMsg = {
       t: 'append',
@@ -1485,6 +1555,8 @@ export class Replica {
 
   private onMessage(from: NodeId, msg: Message): void {
     if (!this.voters.includes(from) || from === this.id) return;
+    // Safe whatever its epoch (it rests on the updates' own epochs), and it changes no epoch.
+    if (msg.t === 'catch-up') return this.onCatchUp(msg);
     // Fencing: anything from an older epoch changes nothing (an append gets a refusal so its
     // sender learns it is stale; a vote request gets a refusal).
     if (msg.epoch < this.epoch) {
@@ -1589,6 +1661,8 @@ export class Replica {
       this.fullyAcked.length = 0;
       this.progress.clear();
       this.pending = null;
+      // Its writes were never logged; their clients were just told the outcome is unknown.
+      this.gathered = null;
       this.leaseUntilMs = -Infinity;
       this.dest = [];
     }
@@ -1624,3 +1698,14 @@ export class Replica {
 function stripForWitness(u: Update): Update {
   return u.ops.length === 0 ? u : { ...u, ops: [] };
 }
+
+/** Per op, beyond its key and value: about what the update codec spends on kind, lengths and expiry. */
+const OP_OVERHEAD_BYTES = 16;
+
+/** About the encoded size of ops (keys, values and per-op overhead): what maxUpdateBytes and maxAppendBytes count. */
+export function opsBytes(ops: readonly Op[]): number {
+  let n = 0;
+  for (const op of ops) n += OP_OVERHEAD_BYTES + (op.k === 'flush' ? 0 : op.key.length + (op.k === 'put' ? op.value.length : 0));
+  return n;
+}
+

@@ -12,9 +12,14 @@ import type { Reply } from '../../src/core/reply.ts';
 import type { Lsn, NodeId } from '../../src/core/types.ts';
 import type { UpdateLog } from '../../src/log/update-log.ts';
 
-/** A cluster with every member started and a primary elected. */
+/**
+ * A cluster with every member started and a primary elected. The claim scenarios follow one
+ * write as one update, stamped as the primary executes it, so unless a scenario says otherwise
+ * writes are not gathered (limits.maxUpdateBytes = 1); test/claims/gathered-writes.test.ts
+ * covers gathering.
+ */
 export function startCluster(o: SimClusterOptions): { c: SimCluster; primary: SimNode } {
-  const c = new SimCluster(o);
+  const c = new SimCluster({ ...o, limits: { maxUpdateBytes: 1, ...o.limits } });
   c.startAll();
   const primary = c.awaitPrimary();
   return { c, primary };

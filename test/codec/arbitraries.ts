@@ -143,6 +143,13 @@ export const messageByKind = {
     entries: fc.array(entry(), { maxLength: 6 }),
   }),
   'timeout-now': rec({ t: fc.constant('timeout-now' as const), epoch: safeNat() }),
+  'catch-up': rec({
+    t: fc.constant('catch-up' as const),
+    epoch: safeNat(),
+    prevLsn: safeNat(),
+    prevEpoch: safeNat(),
+    updates: fc.array(update(), { maxLength: 4 }),
+  }),
 } satisfies { [T in Message['t']]: fc.Arbitrary<Extract<Message, { t: T }>> };
 
 export const message = (): fc.Arbitrary<Message> => fc.oneof(...Object.values(messageByKind));

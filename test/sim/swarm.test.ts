@@ -15,6 +15,7 @@ const REGRESSIONS: Array<{ seed: number; crash: SimOptions['crash']; found: stri
   { seed: 10, crash: 'none', found: 'a stale sync-state made the primary restart a secondary that held everything' },
   { seed: 4, crash: 'none', found: 'a secondary beyond the retention limit must restart its log' },
   { seed: 1, crash: 'any', found: 'a restarted secondary beyond retention' },
+  { seed: 2034, crash: 'any', found: 'no primary ever again: the only data member with the whole log awaited a region resync, the other lacked its tail' },
 ];
 
 function runMany(crash: SimOptions['crash'], from: number, n: number): void {
