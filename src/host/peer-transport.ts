@@ -483,7 +483,7 @@ export class PeerTransport implements Network {
   private pendingInbound = 0;
   private server: net.Server | null = null;
   private handler: ((from: NodeId, msg: Message) => void) | null = null;
-  private flushScheduled: NodeJS.Immediate | undefined;
+  private flushScheduled = false;
   private isClosed = false;
   private readonly unknownWarned = new Set<NodeId>();
 
@@ -613,8 +613,6 @@ export class PeerTransport implements Network {
       return;
     }
     this.isClosed = true;
-    if (this.flushScheduled) clearImmediate(this.flushScheduled);
-    this.flushScheduled = undefined;
     for (const link of this.links.values()) {
       clearTimeout(link.retryTimer);
       link.retryTimer = undefined;
@@ -746,9 +744,12 @@ export class PeerTransport implements Network {
 
   private scheduleFlush(): void {
     if (this.flushScheduled || this.isClosed) return;
-    this.flushScheduled = setImmediate(() => {
-      this.flushScheduled = undefined;
-      this.flushAll();
+    // At the end of the current callback: everything one turn of the node sends (one Ready)
+    // is queued by then, so each peer still gets one socket write, without waiting a loop turn.
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      if (!this.isClosed) this.flushAll();
     });
   }
 
