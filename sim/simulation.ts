@@ -77,10 +77,10 @@ export function runSimulation(o: SimOptions): SimResult {
   const partitionEveryMs = prng.chance(0.6) ? 300 + prng.float() * 2000 : Infinity;
   const crashEveryMs = o.crash === 'none' ? Infinity : 200 + prng.float() * 1500;
   const fsyncMs = 0.2 + prng.float() * 3;
-  const limits = { ...DEFAULT_LIMITS, maxRetainedUpdates: prng.chance(0.3) ? 50 + prng.int(0, 200) : DEFAULT_LIMITS.maxRetainedUpdates, maxUpdatesPerAppend: prng.pick([1, 8, 64, 1024]), ...gatherLimits(prng) };
+  const limits = { ...DEFAULT_LIMITS, maxRetainedUpdates: prng.chance(0.3) ? 50 + prng.int(0, 200) : DEFAULT_LIMITS.maxRetainedUpdates, maxUpdatesPerAppend: prng.pick([1, 8, 64, 1024]), ...gatherLimits(prng, o.seed) };
   const net = new SimNetwork(q, prng.fork(), faults);
   const topology = members.map((m) => (m.kind === 'witness' ? `${m.id}(w)` : m.id)).join(',');
-  const faultText = `loss=${faults.lossRate.toFixed(3)} dup=${faults.duplicateRate.toFixed(3)} delay≤${faults.maxDelayMs.toFixed(1)}ms slow=${faults.slowRate.toFixed(3)} partition/${fin(partitionEveryMs)}ms crash/${fin(crashEveryMs)}ms fsync=${fsyncMs.toFixed(1)}ms retain=${limits.maxRetainedUpdates} batch=${limits.maxUpdatesPerAppend} gather=${limits.maxUpdateBytes}B append≤${limits.maxAppendBytes}B`;
+  const faultText = `loss=${faults.lossRate.toFixed(3)} dup=${faults.duplicateRate.toFixed(3)} delay≤${faults.maxDelayMs.toFixed(1)}ms slow=${faults.slowRate.toFixed(3)} partition/${fin(partitionEveryMs)}ms crash/${fin(crashEveryMs)}ms fsync=${fsyncMs.toFixed(1)}ms retain=${limits.maxRetainedUpdates} batch=${limits.maxUpdatesPerAppend} gather=${limits.maxUpdateBytes}B append≤${limits.maxAppendBytes}B retainB=${limits.maxRetainedBytes}`;
   trace?.(`seed ${o.seed}: ${topology} ${faultText}`);
 
   const nodes: SimNode[] = [];
@@ -309,7 +309,18 @@ function fin(x: number): string {
 }
 
 /** Client writes gathered per update (1 byte: one update per write) and the byte budget of one append. */
-function gatherLimits(prng: Prng): { maxUpdateBytes: number; maxAppendBytes: number } {
+function gatherLimits(prng: Prng, seed: number): { maxUpdateBytes: number; maxAppendBytes: number; maxRetainedBytes: number } {
   const maxUpdateBytes = prng.pick([1, 2048, DEFAULT_LIMITS.maxUpdateBytes]);
-  return { maxUpdateBytes, maxAppendBytes: prng.pick([Math.max(maxUpdateBytes, 4096), DEFAULT_LIMITS.maxAppendBytes]) };
+  return {
+    maxUpdateBytes,
+    maxAppendBytes: prng.pick([Math.max(maxUpdateBytes, 4096), DEFAULT_LIMITS.maxAppendBytes]),
+    // Sometimes small enough that a lagging secondary crosses it (in bytes) before it crosses
+    // maxRetainedUpdates. Drawn from its own stream so that the seeds' other draws stay as they were.
+    maxRetainedBytes: retainedBytesOf(seed),
+  };
+}
+
+function retainedBytesOf(seed: number): number {
+  const p = new Prng(seed ^ 0x5eed_b17e);
+  return p.chance(0.2) ? 20_000 + p.int(0, 40_000) : DEFAULT_LIMITS.maxRetainedBytes;
 }

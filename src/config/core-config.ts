@@ -26,6 +26,7 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
       maxInFlightPerSecondary: l.maxInFlightPerSecondary,
       maxUpdatesPerAppend: l.maxUpdatesPerAppend,
       maxRetainedUpdates: l.maxRetainedUpdates,
+      maxRetainedBytes: l.maxRetainedLogBytes,
       maxQueuedRequests: l.maxQueuedRequests,
       regionChunkEntries: l.regionChunkEntries,
       maxUpdateBytes: l.maxUpdateBytes,

@@ -36,6 +36,8 @@ export interface Limits {
   readonly maxUpdatesPerAppend: number;
   /** Updates retained in the log for a secondary that is behind; beyond, it is marked for region resync. */
   readonly maxRetainedUpdates: number;
+  /** The same limit in bytes of updates (as opsBytes counts them). */
+  readonly maxRetainedBytes: number;
   /** Client requests waiting at the primary (not yet in an update) before new ones are refused. */
   readonly maxQueuedRequests: number;
   /** Entries per region-resync chunk. */
@@ -68,6 +70,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxInFlightPerSecondary: 8192,
   maxUpdatesPerAppend: 1024,
   maxRetainedUpdates: 1_000_000,
+  maxRetainedBytes: 1024 * 1024 * 1024,
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
   maxUpdateBytes: 1024 * 1024,

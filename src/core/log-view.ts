@@ -3,7 +3,20 @@
 // runtime loads this view from it on start, and the core keeps both in step by
 // emitting the same appends, truncations and clears it applies here.
 import { assert } from '../lib/assert.ts';
-import type { Epoch, EpochStart, Lsn, Update } from './types.ts';
+import type { Epoch, EpochStart, Lsn, Op, Update } from './types.ts';
+
+/** Per op, beyond its key and value: about what the update codec spends on kind, lengths and expiry. */
+const OP_OVERHEAD_BYTES = 16;
+
+/**
+ * About the encoded size of ops (keys, values and per-op overhead): what limits.maxUpdateBytes,
+ * the append byte budget and limits.maxRetainedLogBytes count.
+ */
+export function opsBytes(ops: readonly Op[]): number {
+  let n = 0;
+  for (const op of ops) n += OP_OVERHEAD_BYTES + (op.k === 'flush' ? 0 : op.key.length + (op.k === 'put' ? op.value.length : 0));
+  return n;
+}
 
 export class LogView {
   /** First lsn still held (the start-of-log pointer, claim 3). */
@@ -12,6 +25,10 @@ export class LogView {
   private boundaryEpoch: Epoch;
   private readonly updates: Update[] = [];
   private head = 0;
+  /** Running total of opsBytes through each update (parallel to `updates`), for the retention limit. */
+  private readonly ends: number[] = [];
+  /** The running total through start - 1. */
+  private base = 0;
 
   constructor(startLsn: Lsn = 1, boundaryEpoch: Epoch = 0, updates: readonly Update[] = []) {
     assert(startLsn >= 1, 'startLsn ≥ 1');
@@ -52,7 +69,31 @@ export class LogView {
   append(u: Update): void {
     assert(u.lsn === this.last + 1, () => `log view: append lsn ${u.lsn} after ${this.last}`);
     assert(u.epoch >= this.lastEpochOrZero(), () => `log view: epoch ${u.epoch} goes back from ${this.lastEpochOrZero()}`);
+    this.ends.push(this.bytesThrough(this.last) + opsBytes(u.ops));
     this.updates.push(u);
+  }
+
+  /** The running byte total through lsn (start - 1 or later). */
+  private bytesThrough(lsn: Lsn): number {
+    return lsn < this.startLsn ? this.base : this.ends[this.head + (lsn - this.startLsn)]!;
+  }
+
+  /** Bytes (opsBytes) of the updates held after lsn. */
+  bytesAfter(lsn: Lsn): number {
+    return this.bytesThrough(this.last) - this.bytesThrough(Math.max(lsn, this.startLsn - 1));
+  }
+
+  /** The lowest lsn (≥ start - 1) after which the log holds at most `bytes`. */
+  lowestKeeping(bytes: number): Lsn {
+    const total = this.bytesThrough(this.last);
+    let lo = this.startLsn - 1;
+    let hi = this.last;
+    while (lo < hi) {
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (total - this.bytesThrough(mid) <= bytes) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   private lastEpochOrZero(): Epoch {
@@ -63,6 +104,7 @@ export class LogView {
   truncateAfter(lsn: Lsn): Update[] {
     assert(lsn >= this.startLsn - 1, () => `log view: truncate after ${lsn} below start ${this.startLsn}`);
     const keep = this.head + (lsn - this.startLsn + 1);
+    this.ends.splice(keep);
     return this.updates.splice(keep);
   }
 
@@ -72,22 +114,28 @@ export class LogView {
     if (lsn > this.last) {
       // Clearing past the end: the log restarts empty at lsn + 1 (after a region resync).
       this.boundaryEpoch = this.epochAt(this.last) ?? this.boundaryEpoch;
+      this.base = this.bytesThrough(this.last);
       this.updates.length = 0;
+      this.ends.length = 0;
       this.head = 0;
       this.startLsn = lsn + 1;
       return;
     }
     this.boundaryEpoch = this.epochAt(lsn)!;
+    this.base = this.bytesThrough(lsn);
     this.head += lsn - this.startLsn + 1;
     this.startLsn = lsn + 1;
     if (this.head > 4096 && this.head * 2 > this.updates.length) {
       this.updates.splice(0, this.head);
+      this.ends.splice(0, this.head);
       this.head = 0;
     }
   }
 
   /** Reset to an empty log that continues after `lsn` of `epoch` (installed by a region resync). */
   resetAfter(lsn: Lsn, epoch: Epoch): void {
+    this.base = this.bytesThrough(this.last);
+    this.ends.length = 0;
     this.updates.length = 0;
     this.head = 0;
     this.startLsn = lsn + 1;

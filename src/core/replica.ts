@@ -22,7 +22,7 @@ import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } f
 import { Indicators } from './indicators.ts';
 import { isWriteCommand } from './kv/command-table.ts';
 import { executeBatch } from './kv/executor.ts';
-import { LogView } from './log-view.ts';
+import { LogView, opsBytes } from './log-view.ts';
 import type {
   AckMsg,
   AppendMsg,
@@ -1144,9 +1144,12 @@ export class Replica {
     for (const p of this.progress.values()) if (p.resyncRegions) waived.add(p.id);
     let upTo = this.indicators.clearableUpTo(waived, this.commitLsn);
     // The retention limit: a secondary holding the logs back too long is marked for a region resync.
-    const lim = this.cfg.limits.maxRetainedUpdates;
-    if (this.log.last - Math.max(upTo, this.log.start - 1) > lim) {
-      const target = this.log.last - lim;
+    const lim = this.cfg.limits;
+    const heldFrom = Math.max(upTo, this.log.start - 1);
+    let target = -1;
+    if (this.log.last - heldFrom > lim.maxRetainedUpdates) target = this.log.last - lim.maxRetainedUpdates;
+    if (this.log.bytesAfter(heldFrom) > lim.maxRetainedBytes) target = Math.max(target, this.log.lowestKeeping(lim.maxRetainedBytes));
+    if (target >= 0) {
       for (const p of this.progress.values()) {
         if (p.resyncRegions || p.matchLsn >= target) continue;
         // From now on we remember the regions of what we clear past it. If it already lacks
@@ -1698,14 +1701,3 @@ export class Replica {
 function stripForWitness(u: Update): Update {
   return u.ops.length === 0 ? u : { ...u, ops: [] };
 }
-
-/** Per op, beyond its key and value: about what the update codec spends on kind, lengths and expiry. */
-const OP_OVERHEAD_BYTES = 16;
-
-/** About the encoded size of ops (keys, values and per-op overhead): what maxUpdateBytes and maxAppendBytes count. */
-export function opsBytes(ops: readonly Op[]): number {
-  let n = 0;
-  for (const op of ops) n += OP_OVERHEAD_BYTES + (op.k === 'flush' ? 0 : op.key.length + (op.k === 'put' ? op.value.length : 0));
-  return n;
-}
-
