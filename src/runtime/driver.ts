@@ -229,7 +229,10 @@ export class Driver {
           if (this.halted) return;
           if (err) return this.die(err);
           this.listener.batch?.(records.length, (this.o.clock.nowMs() - started) / 1000);
+          // Carried out at once rather than after the current loop phase: on a secondary this
+          // sends the acknowledgement, on the primary it may commit and answer clients.
           this.input({ t: 'persisted', lsn: last.lsn, epoch: last.epoch });
+          if (!this.halted) this.flush();
         }),
       );
     }
