@@ -186,7 +186,8 @@ function setGeneric(
     when = w;
   }
   if (tooBig(c, value.length)) return err(E_TOO_BIG);
-  const old = live(c, key);
+  // A plain SET does not depend on what the key held: skip the read (one storage lookup per write).
+  const old = flags & (F_GET | F_NX | F_XX | F_KEEPTTL) ? live(c, key) : undefined;
   const getReply: Reply | null = flags & F_GET ? bulk(old ? old.value : null) : null;
   if ((flags & F_NX && old) || (flags & F_XX && !old)) return getReply ?? abortReply;
   if (expireArg !== undefined) {
