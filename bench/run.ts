@@ -24,6 +24,7 @@ import { respLoad, STALL_GRACE_MS, type Sample } from '../src/bench/resp-load.ts
 import { ProcessCluster } from '../test/integration/harness.ts';
 import { cell, fmtMs, fmtOps, median, REPO_ROOT, stopProcess, tempDirs, versionOf } from './lib/common.ts';
 import { type DrillResult, failoverDrill, FAILOVER_WORKERS } from './lib/drill.ts';
+import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
 
 const ROUNDS = 3;
@@ -31,7 +32,9 @@ const ROUNDS = 3;
 const RUN_MS = 2000;
 const CONCURRENCY = [1, 16, 64] as const;
 const PIPELINE = 16;
-const FAILOVER_REPS = 5;
+const FAILOVER_REPS = 10;
+const ETCD_FAST_TIMING = { heartbeatMs: 50, electionMs: 300 } as const;
+const SENTINEL_DOWN_AFTER_MS = 1000;
 
 // ------------------------------------------------------------------ main
 
@@ -156,6 +159,17 @@ async function main(): Promise<void> {
     await cluster.close();
   }
 
+  // The same drill on the systems users would pick instead, each on a fresh cluster of its own.
+  const peerDrills: Array<{ label: string; rs: PeerDrillResult[] }> = [];
+  if (etcdInstalled()) {
+    log(`etcd failover drills (${ETCD_FAST_TIMING.heartbeatMs}/${ETCD_FAST_TIMING.electionMs} ms), ${FAILOVER_REPS}×`);
+    peerDrills.push({ label: `etcd, --heartbeat-interval ${ETCD_FAST_TIMING.heartbeatMs} --election-timeout ${ETCD_FAST_TIMING.electionMs}`, rs: await etcdFailoverDrill({ ...ETCD_FAST_TIMING, reps: FAILOVER_REPS, log }) });
+    log(`etcd failover drills (default timing), ${FAILOVER_REPS}×`);
+    peerDrills.push({ label: 'etcd, default timing (100/1000 ms)', rs: await etcdFailoverDrill({ reps: FAILOVER_REPS, log }) });
+  }
+  log(`Redis Sentinel failover drills (down-after ${SENTINEL_DOWN_AFTER_MS} ms), ${FAILOVER_REPS}×`);
+  peerDrills.push({ label: `Redis + 3 Sentinels, down-after-milliseconds ${SENTINEL_DOWN_AFTER_MS}`, rs: await sentinelFailoverDrill({ downAfterMs: SENTINEL_DOWN_AFTER_MS, reps: FAILOVER_REPS, log }) });
+
   // ---------------------------------------------------------------- report
   const out: string[] = [];
   out.push(`# understudy benchmark, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, '');
@@ -206,6 +220,16 @@ async function main(): Promise<void> {
   out.push(`| acknowledged writes per drill | ${dcell((d) => d.acked)} |`);
   out.push(`| acknowledged writes lost (all drills) | ${drills.reduce((a, d) => a + d.lost, 0)} |`);
   out.push(`| write attempts no node accepted (refused or timed out during the failovers, all drills) | ${drills.reduce((a, d) => a + d.unknown, 0)} |`);
+  out.push('', `## Failover side by side: kill -9 of the primary/leader under a steady write load, ${FAILOVER_REPS} repetitions each`, '');
+  out.push('| system | kill → first acknowledged write on the new primary, ms: median (min–max) | max, ms | acknowledged writes lost | acknowledged writes per drill |', '| --- | --- | --- | --- | --- |');
+  const foRow = (label: string, times: number[], lost: number, acked: number[], failedDrills: number): string =>
+    `| ${label} | ${times.length ? cell(times, (x) => x.toFixed(0)) : '—'} | ${times.length ? Math.max(...times).toFixed(0) : '—'}${failedDrills ? ` (${failedDrills} drill(s) without a write in time)` : ''} | ${lost} | ${acked.length ? cell(acked, (x) => x.toFixed(0)) : '—'} |`;
+  out.push(foRow('understudy, default timing (heartbeat 50 ms, election 300 ms + jitter)', drills.map((d) => d.killToFirstWriteMs).filter(Number.isFinite), drills.reduce((a, d) => a + d.lost, 0), drills.map((d) => d.acked), drills.filter((d) => !Number.isFinite(d.killToFirstWriteMs)).length));
+  for (const p of peerDrills) {
+    const ok = p.rs.filter((r) => Number.isFinite(r.killToFirstWriteMs));
+    out.push(foRow(p.label, ok.map((r) => r.killToFirstWriteMs), p.rs.reduce((a, r) => a + r.lost, 0), p.rs.map((r) => r.acked), p.rs.length - ok.length));
+  }
+  notes.push(...PEER_DRILL_NOTES);
   const missing = drills.filter((d) => !d.report).length;
   if (missing) notes.push(`${missing} drill(s) without a failover report on the new primary.`);
   if (notes.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
