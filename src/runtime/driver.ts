@@ -65,6 +65,9 @@ export class Driver {
   private logGate = 0;
   private readonly logQueue: Array<() => void> = [];
   private pendingClear: Lsn = -1;
+  /** Storage operations of Readies not yet carried out (see flush, step 2). */
+  private readonly storageBacklog: Array<Ready['storage']> = [];
+  private storageScheduled = false;
 
   private constructor(o: DriverOptions, replica: Replica, listener: DriverListener) {
     this.o = o;
@@ -124,6 +127,8 @@ export class Driver {
 
   private input(i: Input): void {
     if (this.halted) return;
+    // The core requires its storage operations carried out before its next step.
+    if (this.storageBacklog.length > 0) this.carryOutStorage();
     this.replica.step(this.o.clock.nowMs(), i);
     this.scheduleFlush();
   }
@@ -167,6 +172,7 @@ export class Driver {
   // ------------------------------------------------------------------ outputs, in order
 
   private flush(): void {
+    if (this.storageBacklog.length > 0) this.carryOutStorage();
     const r: Ready = this.replica.ready();
     const { log, storage, network } = this.o;
 
@@ -184,9 +190,21 @@ export class Driver {
       });
     }
 
-    // 2. The storage area, synchronously and in order (it only ever applies what is already
-    //    durable in the log, so it may go first; a log restart needs its marks first).
-    this.applyStorage(r);
+    // 2. The storage area, in order (it only ever applies what is already durable in the log).
+    //    Carried out after this turn's messages and replies have left (an ack or a client's OK
+    //    does not wait for a storage commit), and in any case before the core's next step; a log
+    //    restart needs the storage area's marks first, so then it is carried out now.
+    if (r.storage.length > 0) {
+      this.storageBacklog.push(r.storage);
+      if (r.restartLog) this.carryOutStorage();
+      else if (!this.storageScheduled) {
+        this.storageScheduled = true;
+        this.o.defer(() => {
+          this.storageScheduled = false;
+          if (!this.halted) this.carryOutStorage();
+        });
+      }
+    }
 
     // 3. The log: a restart (region resync beyond retention) or the truncation of a divergent
     //    tail, then appends (group commit in the log). The log orders them as called.
@@ -270,10 +288,14 @@ export class Driver {
     else f();
   }
 
-  private applyStorage(r: Ready): void {
+  private carryOutStorage(): void {
+    for (const ops of this.storageBacklog.splice(0)) this.applyStorage(ops);
+  }
+
+  private applyStorage(ops: Ready['storage']): void {
     const storage = this.o.storage;
     if (storage) {
-      for (const op of r.storage) {
+      for (const op of ops) {
         switch (op.k) {
           case 'apply':
             storage.apply(op.update);
@@ -334,6 +356,8 @@ export class Driver {
 
   /** Orderly stop: halts, then closes the log and the storage area. */
   stop(cb: (err: Error | null) => void): void {
+    // What the core decided to apply is applied before the storage area closes.
+    if (!this.halted && this.storageBacklog.length > 0) this.carryOutStorage();
     this.halt();
     for (const [, c] of this.clients) c([{ t: 'error', msg: 'ERR server is shutting down' }], 0);
     this.clients.clear();
