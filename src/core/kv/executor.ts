@@ -771,6 +771,11 @@ export function execute(args: readonly Buffer[], view: KvView, nowMs: number, op
  * Redis's EXEC.
  */
 export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView, nowMs: number, options: ExecOptions = {}): BatchResult {
+  // One command (every request outside MULTI/EXEC) has no later command to show its effects to.
+  if (cmds.length === 1) {
+    const r = execute(cmds[0]!, view, nowMs, options);
+    return { replies: [r.reply], ops: r.ops };
+  }
   const overlay = new Overlay(view);
   const replies: Reply[] = [];
   const ops: Op[] = [];
