@@ -22,6 +22,7 @@ import { Redis } from 'ioredis';
 import { freePorts, lostWrites, sleep, waitFor } from '../../test/integration/harness.ts';
 import { cell, START_TIMEOUT_MS, startProcess, stopProcess, tempDir } from './common.ts';
 import { FAILOVER_WORKERS } from './drill.ts';
+import { etcdMemberArgs } from './peers.ts';
 
 // ------------------------------------------------------------------ limits
 
@@ -223,18 +224,7 @@ async function startEtcdCluster(heartbeatMs: number | undefined, electionMs: num
     url: client(i),
     // A restart reuses these flags: with its data directory in place, etcd ignores the
     // --initial-* flags and rejoins as the member it was.
-    args: [
-      '--name', `e${i}`,
-      '--data-dir', join(dir, `e${i}`),
-      '--listen-client-urls', client(i),
-      '--advertise-client-urls', client(i),
-      '--listen-peer-urls', peer(i),
-      '--initial-advertise-peer-urls', peer(i),
-      '--initial-cluster', initial,
-      '--initial-cluster-state', 'new',
-      '--initial-cluster-token', token,
-      ...timing,
-    ],
+    args: etcdMemberArgs({ name: `e${i}`, dataDir: join(dir, `e${i}`), clientUrl: client(i), peerUrl: peer(i), initialCluster: initial, token, extra: timing }),
     logBase: join(dir, `e${i}`),
     id: '',
     child: undefined,

@@ -128,6 +128,22 @@ export function etcdInstalled(): boolean {
   return spawnSync('bash', ['-c', 'command -v etcd']).status === 0;
 }
 
+/** The command line of one member of a new 3-member etcd cluster (extra: e.g. timing flags). */
+export function etcdMemberArgs(m: { name: string; dataDir: string; clientUrl: string; peerUrl: string; initialCluster: string; token: string; extra?: readonly string[] }): string[] {
+  return [
+    '--name', m.name,
+    '--data-dir', m.dataDir,
+    '--listen-client-urls', m.clientUrl,
+    '--advertise-client-urls', m.clientUrl,
+    '--listen-peer-urls', m.peerUrl,
+    '--initial-advertise-peer-urls', m.peerUrl,
+    '--initial-cluster', m.initialCluster,
+    '--initial-cluster-state', 'new',
+    '--initial-cluster-token', m.token,
+    ...(m.extra ?? []),
+  ];
+}
+
 export async function startEtcd(): Promise<EtcdSet> {
   const dir = tempDir('understudy-bench-etcd-');
   const ports = await freePorts(6);
@@ -138,17 +154,7 @@ export async function startEtcd(): Promise<EtcdSet> {
   const procs = [0, 1, 2].map((i) =>
     startProcess(
       'etcd',
-      [
-        '--name', `e${i}`,
-        '--data-dir', join(dir, `e${i}`),
-        '--listen-client-urls', client(i),
-        '--advertise-client-urls', client(i),
-        '--listen-peer-urls', peer(i),
-        '--initial-advertise-peer-urls', peer(i),
-        '--initial-cluster', initial,
-        '--initial-cluster-state', 'new',
-        '--initial-cluster-token', token,
-      ],
+      etcdMemberArgs({ name: `e${i}`, dataDir: join(dir, `e${i}`), clientUrl: client(i), peerUrl: peer(i), initialCluster: initial, token }),
       join(dir, `e${i}.log`),
     ),
   );
