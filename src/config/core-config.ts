@@ -30,7 +30,6 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
       maxQueuedRequests: l.maxQueuedRequests,
       regionChunkEntries: l.regionChunkEntries,
       maxUpdateBytes: l.maxUpdateBytes,
-      pipelineDepth: l.pipelineDepth,
       // Half a frame for the updates of one append: the rest covers encoding overhead.
       maxAppendBytes: Math.floor(l.maxFrameBytes / 2),
     },

@@ -81,7 +81,6 @@ export const LIMITS_DEFAULTS = {
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
   maxUpdateBytes: MiB,
-  pipelineDepth: 2,
 } as const;
 
 export const limitsSchema = z.strictObject({
@@ -113,8 +112,6 @@ export const limitsSchema = z.strictObject({
   regionChunkEntries: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.regionChunkEntries),
   /** Client writes arriving together are gathered into one update up to this many bytes; 1 = one update per write. */
   maxUpdateBytes: z.number().int().min(1).max(8 * MiB).default(LIMITS_DEFAULTS.maxUpdateBytes),
-  /** Uncommitted updates at the primary beyond which client writes keep gathering until one commits. */
-  pipelineDepth: z.number().int().min(1).max(1_000_000).default(LIMITS_DEFAULTS.pipelineDepth),
 });
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

@@ -49,11 +49,6 @@ export interface Limits {
    */
   readonly maxUpdateBytes: number;
   /**
-   * Updates the primary keeps uncommitted before it stops stamping gathered client writes and
-   * lets them gather until one commits (larger updates under load, fewer fsyncs and messages).
-   */
-  readonly pipelineDepth: number;
-  /**
    * Bytes of updates (as opsBytes counts them) packed into one append message, so that a batch
    * of large updates stays within a peer frame; an append always carries at least one update.
    */
@@ -79,7 +74,6 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
   maxUpdateBytes: 1024 * 1024,
-  pipelineDepth: 2,
   maxAppendBytes: 32 * 1024 * 1024,
 };
 
@@ -102,7 +96,6 @@ export function validateCoreConfig(c: CoreConfig): void {
   assert(t.heartbeatIntervalMs * 2 <= t.electionTimeoutMs, 'electionTimeoutMs must be at least 2 heartbeats');
   assert(t.leaseMarginMs > 0 && t.leaseMarginMs < t.electionTimeoutMs, 'leaseMs = electionTimeoutMs - leaseMarginMs must be > 0');
   assert(t.ackTimeoutMs > t.heartbeatIntervalMs, 'ackTimeoutMs must exceed heartbeatIntervalMs');
-  assert(c.limits.pipelineDepth >= 1, 'pipelineDepth ≥ 1');
   assert(c.limits.maxUpdateBytes >= 1 && c.limits.maxAppendBytes >= c.limits.maxUpdateBytes, 'append bytes ≥ update bytes ≥ 1');
   assert(c.limits.maxUpdatesPerAppend >= 1 && c.limits.maxInFlightPerSecondary >= c.limits.maxUpdatesPerAppend, 'window ≥ batch ≥ 1');
 }

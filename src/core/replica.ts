@@ -302,10 +302,7 @@ export class Replica {
 
   /** Take the outputs accumulated since the last call. The host must carry out `storage` before the next step. */
   ready(): Ready {
-    // Under load, while pipelineDepth updates are uncommitted, writes keep gathering: the next
-    // update leaves when one commits, larger, and the log, the network and the secondaries see
-    // fewer, larger updates (the clients' writes wait no longer than for that commit).
-    if (this.log.last - this.commitLsn < this.cfg.limits.pipelineDepth) this.sealGathered();
+    this.sealGathered();
     if (this.role === 'primary') this.sendUpdates();
     const r = this.out;
     this.out = emptyReady();
