@@ -18,6 +18,9 @@ export function opsBytes(ops: readonly Op[]): number {
   return n;
 }
 
+/** Placeholder for a cleared slot below `head` (never read: every read starts at head). */
+const CLEARED: Update = { lsn: 0, epoch: 0, dest: [], kind: 'data', ops: [], regions: [] };
+
 export class LogView {
   /** First lsn still held (the start-of-log pointer, claim 3). */
   private startLsn: Lsn;
@@ -123,7 +126,11 @@ export class LogView {
     }
     this.boundaryEpoch = this.epochAt(lsn)!;
     this.base = this.bytesThrough(lsn);
-    this.head += lsn - this.startLsn + 1;
+    const newHead = this.head + (lsn - this.startLsn + 1);
+    // Cleared updates are released now, not when the array is next compacted: an update may hold
+    // a megabyte of gathered writes, and thousands of them would wait for the compaction below.
+    for (let i = this.head; i < newHead; i++) this.updates[i] = CLEARED;
+    this.head = newHead;
     this.startLsn = lsn + 1;
     if (this.head > 4096 && this.head * 2 > this.updates.length) {
       this.updates.splice(0, this.head);

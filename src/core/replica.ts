@@ -1228,11 +1228,12 @@ export class Replica {
       return;
     }
     this.followPrimary(from, m.epoch);
-    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last) {
-      // Never cut updates of the current epoch: they came from this primary and are in its log
-      // (a delayed or duplicated append must not undo what was appended since).
-      const keep = this.firstLsnOfEpoch(m.epoch);
-      this.truncateTail(keep === undefined ? m.truncateAfter : Math.max(m.truncateAfter, keep - 1));
+    // A divergent tail is cut only while the log holds no update of this primary's epoch. Once
+    // it does, what precedes them matched this primary's log (an append is accepted only on a
+    // match), so a truncation that arrives then is a delayed or repeated one, already carried out:
+    // carrying it out again would drop updates of this epoch this node may have acknowledged.
+    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last && this.firstLsnOfEpoch(m.epoch) === undefined) {
+      this.truncateTail(m.truncateAfter);
     }
     // Consistency check at prevLsn.
     const have = this.log.epochAt(m.prevLsn);
