@@ -30,9 +30,21 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
       maxQueuedRequests: l.maxQueuedRequests,
       regionChunkEntries: l.regionChunkEntries,
       maxUpdateBytes: l.maxUpdateBytes,
-      // Half a frame for the updates of one append: the rest covers encoding overhead.
-      maxAppendBytes: Math.floor(l.maxFrameBytes / 2),
+      maxAppendBytes: appendBytesOf(l.maxFrameBytes, l.maxUpdateBytes),
     },
     seed,
   };
+}
+
+/**
+ * Bytes of updates in one append: a few MiB, so a secondary catching up takes each append in
+ * a few milliseconds and acknowledges as it goes (a new primary shipping a large diff in 32 MiB
+ * appends was seen to step down, its only live secondary silent for a whole election timeout
+ * while it digested one); within half a frame (the rest covers encoding overhead), and never
+ * below one gathered update.
+ */
+export const APPEND_BYTES = 4 * 1024 * 1024;
+
+function appendBytesOf(maxFrameBytes: number, maxUpdateBytes: number): number {
+  return Math.max(maxUpdateBytes, Math.min(APPEND_BYTES, Math.floor(maxFrameBytes / 2)));
 }

@@ -175,6 +175,8 @@ function crossChecks(c: Config): string[] {
     problems.push(`limits.maxQueryBufferBytes: must exceed limits.maxValueBytes by at least 64 KiB so that a command holding the largest value can arrive (got ${l.maxQueryBufferBytes}, maxValueBytes ${l.maxValueBytes})`);
   if (l.maxFrameBytes < l.maxValueBytes + 64 * 1024)
     problems.push(`limits.maxFrameBytes: must exceed limits.maxValueBytes by at least 64 KiB so that an update holding the largest value fits in a frame (got ${l.maxFrameBytes}, maxValueBytes ${l.maxValueBytes})`);
+  if (l.maxFrameBytes < 2 * l.maxUpdateBytes + 64 * 1024)
+    problems.push(`limits.maxFrameBytes: must be at least twice limits.maxUpdateBytes plus 64 KiB so that a gathered update and its encoding fit one frame (got ${l.maxFrameBytes}, maxUpdateBytes ${l.maxUpdateBytes}); lower maxUpdateBytes or raise maxFrameBytes`);
   return problems;
 }
 

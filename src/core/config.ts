@@ -74,7 +74,7 @@ export const DEFAULT_LIMITS: Limits = {
   maxQueuedRequests: 100_000,
   regionChunkEntries: 1024,
   maxUpdateBytes: 1024 * 1024,
-  maxAppendBytes: 32 * 1024 * 1024,
+  maxAppendBytes: 4 * 1024 * 1024,
 };
 
 export interface CoreConfig {

@@ -249,3 +249,10 @@ test('the defaults agree with the protocol core\'s, and coreConfigOf passes its 
   })), 1);
   validateCoreConfig(edge);
 });
+
+test('a frame too small for a gathered update is refused, naming both limits', () => {
+  assert.throws(
+    () => parseConfig({ nodeId: 'n1', dataDir: '/tmp/x', members: [{ id: 'n1', peerAddr: '127.0.0.1:1', redisAddr: '127.0.0.1:2' }], clusterSecret: 'a-secret-of-some-length', limits: { maxFrameBytes: 1024 * 1024, maxValueBytes: 512 * 1024, maxUpdateBytes: 1024 * 1024 } }),
+    /limits\.maxFrameBytes: must be at least twice limits\.maxUpdateBytes/,
+  );
+});
