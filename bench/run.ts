@@ -24,6 +24,8 @@ import { respLoad, STALL_GRACE_MS, type Sample } from '../src/bench/resp-load.ts
 import { ProcessCluster } from '../test/integration/harness.ts';
 import { cell, fmtMs, fmtOps, median, REPO_ROOT, stopProcess, tempDirs, versionOf } from './lib/common.ts';
 import { type DrillResult, failoverDrill, FAILOVER_WORKERS } from './lib/drill.ts';
+import { ResourceSampler, resourceRows, type ResourceSummary, sustainedLoadResources } from './lib/resources.ts';
+import { failoverSyncCost } from './lib/sync-cost.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
 
@@ -35,6 +37,8 @@ const PIPELINE = 16;
 const FAILOVER_REPS = 10;
 const ETCD_FAST_TIMING = { heartbeatMs: 50, electionMs: 300 } as const;
 const SENTINEL_DOWN_AFTER_MS = 1000;
+/** Repetitions of each FailoverSync-cost scenario (each at 10k and 1M keys). */
+const SYNC_COST_REPS = 3;
 
 // ------------------------------------------------------------------ main
 
@@ -74,6 +78,8 @@ async function main(): Promise<void> {
     log(`  ${system} ${workload} c=${conc}: ${fmtOps(s.opsPerSec)} ops/s, p50 ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, gen CPU ${s.genCpu.toFixed(2)}`);
   };
   const drills: DrillResult[] = [];
+  let sampler: ResourceSampler | undefined;
+  let throughputResources: ResourceSummary | undefined;
   try {
     await cluster.startAll();
     const primary = await cluster.waitPrimary();
@@ -84,6 +90,9 @@ async function main(): Promise<void> {
       etcd = await startEtcd();
     } else notes.push('etcd is not installed (Debian package etcd-server): etcd rows skipped.');
     const uPort = cluster.spec(primary).redisPort;
+    // Memory and log size of the understudy nodes through the throughput runs.
+    sampler = new ResourceSampler(cluster);
+    sampler.start();
     const sizer = new RbSizer();
 
     // Probe runs (not recorded): warm up every system and size the redis-benchmark runs.
@@ -139,6 +148,8 @@ async function main(): Promise<void> {
         }
       }
     }
+    throughputResources = await sampler.stop();
+    sampler = undefined;
     const epoch1 = (await cluster.status(await cluster.waitPrimary())).epoch;
     if (epoch1 !== epoch0) notes.push(`understudy changed primary during the throughput runs (epoch ${epoch0} → ${epoch1}).`);
 
@@ -154,6 +165,7 @@ async function main(): Promise<void> {
       log(`  ${d.oldPrimary} killed → ${d.newPrimary}: first acked write after ${d.killToFirstWriteMs.toFixed(0)} ms; ${d.acked} acked, ${d.lost} lost`);
     }
   } finally {
+    if (sampler) await sampler.stop();
     if (redis) for (const p of redis.procs) await stopProcess(p);
     if (etcd) for (const p of etcd.procs) await stopProcess(p);
     await cluster.close();
@@ -167,6 +179,10 @@ async function main(): Promise<void> {
     log(`etcd failover drills (default timing), ${FAILOVER_REPS}×`);
     peerDrills.push({ label: 'etcd, default timing (100/1000 ms)', rs: await etcdFailoverDrill({ reps: FAILOVER_REPS, log }) });
   }
+  log(`FailoverSync cost at 10k and 1M keys, ${SYNC_COST_REPS}× per scenario`);
+  const syncCost = await failoverSyncCost({ reps: SYNC_COST_REPS, log });
+  log('memory and log size under a sustained write load');
+  const sustained = await sustainedLoadResources({ log });
   log(`Redis Sentinel failover drills (down-after ${SENTINEL_DOWN_AFTER_MS} ms), ${FAILOVER_REPS}×`);
   peerDrills.push({ label: `Redis + 3 Sentinels, down-after-milliseconds ${SENTINEL_DOWN_AFTER_MS}`, rs: await sentinelFailoverDrill({ downAfterMs: SENTINEL_DOWN_AFTER_MS, reps: FAILOVER_REPS, log }) });
 
@@ -230,6 +246,9 @@ async function main(): Promise<void> {
     out.push(foRow(p.label, ok.map((r) => r.killToFirstWriteMs), p.rs.reduce((a, r) => a + r.lost, 0), p.rs.map((r) => r.acked), p.rs.length - ok.length));
   }
   notes.push(...PEER_DRILL_NOTES);
+  out.push('', ...syncCost);
+  if (throughputResources) out.push('', '## Resources of the understudy nodes during the throughput runs above', '', ...resourceRows(throughputResources));
+  out.push('', ...sustained);
   const missing = drills.filter((d) => !d.report).length;
   if (missing) notes.push(`${missing} drill(s) without a failover report on the new primary.`);
   if (notes.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
