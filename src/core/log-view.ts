@@ -149,10 +149,27 @@ export class LogView {
     this.boundaryEpoch = epoch;
   }
 
-  /** Updates in [from, to], at most max. */
-  range(from: Lsn, to: Lsn, max: number): Update[] {
+  /**
+   * Updates in [from, to], at most max, and at most maxBytes of them (opsBytes, from the running
+   * totals) — but never fewer than one, whatever its size.
+   */
+  range(from: Lsn, to: Lsn, max: number, maxBytes = Infinity): Update[] {
+    const lo = Math.max(from, this.startLsn);
+    let hi = Math.min(to, this.last, lo + max - 1);
+    if (hi < lo) return [];
+    if (maxBytes !== Infinity) {
+      // The last lsn in [lo, hi] whose bytes from lo fit maxBytes (lo itself at least).
+      const before = this.bytesThrough(lo - 1);
+      let a = lo;
+      while (a < hi) {
+        const mid = a + Math.ceil((hi - a) / 2);
+        if (this.bytesThrough(mid) - before <= maxBytes) a = mid;
+        else hi = mid - 1;
+      }
+      hi = a;
+    }
     const out: Update[] = [];
-    for (let l = Math.max(from, this.startLsn); l <= Math.min(to, this.last) && out.length < max; l++) out.push(this.get(l)!);
+    for (let l = lo; l <= hi; l++) out.push(this.get(l)!);
     return out;
   }
 

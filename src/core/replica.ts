@@ -933,13 +933,7 @@ export class Replica {
    * and within maxAppendBytes so the frame fits (at least one update, whatever its size).
    */
   private batchOf(from: Lsn, to: Lsn): Update[] {
-    const updates = this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend);
-    let bytes = 0;
-    for (let i = 0; i < updates.length; i++) {
-      bytes += opsBytes(updates[i]!.ops);
-      if (i > 0 && bytes > this.cfg.limits.maxAppendBytes) return updates.slice(0, i);
-    }
-    return updates;
+    return this.log.range(from, to, this.cfg.limits.maxUpdatesPerAppend, this.cfg.limits.maxAppendBytes);
   }
 
   /** Sends updates [from, to] (empty when to < from: a heartbeat/probe). Returns false if resync is needed. */
