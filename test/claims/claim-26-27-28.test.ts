@@ -67,19 +67,24 @@ interface Run {
   ledger: Ledger;
 }
 
+/** A cluster after one acknowledged warm-up write to another key, and the claim's region counter then. */
+function warmedUp(o: Parameters<typeof startCluster>[0]) {
+  const { c, primary } = startCluster(o);
+  const P = primary.id;
+  const [S, T] = othersThan(c, P) as [NodeId, NodeId];
+  const ledger = new Ledger();
+  ledger.set(c, P, 'claim26-warmup', 'w');
+  c.run(100);
+  return { c, P, S, T, ledger, prior: counter(c, P) };
+}
+
 /**
  * Acks are held back while update 1 reaches both secondaries; updates 2 and 3 are sent while
  * the primary is cut off entirely. After healing, each secondary's first acknowledgement covers
  * update 1 only (2 and 3 are not yet durable there), its next one covers 2 and 3.
  */
 function stepwise(seed: number): Run {
-  const { c, primary } = startCluster({ seed, fsyncLatencyMs: 4 });
-  const P = primary.id;
-  const [S, T] = othersThan(c, P) as [NodeId, NodeId];
-  const ledger = new Ledger();
-  ledger.set(c, P, 'claim26-warmup', 'w');
-  c.run(100);
-  const prior = counter(c, P);
+  const { c, P, S, T, ledger, prior } = warmedUp({ seed, fsyncLatencyMs: 4 });
   const rp = replicaOf(c, P);
 
   c.net.partition(S, P, true);
@@ -132,13 +137,7 @@ function stepwise(seed: number): Run {
 }
 
 test('claim 26: with three updates to one region in flight, the regional counter is incremented by the number of secondaries each is sent to, and returns to its prior value once all acknowledged', () => {
-  const { c, primary } = startCluster({ seed: 2626 });
-  const P = primary.id;
-  const [S, T] = othersThan(c, P) as [NodeId, NodeId];
-  const ledger = new Ledger();
-  ledger.set(c, P, 'claim26-warmup', 'w');
-  c.run(100);
-  const prior = counter(c, P);
+  const { c, P, S, T, ledger, prior } = warmedUp({ seed: 2626 });
   assert.equal(prior, 0, 'nothing outstanding in the region before');
 
   // Block the acknowledgements; pipeline three SETs of one key without waiting.

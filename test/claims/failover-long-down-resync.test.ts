@@ -1,5 +1,5 @@
 // Failover: a secondary down for longer than the logs retain for it
-// (limits.maxRetainedUpdates). The primary marks it for a region resync rather
+// (limits.maxRetainedUpdates, or the same limit in bytes: limits.maxRetainedLogBytes). The primary marks it for a region resync rather
 // than holding every log back, clears past it, and when it returns it is sent
 // a restart point and the content of the regions changed meanwhile; it
 // converges with nothing acknowledged lost.
@@ -9,9 +9,17 @@ import type { ResyncStartMsg } from '../../src/core/messages.ts';
 import { assertConverged, Ledger, othersThan, recordDeliveries, replicaOf, restart, startCluster, storedValue } from './helpers.ts';
 
 const RETAIN = 20;
+/** opsBytes of one `SET down-<i> d<i>` (16 of overhead, key and value), the smallest of them. */
+const MIN_WRITE_BYTES = 16 + 'down-0'.length + 'd0'.length;
 
-test('a secondary down beyond the retention limit is marked for a region resync and converges when it returns', () => {
-  const { c, primary } = startCluster({ seed: 6060, limits: { maxRetainedUpdates: RETAIN } });
+const LIMITS = [
+  { name: 'limits.maxRetainedUpdates', limits: { maxRetainedUpdates: RETAIN } },
+  // In bytes: about RETAIN of these writes (each its own update here).
+  { name: 'limits.maxRetainedLogBytes', limits: { maxRetainedBytes: RETAIN * MIN_WRITE_BYTES } },
+];
+
+for (const { name, limits } of LIMITS) test(`a secondary down beyond the retention limit (${name}) is marked for a region resync and converges when it returns`, () => {
+  const { c, primary } = startCluster({ seed: 6060, limits });
   const P = primary.id;
   const [S, T] = othersThan(c, P) as [string, string];
   const ledger = new Ledger();

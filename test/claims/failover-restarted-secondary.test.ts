@@ -4,13 +4,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventsOf, Ledger, othersThan, replicaOf, restart, startCluster, updateLogOf } from './helpers.ts';
 
-test('a restarted secondary rejoins the same primary without an election', () => {
+/** A cluster whose primary P acknowledged a few writes, settled, and one of its secondaries S. */
+function primaryWithWrites(): { c: ReturnType<typeof startCluster>['c']; P: string; S: string } {
   const { c, primary } = startCluster({ seed: 404 });
   const P = primary.id;
   const S = othersThan(c, P)[0]!;
   const ledger = new Ledger();
   for (let i = 0; i < 5; i++) ledger.set(c, P, `k${i}`, `v${i}`);
   c.run(500);
+  return { c, P, S };
+}
+
+test('a restarted secondary rejoins the same primary without an election', () => {
+  const { c, P, S } = primaryWithWrites();
   const epoch = replicaOf(c, P).currentEpoch;
   c.crash(S);
   c.run(20);
@@ -24,12 +30,7 @@ test('a restarted secondary rejoins the same primary without an election', () =>
 });
 
 test("claim 4's pointer survives a restart in the protocol's view, not only in the UpdateLog", () => {
-  const { c, primary } = startCluster({ seed: 404 });
-  const P = primary.id;
-  const S = othersThan(c, P)[0]!;
-  const ledger = new Ledger();
-  for (let i = 0; i < 5; i++) ledger.set(c, P, `k${i}`, `v${i}`);
-  c.run(500);
+  const { c, S } = primaryWithWrites();
   const pointer = updateLogOf(c, S).nextToClear;
   assert.equal(replicaOf(c, S).clearPointer, pointer);
   assert.ok(pointer > 1);

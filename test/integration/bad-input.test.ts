@@ -39,7 +39,7 @@ before(async () => {
 
 after(async () => {
   bystander?.disconnect();
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 /**

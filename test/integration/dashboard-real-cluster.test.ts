@@ -38,7 +38,7 @@ after(async () => {
   for (const c of clients) c.disconnect();
   await browser?.close().catch(() => undefined);
   // Kills every node process this file started, by PID, and removes the temporary directory.
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 function clientOf(c: ProcessCluster, id: string): Redis {

@@ -25,7 +25,7 @@ before(async () => {
 
 after(async () => {
   for (const c of clients) c.disconnect();
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 function trackedClient(c: ProcessCluster): Redis {

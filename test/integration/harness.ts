@@ -73,6 +73,11 @@ export async function waitFor<T>(what: string, timeoutMs: number, probe: () => P
   }
 }
 
+/** UNDERSTUDY_IT_KEEP=1 keeps the clusters' data directories (and node logs) after the run. */
+function keepDirs(): boolean {
+  return process.env['UNDERSTUDY_IT_KEEP'] === '1';
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -99,7 +104,7 @@ process.once('exit', killLiveChildren);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {
     killLiveChildren();
-    if (process.env['UNDERSTUDY_IT_KEEP'] !== '1') for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
+    if (!keepDirs()) for (const d of liveDirs) rmSync(d, { recursive: true, force: true });
     process.exit(sig === 'SIGINT' ? 130 : 143);
   });
 }
@@ -308,8 +313,11 @@ export class ProcessCluster {
     }
   }
 
-  /** Kills every process still running (by its PID) and removes the data directory unless kept. */
-  async close(keep = false): Promise<void> {
+  /**
+   * Kills every process still running (by its PID) and removes the data directory unless kept
+   * (by default kept when UNDERSTUDY_IT_KEEP=1, to read a failed test's node logs).
+   */
+  async close(keep = keepDirs()): Promise<void> {
     for (const [, r] of this.running) {
       if (r.child.pid !== undefined) {
         try {

@@ -29,7 +29,7 @@ after(async () => {
   // A stopped process cannot act on SIGKILL until resumed: resume it first.
   if (paused !== null) process.kill(paused, 'SIGCONT');
   redis?.disconnect();
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 test('a paused secondary left behind is brought up to date by the new primary when the old one dies; nothing acknowledged is lost', async (t) => {

@@ -40,7 +40,7 @@ async function primaryPort(): Promise<number> {
 }
 
 after(async () => {
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 async function cli(args: string[]): Promise<string> {

@@ -26,7 +26,7 @@ before(async () => {
 
 after(async () => {
   redis?.disconnect();
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 test('kill -9 and restart of a secondary under load: writes continue, it catches up, digests equal', async (t) => {

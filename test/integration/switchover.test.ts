@@ -25,7 +25,7 @@ before(async () => {
 
 after(async () => {
   redis?.disconnect();
-  await cluster?.close(process.env['UNDERSTUDY_IT_KEEP'] === '1');
+  await cluster?.close();
 });
 
 test('switchover under load through the CLI and the admin API: zero acknowledged writes lost', async (t) => {
