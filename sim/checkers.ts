@@ -109,6 +109,16 @@ export class Checkers {
     if (r.log.last < this.highestCommitted && r.currentRole === 'primary' && r.commit >= r.log.last) {
       throw new InvariantViolation('1', `primary ${p.id} ends at ${r.log.last} below committed ${this.highestCommitted}`);
     }
+    // Invariant 5: what a secondary acknowledged to this primary stays in its log (durable acks
+    // are what commits rest on): the primary's view of its position is never ahead of its log.
+    for (const prog of r.progressOf()) {
+      const rr = this.nodes.find((n) => n.id === prog.id)?.driver?.replica;
+      const m = prog.matchLsn;
+      if (!rr || m <= 0 || rr.currentEpoch !== r.currentEpoch || rr.log.start > m || r.log.start > m) continue;
+      if (rr.log.epochAt(m) !== r.log.epochAt(m)) {
+        throw new InvariantViolation('5', `${prog.id} acknowledged lsn ${m} to primary ${p.id} but its log no longer holds it (its log ${rr.log.start}..${rr.log.last}, epoch there ${rr.log.epochAt(m)}, the primary's ${r.log.epochAt(m)})`);
+      }
+    }
     // Invariant 5: nothing is cleared before every configured secondary holds it (or is marked for resync).
     const cleared = r.clearPointer - 1;
     if (cleared <= 0) return;
