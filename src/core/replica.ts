@@ -1226,7 +1226,8 @@ export class Replica {
     // it does, what precedes them matched this primary's log (an append is accepted only on a
     // match), so a truncation that arrives then is a delayed or repeated one, already carried out:
     // carrying it out again would drop updates of this epoch this node may have acknowledged.
-    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last && this.firstLsnOfEpoch(m.epoch) === undefined) {
+    // (Epochs never decrease along a log, so it holds updates of this epoch exactly when its last is one.)
+    if (m.truncateAfter >= 0 && m.truncateAfter < this.log.last && this.log.lastEpoch !== m.epoch) {
       this.truncateTail(m.truncateAfter);
     }
     // Consistency check at prevLsn.
@@ -1275,13 +1276,6 @@ export class Replica {
     }
     if (this.ahead.size > 0) for (const k of [...this.ahead.keys()]) if (k < this.log.last || this.ahead.get(k)!.epoch !== this.epoch) this.ahead.delete(k);
     this.sendAck(from, true, m.round);
-  }
-
-  private firstLsnOfEpoch(epoch: Epoch): Lsn | undefined {
-    const h = this.log.history();
-    const e = h.find((x) => x.epoch === epoch);
-    if (!e) return undefined;
-    return e.startLsn < this.log.start ? this.log.start : e.startLsn;
   }
 
   private onClearNotice(clearLsn: Lsn): void {
