@@ -3,9 +3,11 @@
 // redis-benchmark (SET, GET, INCR, MSET), every reply as Redis would give it and
 // no error. Every write here is durably logged on both secondaries before OK.
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { respCommand } from '../../src/bench/resp-load.ts';
+import { runTool } from '../tool-run.ts';
 import { ProcessCluster, SHARED_MACHINE_TIMING } from './harness.ts';
 
 /** redis-benchmark requests per test, as the brief for this suite asks. */
@@ -48,31 +50,6 @@ async function cli(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-/** Runs a tool with `input` on stdin; resolves with its exit code and output. */
-function withStdin(cmd: string, args: string[], input: string | Buffer): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} did not finish within ${TOOL_TIMEOUT_MS} ms`));
-    }, TOOL_TIMEOUT_MS);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
-
-function resp(...args: string[]): string {
-  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
-}
-
 test('the Redis tools are installed', () => {
   assert.ok(toolPresent('redis-cli'), INSTALL_HINT);
   assert.ok(toolPresent('redis-benchmark'), INSTALL_HINT);
@@ -87,7 +64,7 @@ test('redis-cli: commands as arguments', async () => {
 });
 
 test('redis-cli: piped commands, WAIT counting both secondaries', async () => {
-  const r = await withStdin('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort())], 'SET p 1\nINCR p\nINCRBY p 40\nGET p\nDEL p\nEXISTS p\nWAIT 2 2000\n');
+  const r = await runTool('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort())], 'SET p 1\nINCR p\nINCRBY p 40\nGET p\nDEL p\nEXISTS p\nWAIT 2 2000\n');
   assert.equal(r.code, 0, r.stderr);
   // Every write is on both secondaries before its reply, so WAIT finds both at once.
   assert.equal(r.stdout, 'OK\n2\n42\n42\n1\n0\n2\n');
@@ -95,8 +72,8 @@ test('redis-cli: piped commands, WAIT counting both secondaries', async () => {
 
 test('redis-cli --pipe: mass insertion, every reply received, no error', async () => {
   const parts: string[] = [];
-  for (let i = 0; i < PIPE_KEYS; i++) parts.push(resp('SET', `pipe:${i}`, `value-${i}`));
-  const r = await withStdin('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort()), '--pipe'], parts.join(''));
+  for (let i = 0; i < PIPE_KEYS; i++) parts.push(respCommand('SET', `pipe:${i}`, `value-${i}`));
+  const r = await runTool('redis-cli', ['-h', '127.0.0.1', '-p', String(await primaryPort()), '--pipe'], parts.join(''), TOOL_TIMEOUT_MS);
   assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
   assert.match(r.stdout, new RegExp(`errors: 0, replies: ${PIPE_KEYS}`), r.stdout);
   assert.equal(await cli(['get', 'pipe:0']), 'value-0\n');

@@ -3,9 +3,10 @@
 // redis-cli (PING, --pipe). The node is the single-node test harness.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RespServer, type RespServerOptions } from '../../src/server/resp-server.ts';
+import { runTool } from '../tool-run.ts';
 import { SingleNodeHarness } from './single-node.ts';
 
 async function serve(opts: Partial<RespServerOptions> = {}) {
@@ -27,26 +28,6 @@ function client(port: number, extra: Record<string, unknown> = {}): Redis {
   const r = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, ...extra });
   r.on('error', () => undefined);
   return r;
-}
-
-function run(cmd: string, args: string[], input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')} did not finish in 10 s; stdout=${stdout} stderr=${stderr}`));
-    }, 10_000);
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
 }
 
 test('ioredis connects (INFO ready check, CLIENT SETINFO), runs commands, pipelines and MULTI', async () => {
@@ -112,12 +93,12 @@ test('ioredis with a password: right, wrong, missing', async () => {
 test('redis-cli -p PORT PING, SET/GET, INFO', async () => {
   const h = await serve();
   try {
-    const ping = await run('redis-cli', ['-p', String(h.port), 'PING']);
+    const ping = await runTool('redis-cli', ['-p', String(h.port), 'PING']);
     assert.equal(ping.stdout.trim(), 'PONG');
-    assert.equal((await run('redis-cli', ['-p', String(h.port), 'SET', 'a', 'hello'])).stdout.trim(), 'OK');
-    assert.equal((await run('redis-cli', ['-p', String(h.port), 'GET', 'a'])).stdout.trim(), 'hello');
-    assert.equal((await run('redis-cli', ['-p', String(h.port), 'SELECT', '3'])).stdout.trim(), 'ERR DB index is out of range');
-    const role = await run('redis-cli', ['-p', String(h.port), '--no-raw', 'ROLE']);
+    assert.equal((await runTool('redis-cli', ['-p', String(h.port), 'SET', 'a', 'hello'])).stdout.trim(), 'OK');
+    assert.equal((await runTool('redis-cli', ['-p', String(h.port), 'GET', 'a'])).stdout.trim(), 'hello');
+    assert.equal((await runTool('redis-cli', ['-p', String(h.port), 'SELECT', '3'])).stdout.trim(), 'ERR DB index is out of range');
+    const role = await runTool('redis-cli', ['-p', String(h.port), '--no-raw', 'ROLE']);
     assert.match(role.stdout, /1\) "master"/);
   } finally {
     await h.close();
@@ -129,7 +110,7 @@ test('redis-cli --pipe: mass insertion of 10 000 commands, every reply counted',
   try {
     let input = '';
     for (let i = 0; i < 10_000; i++) input += `*3\r\n$3\r\nSET\r\n$${`key:${i}`.length}\r\nkey:${i}\r\n$${String(i).length}\r\n${i}\r\n`;
-    const r = await run('redis-cli', ['-p', String(h.port), '--pipe'], input);
+    const r = await runTool('redis-cli', ['-p', String(h.port), '--pipe'], input);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     assert.match(r.stdout, /errors: 0, replies: 10000/);
     assert.equal(h.node.view.size(), 10_000);
