@@ -16,24 +16,13 @@ import { UnderstudyError } from '../../src/errors.ts';
 import { UpdateLog, type LogRecord, type RecoveryReport } from '../../src/log/update-log.ts';
 import { writeFileAtomic } from '../../src/log/atomic-file.ts';
 import { RESTART_FILE_NAME } from '../../src/log/restart-file.ts';
+import { idOf, payloadOf, readAllOn } from './records.ts';
 import { SimLoop } from './sim-loop.ts';
 
 const DIR = '/node/log';
 const SEGMENT_BYTES_FOR_TESTS = 4096;
 
 /** Payload naming its record: id (unique per test), then filler derived from it. */
-function payloadOf(id: number, size = 120): Uint8Array {
-  const b = new Uint8Array(Math.max(8, size));
-  const dv = new DataView(b.buffer);
-  dv.setUint32(0, id, true);
-  dv.setUint32(4, b.length, true);
-  for (let i = 8; i < b.length; i++) b[i] = (id * 17 + i) & 0xff;
-  return b;
-}
-function idOf(p: Uint8Array): number {
-  return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0, true);
-}
-
 interface Meta {
   readonly lsn: number;
   readonly epoch: number;
@@ -101,14 +90,7 @@ class Rig {
   }
 
   readAll(): LogRecord[] {
-    let out: LogRecord[] | undefined;
-    this.log.readAll((err, recs) => {
-      assert.equal(err, null);
-      out = recs;
-    });
-    this.loop.runUntil(() => out !== undefined);
-    assert.ok(out, 'readAll never completed');
-    return out;
+    return readAllOn(this.log, this.loop);
   }
 
   /** Checks every record held against what was appended; returns their ids in lsn order. */

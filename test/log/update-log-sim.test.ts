@@ -9,22 +9,11 @@ import fc from 'fast-check';
 import { SimDisk } from '../../sim/sim-disk.ts';
 import { Prng } from '../../src/lib/prng.ts';
 import { UpdateLog, type LogRecord, type RecoveryReport } from '../../src/log/update-log.ts';
+import { idOf, payloadOf, readAllOn } from './records.ts';
 import { SimLoop } from './sim-loop.ts';
 
 const DIR = '/node/log';
 const SEGMENT_BYTES_FOR_TESTS = 4096;
-
-function payloadOf(id: number, size: number): Uint8Array {
-  const b = new Uint8Array(Math.max(8, size));
-  new DataView(b.buffer).setUint32(0, id, true);
-  new DataView(b.buffer).setUint32(4, b.length, true);
-  for (let i = 8; i < b.length; i++) b[i] = (id * 31 + i) & 0xff;
-  return b;
-}
-
-function idOf(p: Uint8Array): number {
-  return new DataView(p.buffer, p.byteOffset, p.byteLength).getUint32(0, true);
-}
 
 type Cmd =
   | { k: 'append'; n: number; size: number; bump: boolean }
@@ -185,14 +174,7 @@ class Harness {
   }
 
   readAll(): LogRecord[] {
-    let out: LogRecord[] | undefined;
-    this.log.readAll((err, recs) => {
-      assert.equal(err, null);
-      out = recs;
-    });
-    this.loop.runUntil(() => out !== undefined);
-    assert.ok(out);
-    return out;
+    return readAllOn(this.log, this.loop);
   }
 
   crash(tear: boolean): void {
