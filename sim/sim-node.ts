@@ -59,7 +59,8 @@ export class SimNode {
     const q = this.q;
     return {
       nowMs: () => q.now,
-      wallMs: () => SIM_WALL_EPOCH_MS + q.now,
+      // Whole milliseconds, as Date.now() gives them: expiry arithmetic is done in integers.
+      wallMs: () => Math.floor(SIM_WALL_EPOCH_MS + q.now),
       setTimer: (d, fn) => q.schedule(d, fn),
     };
   }

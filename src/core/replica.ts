@@ -153,7 +153,7 @@ export const MAX_AHEAD_APPENDS = 2 * MAX_APPENDS_IN_FLIGHT;
  * the primary's CPU under load.
  */
 export const EXPIRY_INTERVAL_MS = 100;
-/** Entries examined per expiry run (a full pass over N keys takes N / this runs). */
+/** Entries examined per expiry run, across regions (a full pass over N keys takes about N / this runs). */
 export const EXPIRY_SCAN_PER_RUN = 1024;
 
 const WRITE_ERR_READONLY = "READONLY You can't write against a read only replica.";
@@ -414,13 +414,19 @@ export class Replica {
   private expireKeys(wallMs: number): void {
     if (!this.pending || (this.sync && this.sync.phase !== 'ship') || this.switchoverReq) return;
     const c = this.expiryCursor;
-    const entries = this.pending.regionEntries(c.region, c.afterKey, EXPIRY_SCAN_PER_RUN);
     const expired: Buffer[] = [];
-    for (const [k, e] of entries) if (e.expireAtMs !== 0 && e.expireAtMs <= wallMs) expired.push(k);
-    if (entries.length < EXPIRY_SCAN_PER_RUN) {
-      c.region = (c.region + 1) % ALL_REGIONS.length;
-      c.afterKey = undefined;
-    } else c.afterKey = entries[entries.length - 1]![0];
+    // Up to EXPIRY_SCAN_PER_RUN entries, across as many regions as that takes (a small store is
+    // walked whole in one run), visiting each region at most once per run.
+    let budget = EXPIRY_SCAN_PER_RUN;
+    for (let visited = 0; budget > 0 && visited < ALL_REGIONS.length; visited++) {
+      const entries = this.pending.regionEntries(c.region, c.afterKey, budget);
+      budget -= entries.length;
+      for (const [k, e] of entries) if (e.expireAtMs !== 0 && e.expireAtMs <= wallMs) expired.push(k);
+      if (budget > 0) {
+        c.region = (c.region + 1) % ALL_REGIONS.length;
+        c.afterKey = undefined;
+      } else c.afterKey = entries[entries.length - 1]![0];
+    }
     if (expired.length === 0) return;
     const u = this.stamp('data', expired.map((key) => ({ k: 'del' as const, key })));
     this.pending.record(u.lsn, u.ops);

@@ -8,7 +8,7 @@ export interface Timer {
 export interface Clock {
   /** Monotonic milliseconds (may be fractional); never goes backwards. */
   nowMs(): number;
-  /** Wall-clock unix milliseconds; used only for key expiry (EXPIREAT, TTL). */
+  /** Wall-clock unix milliseconds, an integer like Date.now(); used only for key expiry (EXPIREAT, TTL). */
   wallMs(): number;
   /** Calls fn once after delayMs of this clock's time. */
   setTimer(delayMs: number, fn: () => void): Timer;
