@@ -401,6 +401,12 @@ export async function writeLoad(client: { set(k: string, v: string): Promise<unk
 const READ_BACK_CHUNK = 500;
 
 /** Reads every acknowledged key back; returns the keys whose value is missing or different. */
+/** Every acknowledged write reads back with its value; fails naming how many did not (and the first few). */
+export async function assertNoneLost(client: { mget(...keys: string[]): Promise<Array<string | null>> }, acked: ReadonlyMap<string, string>): Promise<void> {
+  const lost = await lostWrites(client, acked);
+  assert.deepEqual(lost.slice(0, 10), [], `${lost.length} acknowledged writes lost`);
+}
+
 export async function lostWrites(client: { mget(...keys: string[]): Promise<Array<string | null>> }, acked: ReadonlyMap<string, string>): Promise<string[]> {
   const keys = [...acked.keys()];
   const lost: string[] = [];
