@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
-import { assertNoneLost, ProcessCluster, sentinelClient, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
+import { assertNoneLost, CONVERGE_TIMEOUT_MS, ProcessCluster, sentinelClient, waitFor, writeLoad, SHARED_MACHINE_TIMING } from './harness.ts';
 
 const MAX_WRITES = 3000;
 const MAX_LOAD_MS = 15_000;
@@ -69,7 +69,11 @@ test('kill -9 and restart of a secondary under load: writes continue, it catches
   assert.equal(new Set([...st.values()].map((s) => s.digest)).size, 1);
   const p = [...st.values()].find((s) => s.role === 'primary')!;
   assert.equal(p.id, primary, 'the primary should not have changed when a secondary died');
-  const back = p.secondaries.find((s) => s.id === victim);
+  // Equal data comes first; its return to dest is a configuration update it must then acknowledge.
+  const back = await waitFor(`${victim} back in dest`, CONVERGE_TIMEOUT_MS, async () => {
+    const s = (await cluster.status(primary)).secondaries.find((x) => x.id === victim);
+    return s?.inDest ? s : undefined;
+  }).catch(() => p.secondaries.find((s) => s.id === victim));
   assert.ok(back?.inDest, `${victim} should be back in dest: ${JSON.stringify(p.secondaries)}`);
   t.diagnostic(
     `writes: ${load.attempts} attempted, ${load.acked.size} acknowledged (${ackedWhileDown} while ${victim} was down), ${load.unknown.size} unknown, 0 lost; ` +
