@@ -3,6 +3,7 @@
 // (validateCoreConfig) when a node starts; the config layer has already
 // reported any violation in the operator's terms.
 import type { CoreConfig } from '../core/config.ts';
+import { MAX_RECORD_BYTES } from '../log/log-limits.ts';
 import type { Config } from './schema.ts';
 
 /** The core's configuration for this node; `seed` drives election jitter (random per process in production). */
@@ -31,6 +32,8 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
       regionChunkEntries: l.regionChunkEntries,
       maxUpdateBytes: l.maxUpdateBytes,
       maxAppendBytes: appendBytesOf(l.maxFrameBytes, l.maxUpdateBytes),
+      maxValueBytes: l.maxValueBytes,
+      maxWriteBytes: writeBytesOf(l.maxFrameBytes),
     },
     seed,
   };
@@ -47,4 +50,16 @@ export const APPEND_BYTES = 4 * 1024 * 1024;
 
 function appendBytesOf(maxFrameBytes: number, maxUpdateBytes: number): number {
   return Math.max(maxUpdateBytes, Math.min(APPEND_BYTES, Math.floor(maxFrameBytes / 2)));
+}
+
+/** Room kept in a log record or a frame for what an update holds besides its ops (header, dest, regions). */
+export const UPDATE_HEADER_RESERVE_BYTES = 64 * 1024;
+
+/**
+ * The largest write: one update must fit one log record (MAX_RECORD_BYTES) and one peer frame
+ * (limits.maxFrameBytes), each less the header reserve. loadConfig makes sure it is at least
+ * limits.maxValueBytes, so that any one value a client may send can be written.
+ */
+function writeBytesOf(maxFrameBytes: number): number {
+  return Math.min(MAX_RECORD_BYTES, maxFrameBytes) - UPDATE_HEADER_RESERVE_BYTES;
 }

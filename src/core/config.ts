@@ -53,6 +53,13 @@ export interface Limits {
    * of large updates stays within a peer frame; an append always carries at least one update.
    */
   readonly maxAppendBytes: number;
+  /** Largest string a command may build (APPEND, SETRANGE…): Redis's proto-max-bulk-len, limits.maxValueBytes. */
+  readonly maxValueBytes: number;
+  /**
+   * Largest single write (one command, or one EXEC) in opsBytes: what one update, its log record
+   * and its peer frame hold. A bigger write is refused with an error before anything is logged.
+   */
+  readonly maxWriteBytes: number;
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -75,6 +82,9 @@ export const DEFAULT_LIMITS: Limits = {
   regionChunkEntries: 1024,
   maxUpdateBytes: 1024 * 1024,
   maxAppendBytes: 4 * 1024 * 1024,
+  maxValueBytes: 8 * 1024 * 1024,
+  // The log's record limit (16 MiB, MAX_RECORD_BYTES) less 64 KiB for the update's header.
+  maxWriteBytes: 16 * 1024 * 1024 - 64 * 1024,
 };
 
 export interface CoreConfig {
@@ -97,6 +107,7 @@ export function validateCoreConfig(c: CoreConfig): void {
   assert(t.leaseMarginMs > 0 && t.leaseMarginMs < t.electionTimeoutMs, 'leaseMs = electionTimeoutMs - leaseMarginMs must be > 0');
   assert(t.ackTimeoutMs > t.heartbeatIntervalMs, 'ackTimeoutMs must exceed heartbeatIntervalMs');
   assert(c.limits.maxUpdateBytes >= 1 && c.limits.maxAppendBytes >= c.limits.maxUpdateBytes, 'append bytes ≥ update bytes ≥ 1');
+  assert(c.limits.maxValueBytes >= 1 && c.limits.maxWriteBytes >= c.limits.maxValueBytes, 'write bytes ≥ value bytes ≥ 1');
   assert(c.limits.maxUpdatesPerAppend >= 1 && c.limits.maxInFlightPerSecondary >= c.limits.maxUpdatesPerAppend, 'window ≥ batch ≥ 1');
 }
 

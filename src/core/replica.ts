@@ -809,7 +809,7 @@ export class Replica {
 
   /** Execute against the latest state (committed + pending); the reply waits for the commit. */
   private execute(id: number, cmds: readonly Buffer[][], wallMs: number, writes: boolean): void {
-    const res = executeBatch(cmds, this.pending!, wallMs);
+    const res = executeBatch(cmds, this.pending!, wallMs, this.cfg.limits);
     let lsn = 0;
     if (res.ops.length > 0) {
       const bytes = opsBytes(res.ops);

@@ -2,15 +2,17 @@
 // store and the LMDB store accept and refuse exactly the same updates (the
 // simulator runs on one, production on the other: they must not diverge).
 import type { Entry, Lsn, Op, Update } from '../core/types.ts';
+import { MAX_KEY_BYTES } from '../core/kv/arguments.ts';
 import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
 import { UnderstudyError } from '../errors.ts';
 import { assert } from '../lib/assert.ts';
 
 /**
- * Longest key a storage area accepts, in bytes: LMDB's compiled-in maximum key size (1978)
- * less the one-byte region prefix of the LMDB layout. The in-memory store enforces it too.
+ * Longest key a storage area accepts, in bytes (LMDB's compiled-in maximum key size less the
+ * region prefix). The in-memory store enforces it too, and the executor refuses any write of a
+ * longer key (src/core/kv/arguments.ts), so no client can reach this refusal.
  */
-export const MAX_KEY_BYTES = 1977;
+export { MAX_KEY_BYTES };
 
 /** Refuses an update whose lsn does not move the storage area forward. */
 export function checkApplyOrder(appliedLsn: Lsn, update: Update): void {

@@ -15,7 +15,12 @@ import {
   encodedSize,
 } from '../../src/codec/update-codec.ts';
 import { isUnderstudyError } from '../../src/errors.ts';
-import type { Update } from '../../src/core/types.ts';
+import type { Op, Update } from '../../src/core/types.ts';
+import { MAX_EXPIRE_AT_MS, MAX_KEY_BYTES } from '../../src/core/kv/arguments.ts';
+import { DEFAULT_LIMITS } from '../../src/core/config.ts';
+import { opsBytes } from '../../src/core/log-view.ts';
+import { REGION_COUNT } from '../../src/core/regions.ts';
+import { MAX_RECORD_BYTES } from '../../src/log/log-limits.ts';
 import { entry, epochStart, update } from './arbitraries.ts';
 
 function throwsCorrupt(fn: () => unknown): string {
@@ -141,4 +146,36 @@ test('encoding refuses values the layout cannot represent (a bug in the caller, 
   assert.throws(() => encodeUpdate({ ...base, dest: [''] }), /node id/);
   assert.throws(() => encodeUpdate({ ...base, dest: ['x'.repeat(256)] }), /node id/);
   assert.throws(() => encodeUpdate({ ...base, dest: ['\uD800'] }), /node id/);
+});
+
+test('whatever the executor can put in an update encodes, within one log record', () => {
+  // The executor's bounds (src/core/kv/arguments.ts, the core's limits): expiry up to
+  // MAX_EXPIRE_AT_MS, keys up to MAX_KEY_BYTES, one write up to maxWriteBytes of opsBytes.
+  const key = Buffer.alloc(MAX_KEY_BYTES, 0x6b);
+  const valueBytes = DEFAULT_LIMITS.maxWriteBytes - MAX_KEY_BYTES - 16;
+  const ops: Op[] = [{ k: 'put', key, value: Buffer.alloc(valueBytes, 0x76), expireAtMs: MAX_EXPIRE_AT_MS }];
+  assert.equal(opsBytes(ops), DEFAULT_LIMITS.maxWriteBytes);
+  const dest = Array.from({ length: 64 }, (_, i) => `n${i}`.padEnd(255, 'x'));
+  const u: Update = { lsn: Number.MAX_SAFE_INTEGER, epoch: Number.MAX_SAFE_INTEGER, dest, kind: 'data', regions: Array.from({ length: REGION_COUNT }, (_, i) => i), ops };
+  const bytes = encodeUpdate(u);
+  assert.ok(bytes.length <= MAX_RECORD_BYTES, `an update of maxWriteBytes encodes to ${bytes.length} bytes, above MAX_RECORD_BYTES ${MAX_RECORD_BYTES}`);
+  const back = decodeUpdate(bytes);
+  assert.equal(back.ops.length, 1);
+  const put = back.ops[0]!;
+  assert.ok(put.k === 'put' && put.expireAtMs === MAX_EXPIRE_AT_MS && put.key.equals(key) && put.value.length === valueBytes);
+});
+
+test('opsBytes never counts less than the codec spends on ops', () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(
+      fc.record({ k: fc.constant('put' as const), key: fc.uint8Array({ maxLength: MAX_KEY_BYTES }).map(Buffer.from), value: fc.uint8Array({ maxLength: 300 }).map(Buffer.from), expireAtMs: fc.constantFrom(0, 1, 2 ** 31, MAX_EXPIRE_AT_MS) }),
+      fc.record({ k: fc.constant('del' as const), key: fc.uint8Array({ maxLength: MAX_KEY_BYTES }).map(Buffer.from) }),
+      fc.constant({ k: 'flush' as const }),
+    ), { maxLength: 20 }), (ops: Op[]) => {
+      const empty: Update = { lsn: 1, epoch: 1, dest: [], kind: 'data', regions: [], ops: [] };
+      const header = encodedSize(empty);
+      assert.ok(encodedSize({ ...empty, ops }) - header <= opsBytes(ops) + 4, 'ops encode to more than opsBytes counts');
+    }),
+    { numRuns: 200 },
+  );
 });

@@ -545,7 +545,6 @@ export const CASES: readonly DiffCase[] = [
       ['pexpireat', 'k', '1', 'lt'],
       ['exists', 'k'],
       ['set', 'k', 'v'],
-      ['pexpireat', 'k', '9223372036854775807'],
       ['expireat', 'k', '9223372036854775807'],
       ['pexpireat', 'k', '4102444800900'],
       ['expiretime', 'k'],
@@ -557,6 +556,67 @@ export const CASES: readonly DiffCase[] = [
       ['ttl', 'k'],
     ],
     compare: { 3: 'exact' },
+  },
+  {
+    // Every expiry form at the edges of 64-bit arithmetic (overflow when multiplying by 1000 or
+    // adding now, the most negative values) and at MAX_EXPIRE_AT_MS, the latest time an update
+    // holds (2^53 - 1 ms), which both servers accept and report exactly.
+    name: 'expiry times at the limits of the arithmetic',
+    commands: [
+      ['set', 'k', 'v'],
+      ['pexpireat', 'k', '9007199254740991'],
+      ['pexpiretime', 'k'],
+      ['expiretime', 'k'],
+      ['expireat', 'k', '9007199254740'],
+      ['pexpiretime', 'k'],
+      ['expire', 'k', '9223372036854775'],
+      ['expire', 'k', '9223372036854776'],
+      ['expire', 'k', '9223372036854775808'],
+      ['pexpire', 'k', '9223372036854775807'],
+      ['pexpire', 'k', '9223372036854775806'],
+      ['expireat', 'k', '-9223372036854775'],
+      ['expireat', 'k', '-9223372036854776'],
+      ['expireat', 'k', '-9223372036854775808'],
+      ['pexpiretime', 'k'],
+      ['pexpireat', 'k', '-9223372036854775808', 'gt'],
+      ['pexpireat', 'k', '-9223372036854775808', 'lt'],
+      ['exists', 'k'],
+      ['set', 'k', 'v'],
+      ['expire', 'k', '-9223372036854775'],
+      ['exists', 'k'],
+      ['set', 'k', 'v'],
+      ['pexpire', 'k', '-9223372036854775808'],
+      ['exists', 'k'],
+      ['pexpire', 'nokey', '9223372036854775807'],
+      ['expire', 'nokey', '-9223372036854775808'],
+      ['set', 'k', 'v', 'pxat', '9007199254740991'],
+      ['pexpiretime', 'k'],
+      ['set', 'k', 'v', 'exat', '9007199254740'],
+      ['pexpiretime', 'k'],
+      ['set', 'k', 'v', 'exat', '9223372036854776'],
+      ['set', 'k', 'v', 'px', '9223372036854775806'],
+      ['set', 'k', 'v', 'ex', '-9223372036854775808'],
+      ['set', 'k', 'v', 'pxat', '-9223372036854775808'],
+      ['set', 'k', 'v', 'ex', '9223372036854775808'],
+      ['setex', 'k', '9223372036854775807', 'v'],
+      ['setex', 'k', '9223372036854775', 'v'],
+      ['setex', 'k', '-9223372036854775808', 'v'],
+      ['psetex', 'k', '9223372036854775807', 'v'],
+      ['psetex', 'k', '-1', 'v'],
+      ['psetex', 'k', '', 'v'],
+      ['pexpiretime', 'k'],
+      ['getex', 'k', 'pxat', '9007199254740991'],
+      ['pexpiretime', 'k'],
+      ['getex', 'k', 'ex', '9223372036854775807'],
+      ['getex', 'k', 'ex', '9223372036854775'],
+      ['getex', 'k', 'px', '9223372036854775807'],
+      ['getex', 'k', 'exat', '9223372036854776'],
+      ['getex', 'k', 'pxat', '-9223372036854775808'],
+      ['getex', 'k', 'px', '0'],
+      ['getex', 'nokey', 'px', '9223372036854775807'],
+      ['pexpiretime', 'k'],
+      ['ttl', 'k'],
+    ],
   },
   {
     name: 'DBSIZE FLUSHALL FLUSHDB',
@@ -609,4 +669,45 @@ export const RAW_CASES: readonly { readonly name: string; readonly input: string
   { name: 'bulk beyond proto-max-bulk-len', input: '*1\r\n$536870913\r\n' },
   { name: 'expected dollar', input: '*2\r\n$3\r\nGET\r\n:1\r\n' },
   { name: 'mixed inline and multibulk', input: 'SET a 2\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\nGET a\r\n' },
+];
+
+/**
+ * Where understudy's limits are narrower than Redis's, and so its reply differs on purpose: an
+ * expiry time past MAX_EXPIRE_AT_MS (2^53 - 1 ms, the year 287396; Redis: 2^63 - 1) gets the
+ * error Redis gives past its own limit, and a write of a key longer than MAX_KEY_BYTES (1977,
+ * the storage engine's) gets "key too long". `setup` runs on both first; then `command` must
+ * draw `ours` from understudy and a non-error reply from Redis, and `check` (run on both
+ * afterwards) shows what understudy kept: nothing changed.
+ */
+export interface DeviationCase {
+  readonly name: string;
+  readonly setup: readonly (readonly string[])[];
+  readonly command: readonly string[];
+  readonly ours: string;
+  readonly check: readonly string[];
+  /** understudy's reply to `check`. */
+  readonly oursAfter: string;
+}
+
+const LONG_KEY = 'k'.repeat(1978);
+
+export const DEVIATION_CASES: readonly DeviationCase[] = [
+  { name: 'PEXPIREAT past 2^53 ms', setup: [['set', 'foo', 'bar']], command: ['pexpireat', 'foo', '9223372036854770000'], ours: "-ERR invalid expire time in 'pexpireat' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'PEXPIREAT at 2^53 ms', setup: [['set', 'foo', 'bar']], command: ['pexpireat', 'foo', '9007199254740992'], ours: "-ERR invalid expire time in 'pexpireat' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'PEXPIREAT at 2^63 - 1 ms', setup: [['set', 'foo', 'bar', 'pxat', FUTURE_MS]], command: ['pexpireat', 'foo', '9223372036854775807', 'gt'], ours: "-ERR invalid expire time in 'pexpireat' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: `:${FUTURE_MS}\r\n` },
+  { name: 'EXPIREAT past 2^53 ms', setup: [['set', 'foo', 'bar']], command: ['expireat', 'foo', '9007199254741'], ours: "-ERR invalid expire time in 'expireat' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'EXPIRE past 2^53 ms from now', setup: [['set', 'foo', 'bar']], command: ['expire', 'foo', '9223372036854'], ours: "-ERR invalid expire time in 'expire' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'PEXPIRE past 2^53 ms from now', setup: [['set', 'foo', 'bar']], command: ['pexpire', 'foo', '9007199254740991'], ours: "-ERR invalid expire time in 'pexpire' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'SET PXAT past 2^53 ms', setup: [], command: ['set', 'foo', 'bar', 'pxat', '9223372036854775807'], ours: "-ERR invalid expire time in 'set' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'SET EXAT past 2^53 ms', setup: [], command: ['set', 'foo', 'bar', 'exat', '9223372036854775'], ours: "-ERR invalid expire time in 'set' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'SET EX past 2^53 ms from now', setup: [], command: ['set', 'foo', 'bar', 'ex', '9007199254740'], ours: "-ERR invalid expire time in 'set' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'SET PX past 2^53 ms from now', setup: [], command: ['set', 'foo', 'bar', 'px', '9000000000000000000'], ours: "-ERR invalid expire time in 'set' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'SETEX past 2^53 ms from now', setup: [], command: ['setex', 'foo', '9223372036854', 'bar'], ours: "-ERR invalid expire time in 'setex' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'PSETEX past 2^53 ms from now', setup: [], command: ['psetex', 'foo', '9007199254740991', 'bar'], ours: "-ERR invalid expire time in 'psetex' command\r\n", check: ['exists', 'foo'], oursAfter: ':0\r\n' },
+  { name: 'GETEX PXAT past 2^53 ms', setup: [['set', 'foo', 'bar']], command: ['getex', 'foo', 'pxat', '9223372036854775807'], ours: "-ERR invalid expire time in 'getex' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'GETEX EX past 2^53 ms from now', setup: [['set', 'foo', 'bar']], command: ['getex', 'foo', 'ex', '9007199254740'], ours: "-ERR invalid expire time in 'getex' command\r\n", check: ['pexpiretime', 'foo'], oursAfter: ':-1\r\n' },
+  { name: 'SET of a key longer than MAX_KEY_BYTES', setup: [], command: ['set', LONG_KEY, 'v'], ours: `-ERR key too long: 1978 bytes, above the 1977 bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key\r\n`, check: ['dbsize'], oursAfter: ':0\r\n' },
+  { name: 'INCR of a key longer than MAX_KEY_BYTES', setup: [], command: ['incr', LONG_KEY], ours: `-ERR key too long: 1978 bytes, above the 1977 bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key\r\n`, check: ['dbsize'], oursAfter: ':0\r\n' },
+  { name: 'RENAME to a key longer than MAX_KEY_BYTES', setup: [['set', 'a', 'v']], command: ['rename', 'a', LONG_KEY], ours: `-ERR key too long: 1978 bytes, above the 1977 bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key\r\n`, check: ['get', 'a'], oursAfter: '$1\r\nv\r\n' },
+  { name: 'MSET with one key longer than MAX_KEY_BYTES', setup: [], command: ['mset', 'a', '1', LONG_KEY, '2'], ours: `-ERR key too long: 1978 bytes, above the 1977 bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key\r\n`, check: ['exists', 'a'], oursAfter: ':0\r\n' },
 ];

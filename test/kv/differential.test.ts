@@ -10,7 +10,7 @@ import type { RespVersion } from '../../src/resp/writer.ts';
 import { execute } from '../../src/core/kv/executor.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import { MapView } from './map-view.ts';
-import { CASES, RAW_CASES } from './differential-cases.ts';
+import { CASES, DEVIATION_CASES, RAW_CASES } from './differential-cases.ts';
 import type { Compare } from './differential-cases.ts';
 import { encodeCommand, RawClient, RedisServer, replyEnd } from './redis-server.ts';
 
@@ -117,6 +117,22 @@ describe('differential: command scripts match redis-server byte for byte', () =>
         await runCase(k.name, k.commands, k.compare ?? {}, version);
       });
     }
+  }
+});
+
+describe('differential: where a limit of understudy is narrower than Redis\'s, a validation error and nothing changed', () => {
+  for (const k of DEVIATION_CASES) {
+    test(k.name, async () => {
+      const c = redis();
+      await c.command(['HELLO', '2']);
+      assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
+      const ours = new Ours();
+      for (const args of k.setup) assert.equal(ours.run(args).toString('latin1'), (await c.command(args)).toString('latin1'));
+      const theirs = (await c.command(k.command)).toString('latin1');
+      assert.notEqual(theirs[0], '-', `redis-server refused ${k.name} (${theirs}): this is no longer a deviation`);
+      assert.equal(ours.run(k.command).toString('latin1'), k.ours);
+      assert.equal(ours.run(k.check).toString('latin1'), k.oursAfter);
+    });
   }
 });
 

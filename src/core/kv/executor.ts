@@ -9,10 +9,13 @@
 import { arr, bulk, err, int, NIL, OK } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Entry, Op } from '../types.ts';
+import { opsBytes } from '../log-view.ts';
 import { REGION_COUNT, regionOfKey } from '../regions.ts';
 import { arityOk, lookupCommand } from './command-table.ts';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from './float-format.ts';
 import { globMatch } from './glob.ts';
+import { checkWrite, expireAtForExpire, expireAtForSet, expireTimeError } from './arguments.ts';
+import type { WriteLimits } from './arguments.ts';
 import { INT_MAX, INT_MIN, intValue, LLONG_MAX, LLONG_MIN, parseCursor, parseI64 } from './numbers.ts';
 import { Overlay } from './overlay.ts';
 import { isLive } from './view.ts';
@@ -28,10 +31,15 @@ const SCAN_DEFAULT_COUNT = 10;
 export interface ExecOptions {
   /**
    * Largest value a command may store, bytes (default MAX_VALUE_BYTES). Commands that would exceed
-   * it fail with Redis's "string exceeds maximum allowed size (proto-max-bulk-len)"; raise the
-   * server's proto-max-bulk-len setting to allow more.
+   * it fail with Redis's "string exceeds maximum allowed size (proto-max-bulk-len)"; raise
+   * limits.maxValueBytes (Redis's proto-max-bulk-len) to allow more.
    */
   readonly maxValueBytes?: number;
+  /**
+   * Largest write (one command, or one EXEC), as opsBytes counts it (default: unbounded, as in
+   * Redis). A node passes what one update can hold (limits.maxWriteBytes of the core config).
+   */
+  readonly maxWriteBytes?: number;
 }
 
 export interface ExecResult {
@@ -59,6 +67,10 @@ interface Ctx {
   readonly nowMs: number;
   readonly maxValueBytes: number;
   readonly ops: Op[];
+}
+
+function limitsOf(options: ExecOptions): WriteLimits {
+  return { maxValueBytes: options.maxValueBytes ?? MAX_VALUE_BYTES, maxWriteBytes: options.maxWriteBytes ?? Infinity };
 }
 
 type Handler = (c: Ctx, a: readonly Buffer[]) => Reply;
@@ -89,10 +101,6 @@ function is(b: Buffer, lower: string): boolean {
     if (ch !== lower.charCodeAt(i)) return false;
   }
   return true;
-}
-
-function expireTimeError(cmd: string): Reply {
-  return err(`ERR invalid expire time in '${cmd}' command`);
 }
 
 // ---- SET family --------------------------------------------------------------------------
@@ -153,12 +161,8 @@ function parseExtended(a: readonly Buffer[], forSet: boolean): ExtArgs | null {
 function expireMs(c: Ctx, arg: Buffer, flags: number, cmd: string): number | Reply {
   const v = parseI64(arg);
   if (v === null) return err(E_NOT_INT);
-  const seconds = (flags & (F_EX | F_EXAT)) !== 0;
-  if (v <= 0n || (seconds && v > LLONG_MAX / 1000n)) return expireTimeError(cmd);
-  let ms = seconds ? v * 1000n : v;
-  if (flags & (F_EX | F_PX)) ms += BigInt(c.nowMs);
-  if (ms <= 0n || ms > LLONG_MAX) return expireTimeError(cmd);
-  return Number(ms);
+  const ms = expireAtForSet(v, (flags & (F_EX | F_EXAT)) !== 0, (flags & (F_EX | F_PX)) !== 0, c.nowMs);
+  return ms ?? expireTimeError(cmd);
 }
 
 function tooBig(c: Ctx, size: number): boolean {
@@ -592,7 +596,7 @@ const EXP_XX = 2;
 const EXP_GT = 4;
 const EXP_LT = 8;
 
-function expireGeneric(c: Ctx, a: readonly Buffer[], basetime: bigint, seconds: boolean): Reply {
+function expireGeneric(c: Ctx, a: readonly Buffer[], basetime: number, seconds: boolean): Reply {
   let flags = 0;
   for (let j = 3; j < a.length; j++) {
     const o = a[j]!;
@@ -607,14 +611,10 @@ function expireGeneric(c: Ctx, a: readonly Buffer[], basetime: bigint, seconds: 
   }
   if (flags & EXP_GT && flags & EXP_LT) return err('ERR GT and LT options at the same time are not compatible');
   const cmd = lookupCommand(a[0]!)!.name;
-  let when = parseI64(a[2]!);
-  if (when === null) return err(E_NOT_INT);
-  if (seconds) {
-    if (when > LLONG_MAX / 1000n || when < LLONG_MIN / 1000n) return expireTimeError(cmd);
-    when *= 1000n;
-  }
-  if (when > LLONG_MAX - basetime) return expireTimeError(cmd);
-  when += basetime;
+  const arg = parseI64(a[2]!);
+  if (arg === null) return err(E_NOT_INT);
+  const when = expireAtForExpire(arg, seconds, basetime);
+  if (when === null) return expireTimeError(cmd);
   const key = a[1]!;
   const e = live(c, key);
   if (!e) return CZERO;
@@ -630,10 +630,10 @@ function expireGeneric(c: Ctx, a: readonly Buffer[], basetime: bigint, seconds: 
   return CONE;
 }
 
-const expire: Handler = (c, a) => expireGeneric(c, a, BigInt(c.nowMs), true);
-const pexpire: Handler = (c, a) => expireGeneric(c, a, BigInt(c.nowMs), false);
-const expireat: Handler = (c, a) => expireGeneric(c, a, 0n, true);
-const pexpireat: Handler = (c, a) => expireGeneric(c, a, 0n, false);
+const expire: Handler = (c, a) => expireGeneric(c, a, c.nowMs, true);
+const pexpire: Handler = (c, a) => expireGeneric(c, a, c.nowMs, false);
+const expireat: Handler = (c, a) => expireGeneric(c, a, 0, true);
+const pexpireat: Handler = (c, a) => expireGeneric(c, a, 0, false);
 
 function ttlGeneric(c: Ctx, key: Buffer, ms: boolean): Reply {
   const e = live(c, key);
@@ -757,11 +757,21 @@ function run(args: readonly Buffer[], ctx: Ctx): Reply {
   return HANDLERS.get(cmd.name)!(ctx, args);
 }
 
+/**
+ * Runs one command of a write of `priorBytes` so far; a command whose ops could not be one
+ * update (checkWrite) gets that error instead and changes nothing.
+ */
+function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number): ExecResult {
+  const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [] };
+  const reply = run(args, ctx);
+  if (ctx.ops.length === 0) return { reply, ops: ctx.ops };
+  const refused = checkWrite(ctx.ops, limits, priorBytes);
+  return refused ? { reply: refused, ops: [] } : { reply, ops: ctx.ops };
+}
+
 /** Executes one command against `view` at time `nowMs`. */
 export function execute(args: readonly Buffer[], view: KvView, nowMs: number, options: ExecOptions = {}): ExecResult {
-  const ctx: Ctx = { view, nowMs, maxValueBytes: options.maxValueBytes ?? MAX_VALUE_BYTES, ops: [] };
-  const reply = run(args, ctx);
-  return { reply, ops: ctx.ops };
+  return runChecked(args, view, nowMs, limitsOf(options), 0);
 }
 
 /**
@@ -779,13 +789,15 @@ export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView,
   const overlay = new Overlay(view);
   const replies: Reply[] = [];
   const ops: Op[] = [];
-  const maxValueBytes = options.maxValueBytes ?? MAX_VALUE_BYTES;
+  const limits = limitsOf(options);
+  let bytes = 0;
   for (const args of cmds) {
-    const ctx: Ctx = { view: overlay, nowMs, maxValueBytes, ops: [] };
-    replies.push(run(args, ctx));
-    if (ctx.ops.length > 0) {
-      overlay.applyOps(ctx.ops);
-      for (const op of ctx.ops) ops.push(op);
+    const r = runChecked(args, overlay, nowMs, limits, bytes);
+    replies.push(r.reply);
+    if (r.ops.length > 0) {
+      overlay.applyOps(r.ops);
+      for (const op of r.ops) ops.push(op);
+      bytes += opsBytes(r.ops);
     }
   }
   return { replies, ops };
