@@ -8,6 +8,7 @@ import type { NodeHandle } from '../runtime/node-api.ts';
 import type { CommandSpec, CommandTable } from './resp-command-table.ts';
 import { arityError, type Connection, type Handler } from './resp-connection.ts';
 import { globMatch } from '../core/kv/glob.ts';
+import { INT_MAX, INT_MIN, parseI64 } from '../core/kv/numbers.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 
 /** What the handlers need from the server beyond one connection. */
@@ -30,13 +31,13 @@ const simple = (s: string): Reply => ({ t: 'simple', s });
 const SYNTAX = err('ERR syntax error');
 const NOT_INT = err('ERR value is not an integer or out of range');
 
-/** Redis's string2ll: an optional '-', then digits without leading zeros, within int64. */
-export function parseInteger(b: Buffer | undefined): number | null {
-  if (b === undefined) return null;
-  const s = b.toString('latin1');
-  if (!/^-?(0|[1-9][0-9]{0,18})$/.test(s) || s === '-0') return null;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : null;
+/**
+ * Redis's string2ll: an optional '-', then digits without leading zeros, within int64 — all of
+ * int64, as Redis accepts it (a safe-integer bound here refused e.g. WAIT 0 2^63-1 with the
+ * wrong error); each command then applies its own range with Redis's message.
+ */
+export function parseInteger(b: Buffer | undefined): bigint | null {
+  return b === undefined ? null : parseI64(b);
 }
 
 /** Passwords compared in constant time (on digests, so lengths do not leak either). */
@@ -134,8 +135,8 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
     if (argv.length >= 2) {
       const v = parseInteger(argv[1]);
       if (v === null) return done(err('ERR Protocol version is not an integer or out of range'));
-      if (v !== 2 && v !== 3) return done(err('NOPROTO unsupported protocol version'));
-      proto = v;
+      if (v !== 2n && v !== 3n) return done(err('NOPROTO unsupported protocol version'));
+      proto = v === 2n ? 2 : 3;
     }
     let auth: [string, Buffer] | null = null;
     let setname: Buffer | null = null;
@@ -187,8 +188,9 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
   h.set('select', (_c, argv, done) => {
     const n = parseInteger(argv[1]);
     if (n === null) return done(NOT_INT);
+    if (n < INT_MIN || n > INT_MAX) return done(err(`ERR value is out of range, value must between ${INT_MIN} and ${INT_MAX}`));
     // One keyspace per cluster: a replicated database number would buy nothing but a second namespace.
-    done(n === 0 ? OK : err('ERR DB index is out of range'));
+    done(n === 0n ? OK : err('ERR DB index is out of range'));
   });
 
   h.set('client', (c, argv, done) => {
@@ -228,8 +230,8 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
             ids ??= new Set();
             for (i++; i < argv.length; i++) {
               const n = parseInteger(argv[i]);
-              if (n === null || n <= 0) return done(err('ERR Invalid client ID'));
-              ids.add(n);
+              if (n === null) return done(err('ERR Invalid client ID'));
+              ids.add(Number(n)); // ids past 2^53 match no client either way
             }
           } else {
             return done(SYNTAX);
@@ -332,9 +334,11 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
     if (n === null) return done(NOT_INT);
     const timeout = parseInteger(argv[2]);
     if (timeout === null) return done(err('ERR timeout is not an integer or out of range'));
-    if (timeout < 0) return done(err('ERR timeout is negative'));
+    if (timeout < 0n) return done(err('ERR timeout is negative'));
+    // Past 2^53 the numbers only need their order: more replicas than exist, a deadline never reached.
+    const want = n < 0n ? 0 : Number(n);
     // The writes pipelined before WAIT must have their lsn first, as in Redis where they ran before it.
-    c.afterPendingCommands(() => host.node.waitReplicas(c.lastLsn, Math.max(0, n), timeout, (count) => done(int(count))));
+    c.afterPendingCommands(() => host.node.waitReplicas(c.lastLsn, want, Number(timeout), (count) => done(int(count))));
   });
 
   return h;
@@ -368,8 +372,8 @@ function clientKill(host: HandlerHost, self: Connection, argv: readonly Buffer[]
     const v = argv[i + 1]!;
     if (opt === 'id') {
       const n = parseInteger(v);
-      if (n === null || n <= 0) return err('ERR client-id should be greater than 0');
-      id = n;
+      if (n === null || n <= 0n) return err('ERR client-id should be greater than 0');
+      id = Number(n); // ids past 2^53 match no client either way
     } else if (opt === 'addr') addr = str(v);
     else if (opt === 'laddr') laddr = str(v);
     else if (opt === 'skipme') {

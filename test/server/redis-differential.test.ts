@@ -55,6 +55,10 @@ const long = 'x'.repeat(200);
 test('PING, ECHO, SELECT, arity and unknown-command errors match redis-server', async () => {
   await same('ping/echo', c('PING') + c('PING', 'hi') + c('PING', 'a', 'b') + c('ECHO') + c('ECHO', 'x') + c('ECHO', ''));
   await same('select', c('SELECT', '0') + c('SELECT', '-1') + c('SELECT', 'x') + c('SELECT', '99999999999999999999') + c('SELECT', '01'));
+  await same(
+    'select at the limits of int and int64',
+    c('SELECT', '2147483648') + c('SELECT', '-2147483649') + c('SELECT', '2147483647') + c('SELECT', '-2147483648') + c('SELECT', '9223372036854775807') + c('SELECT', '-9223372036854775808') + c('SELECT', '9223372036854775808') + c('SELECT', '9007199254740993') + c('SELECT', ''),
+  );
   await same('unknown', c('NOSUCH') + c('NOSUCH', 'a', 'b') + c('NOSUCH', long, long) + c('nosuch', 'a\r\nb'));
   await same('inline', 'PING\r\nECHO "a b"\r\n' + "ECHO 'c d'\r\n" + '\r\n');
 });
@@ -107,6 +111,20 @@ test('HELLO and AUTH errors without a password match redis-server', async () => 
 
 test('WAIT argument errors match redis-server', async () => {
   await same('wait', c('WAIT', '0', '0') + c('WAIT', 'x', '0') + c('WAIT', '0', 'y') + c('WAIT', '0', '-1') + c('WAIT', '1'));
+  await same(
+    'wait at the limits of int64',
+    c('WAIT', '0', '9223372036854775807') + c('WAIT', '0', '9007199254740993') + c('WAIT', '0', '9223372036854775808') + c('WAIT', '0', '-9223372036854775808') +
+      c('WAIT', '9223372036854775807', '1') + c('WAIT', '-9223372036854775808', '0') + c('WAIT', '9223372036854775808', '0') + c('WAIT', '0', '1.5') + c('WAIT', '', '0'),
+  );
+});
+
+test('HELLO and CLIENT integer arguments at the limits of int64 match redis-server', async () => {
+  await same('hello', c('HELLO', '9223372036854775807') + c('HELLO', '9223372036854775808') + c('HELLO', '-9223372036854775808') + c('HELLO', '4294967298') + c('HELLO', '-1') + c('HELLO', '02'));
+  await same(
+    'client',
+    c('CLIENT', 'KILL', 'ID', '9223372036854775807') + c('CLIENT', 'KILL', 'ID', '9007199254740993') + c('CLIENT', 'KILL', 'ID', '9223372036854775808') + c('CLIENT', 'KILL', 'ID', '-9223372036854775808') +
+      c('CLIENT', 'LIST', 'ID', '9223372036854775807') + c('CLIENT', 'LIST', 'ID', '9223372036854775808') + c('CLIENT', 'LIST', 'ID', '0'),
+  );
 });
 
 test('the subscribed context (RESP2) matches redis-server', async () => {
