@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import { defineConfig } from 'eslint/config';
 
 export default defineConfig(
-  { ignores: ['node_modules/', 'data/', 'test-artifacts/', 'src/server/dashboard/vendor/'] },
+  { ignores: ['node_modules/', 'dist/', 'data/', 'test-artifacts/', 'src/server/dashboard/vendor/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,9 +8,14 @@ export interface ToolResult {
   readonly stderr: string;
 }
 
-export function runTool(cmd: string, args: string[], input: string | Buffer = '', timeoutMs = 10_000): Promise<ToolResult> {
+export interface ToolOptions {
+  /** Working directory of the tool (default: the test's). */
+  readonly cwd?: string;
+}
+
+export function runTool(cmd: string, args: string[], input: string | Buffer = '', timeoutMs = 10_000, opts: ToolOptions = {}): Promise<ToolResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => {

@@ -1,11 +1,7 @@
 // `understudy start`: one node from a configuration file (plus environment and
 // flags), run until SIGINT/SIGTERM, then stopped cleanly.
-import { pathToFileURL } from 'node:url';
 import type { Config } from '../config/schema.ts';
 import { loadConfig, setOverrides } from '../config/load.ts';
-
-/** The host module that turns a Config into a running node (owned by src/host). */
-export const START_NODE_MODULE = new URL('../host/start-node.ts', import.meta.url);
 
 export interface StartFlags {
   readonly config?: string;
@@ -42,18 +38,11 @@ interface StartedNode {
 }
 type StartNode = (config: Config) => Promise<StartedNode> | StartedNode;
 
+// Loaded on demand so that the CLI's other commands do not open LMDB; the
+// specifier is a literal so that the build rewrites it to the emitted .js.
 async function loadStartNode(): Promise<StartNode> {
-  let mod: { startNode?: unknown };
-  try {
-    mod = (await import(pathToFileURL(START_NODE_MODULE.pathname).href)) as { startNode?: unknown };
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('start-node'))
-      throw new Error(`this installation has no node host: ${START_NODE_MODULE.pathname} is missing`);
-    throw e;
-  }
-  if (typeof mod.startNode !== 'function') throw new Error(`${START_NODE_MODULE.pathname} does not export startNode(config)`);
-  return mod.startNode as StartNode;
+  const mod = await import('../host/start-node.ts');
+  return mod.startNode;
 }
 
 /** Upper bound on a clean stop before the process exits anyway. */
