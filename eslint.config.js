@@ -16,6 +16,7 @@ export default defineConfig(
         performance: 'readonly', fetch: 'readonly', AbortSignal: 'readonly', URL: 'readonly', TextEncoder: 'readonly',
         TextDecoder: 'readonly', structuredClone: 'readonly', window: 'readonly', document: 'readonly',
         EventSource: 'readonly', localStorage: 'readonly', sessionStorage: 'readonly', navigator: 'readonly', Option: 'readonly',
+        location: 'readonly', history: 'readonly', URLSearchParams: 'readonly',
       },
     },
     rules: {

@@ -1,13 +1,16 @@
 // The live dashboard in a real browser (Debian's chromium through playwright-core)
 // against a real 3-node cluster of `understudy start` processes in demo mode.
 //
-// The page is opened on both secondaries, so it survives the primary's death
-// whichever of them wins the election. The test writes through the primary, sees
+// The page is opened on all three nodes. The test writes through the primary, sees
 // the key counts replicate on every card, presses "Kill primary" on one page
-// (the primary's process dies by SIGKILL) and then, without any reload, sees the
-// old primary go unreachable and a new primary take over on both pages. A node's
-// failover timeline lists the reports that node produced as the new primary, so
-// the new failover report is checked on the page served by the winner.
+// (the primary's process dies by SIGKILL) and then sees, by itself:
+//   - on both secondaries' pages, without any reload, the old primary go
+//     unreachable and a new primary take over;
+//   - the page the dead primary served move to a surviving member (the only way
+//     to keep showing the cluster) and show the new primary there;
+//   - a page opened after the failover draw its cards at once.
+// A node's failover timeline lists the reports that node produced as the new
+// primary, so the new failover report is checked on the page served by the winner.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +23,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic'];
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 const SCREENSHOT = join(ARTIFACTS, 'dashboard-real-cluster.png');
+const SCREENSHOT_MOVED = join(ARTIFACTS, 'dashboard-real-cluster-moved.png');
 /** Any wait for the page to show something (the stream sends a snapshot every 500 ms). */
 const UI_TIMEOUT_MS = 20_000;
 /** Writes through the first primary, then through the second. */
@@ -68,7 +72,10 @@ interface Dashboard {
   readonly servedBy: string;
   readonly page: Page;
   readonly problems: string[];
+  /** Main-frame navigations, same-document ones (history.replaceState) included. */
   navigations: number;
+  /** The main frame's address after each navigation. */
+  readonly urls: string[];
 }
 
 test(
@@ -91,28 +98,34 @@ test(
     assert.deepEqual([...roles.values()].sort(), ['primary', 'secondary', 'secondary']);
 
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: UI_TIMEOUT_MS });
-    const dashboards: Dashboard[] = [];
-    for (const id of secondaries) {
-      const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+    const b = browser;
+    const open = async (id: string): Promise<Dashboard> => {
+      const page = await b.newPage({ viewport: { width: 1366, height: 768 } });
       page.setDefaultTimeout(UI_TIMEOUT_MS);
-      const d: Dashboard = { servedBy: id, page, problems: [], navigations: 0 };
+      const d: Dashboard = { servedBy: id, page, problems: [], navigations: 0, urls: [] };
       page.on('pageerror', (e) => d.problems.push(`page error: ${e.message}`));
       page.on('console', (m) => {
         // Reads of the dead node's series through the serving node may fail by design; script errors may not.
         if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) d.problems.push(`console: ${m.text()}`);
       });
       page.on('framenavigated', (f) => {
-        if (f === page.mainFrame()) d.navigations++;
+        if (f !== page.mainFrame()) return;
+        d.navigations++;
+        d.urls.push(f.url());
       });
       await page.goto(`${c.adminUrl(id)}/`, { timeout: UI_TIMEOUT_MS });
-      dashboards.push(d);
-    }
+      return d;
+    };
+    // The secondaries' pages, and the page of the primary that is about to die.
+    const dashboards: Dashboard[] = [];
+    for (const id of secondaries) dashboards.push(await open(id));
+    const orphan = await open(first);
     const card = (d: Dashboard, id: string) => d.page.locator(`.card[data-node="${id}"]`);
     const keysFact = (d: Dashboard, id: string, n: number) => card(d, id).locator('.facts span', { hasText: new RegExp(`^keys ${n}$`) });
 
     try {
-      // Three cards with the roles the nodes report, served live by the secondary.
-      for (const d of dashboards) {
+      // Three cards with the roles the nodes report, served live by the node that served the page.
+      for (const d of [...dashboards, orphan]) {
         await d.page.locator('.card').nth(2).waitFor();
         assert.equal(await d.page.locator('.card').count(), 3);
         for (const id of ids) await card(d, id).locator('.role', { hasText: roles.get(id)! }).waitFor();
@@ -132,6 +145,7 @@ test(
 
       // Kill the primary with the page's own button (the serving secondary forwards it to the primary).
       const firstPid = c.pidOf(first);
+      const killedAt = Date.now();
       await dashboards[0]!.page.click('#kill-btn');
       await dashboards[0]!.page.locator('#toast', { hasText: `Killed primary ${first}` }).waitFor();
       await waitFor(`${first} (pid ${firstPid}) to exit`, UI_TIMEOUT_MS, () => (c.isRunning(first) ? undefined : true));
@@ -145,7 +159,38 @@ test(
         (await c.failovers(second)).find((r) => r.newPrimary === second && r.newEpoch === secondStatus.epoch),
       );
 
-      // Both pages, still open since before the kill, show the new primary and the dead node.
+      // Every page, still open since before the kill, shows the new primary (measured, not asserted).
+      const shownAfterMs = new Map<Dashboard, number>();
+      await Promise.all(
+        [...dashboards, orphan].map(async (d) => {
+          await card(d, second).locator('.role', { hasText: 'primary' }).waitFor();
+          shownAfterMs.set(d, Date.now() - killedAt);
+        }),
+      );
+
+      // The dead primary's page moved by itself to a surviving member, which now serves it.
+      const movedTo = await waitFor(`the page ${first} served to move to a surviving member`, UI_TIMEOUT_MS, () =>
+        secondaries.find((id) => orphan.page.url().startsWith(`${c.adminUrl(id)}/`)),
+      );
+      const origins = [...new Set(orphan.urls.map((u) => new URL(u).origin))];
+      assert.deepEqual(origins, [new URL(c.adminUrl(first)).origin, new URL(c.adminUrl(movedTo)).origin], `the page loaded once, then moved once: ${orphan.urls.join(' → ')}`);
+      await orphan.page.locator('#served-by', { hasText: movedTo }).waitFor();
+      await orphan.page.locator('#conn', { hasText: 'live' }).waitFor();
+      await orphan.page.locator('#toast', { hasText: `${first}, which served this page, stopped answering` }).waitFor();
+      await card(orphan, first).locator('.role', { hasText: 'unreachable' }).waitFor();
+      await card(orphan, second).locator('.epoch', { hasText: `epoch ${secondStatus.epoch}` }).waitFor();
+      await keysFact(orphan, second, WRITES_BEFORE).waitFor();
+      assert.ok(!orphan.page.url().includes('#'), 'the fragment that carried the move was removed from the address');
+      mkdirSync(ARTIFACTS, { recursive: true });
+      await orphan.page.screenshot({ path: SCREENSHOT_MOVED });
+
+      // A page opened now draws the cluster at once: cards, roles, a live stream.
+      const fresh = await open(second);
+      await card(fresh, second).locator('.role', { hasText: 'primary' }).waitFor();
+      await card(fresh, first).locator('.role', { hasText: 'unreachable' }).waitFor();
+      await fresh.page.locator('#conn', { hasText: 'live' }).waitFor();
+
+      // Both secondaries' pages show the new primary and the dead node.
       for (const d of dashboards) {
         await card(d, second).locator('.role', { hasText: 'primary' }).waitFor();
         await card(d, second).locator('.epoch', { hasText: `epoch ${secondStatus.epoch}` }).waitFor();
@@ -179,15 +224,17 @@ test(
       for (const d of dashboards) {
         assert.equal(await d.page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, `the page on ${d.servedBy} was not reloaded`);
         assert.equal(d.navigations, 1, `the page on ${d.servedBy} navigated once: its initial load`);
-        assert.deepEqual(d.problems, [], `script problems on the page served by ${d.servedBy}`);
       }
+      for (const d of [...dashboards, orphan, fresh]) assert.deepEqual(d.problems, [], `script problems on the page first served by ${d.servedBy}`);
       t.diagnostic(
         `${first} killed → ${second} primary in epoch ${secondStatus.epoch}: detection ${report.detectionMs.toFixed(0)} ms, ` +
-          `election ${report.electionMs.toFixed(0)} ms, FailoverSync ${report.failoverSyncMs.toFixed(0)} ms; screenshot ${SCREENSHOT}`,
+          `election ${report.electionMs.toFixed(0)} ms, FailoverSync ${report.failoverSyncMs.toFixed(0)} ms; new primary shown ` +
+          [...dashboards, orphan].map((d) => `${shownAfterMs.get(d)} ms after the kill on the page ${d === orphan ? `${first} served (moved to ${movedTo})` : `on ${d.servedBy}`}`).join(', ') +
+          `; screenshots ${SCREENSHOT}, ${SCREENSHOT_MOVED}`,
       );
     } catch (e) {
       mkdirSync(ARTIFACTS, { recursive: true });
-      for (const d of dashboards) await d.page.screenshot({ path: join(ARTIFACTS, `dashboard-real-cluster-failed-${d.servedBy}.png`) }).catch(() => undefined);
+      for (const d of [...dashboards, orphan]) await d.page.screenshot({ path: join(ARTIFACTS, `dashboard-real-cluster-failed-${d.servedBy}.png`) }).catch(() => undefined);
       for (const id of ids) t.diagnostic(`${id} log tail:\n${c.logTail(id, 15)}`);
       throw e;
     }

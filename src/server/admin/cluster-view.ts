@@ -22,6 +22,11 @@ export interface ClusterView {
   readonly demo: boolean;
   readonly at: number;
   readonly nodes: readonly ClusterNode[];
+  /**
+   * Each member's admin base URL from the configuration (members without one are absent): a
+   * dashboard whose serving node stops answering moves to another member's with it.
+   */
+  readonly adminUrls: Readonly<Record<NodeId, string>>;
 }
 
 export interface ClusterViewOptions {
@@ -51,7 +56,12 @@ export async function readCluster(opts: ClusterViewOptions): Promise<ClusterView
       return fetchPeerStatus(id, base, opts.adminToken, opts.timeoutMs ?? PEER_STATUS_TIMEOUT_MS);
     }),
   );
-  return { servedBy: node.id, demo: opts.demo, at: Date.now(), nodes };
+  const adminUrls: Record<NodeId, string> = {};
+  for (const id of ids) {
+    const url = opts.peersAdmin(id);
+    if (url !== undefined) adminUrls[id] = url;
+  }
+  return { servedBy: node.id, demo: opts.demo, at: Date.now(), nodes, adminUrls };
 }
 
 async function fetchPeerStatus(id: NodeId, base: string, token: string | undefined, timeoutMs: number): Promise<ClusterNode> {

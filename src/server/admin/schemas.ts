@@ -85,9 +85,14 @@ export const unreachableNodeSchema = {
 
 export const clusterSchema = {
   type: 'object',
-  required: ['servedBy', 'demo', 'at', 'nodes'],
+  required: ['servedBy', 'demo', 'at', 'nodes', 'adminUrls'],
   properties: {
     servedBy: nodeId,
+    adminUrls: {
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      description: 'Admin base URL of each member that has an admin address (by member id), as configured: where a dashboard goes when its serving node stops answering.',
+    },
     demo: { type: 'boolean', description: 'Whether POST /demo/kill-primary exists on this node.' },
     at: { type: 'integer', description: 'Wall clock (ms) when this view was assembled.' },
     nodes: {

@@ -14,8 +14,20 @@ const MAX_TIMELINE = 50;
 const MAX_POINTS = 300;
 const REGION_COUNT = 64;
 const TOKEN_KEY = 'understudy.adminToken';
+/** How long a probe of a node's /healthz may take before the node counts as not answering. */
+const PROBE_TIMEOUT_MS = 400;
+/** Between rounds of looking for a member to move to, when none answered. */
+const MOVE_RETRY_MS = 500;
 
 const $ = (sel) => document.querySelector(sel);
+
+// A page that moved here from a member that stopped answering says where it came from, and
+// brings the admin token along (the new origin's sessionStorage does not have it). The fragment
+// never reaches a server, and it is removed from the address bar at once.
+const arrival = new URLSearchParams(location.hash.slice(1));
+if (arrival.has('token')) sessionStorage.setItem(TOKEN_KEY, arrival.get('token'));
+if (arrival.has('from') || arrival.has('token')) history.replaceState(null, '', location.pathname + location.search);
+
 const state = {
   token: sessionStorage.getItem(TOKEN_KEY) ?? '',
   cluster: null,
@@ -614,6 +626,59 @@ function onCluster(view) {
   }
 }
 
+// ---------- moving to another member when the serving node is gone ----------
+
+/** Resolves true if `base` answers /healthz in time; cross-origin probes are opaque but still fail on a dead port. */
+async function answers(base, crossOrigin) {
+  try {
+    await fetch(`${base}/healthz`, { mode: crossOrigin ? 'no-cors' : 'same-origin', cache: 'no-store', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A member's admin URL as this browser reaches it: a wildcard bind address means "the host this page came from". */
+function browserUrl(url) {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0' || u.hostname === '[::]') u.hostname = location.hostname;
+  return u.origin;
+}
+
+let moving = false;
+
+/**
+ * The stream broke. If the serving node still answers, EventSource reconnects by itself; if not,
+ * the page goes to the first other member that answers — the primary of the last snapshot first
+ * — so it keeps showing the cluster instead of waiting for a dead node.
+ */
+async function onStreamLost() {
+  if (moving || !state.cluster) return;
+  moving = true;
+  try {
+    for (;;) {
+      if (await answers('', false)) return;
+      const view = state.cluster;
+      const primaryId = view.nodes.find((n) => !isDown(n) && n.role === 'primary')?.id;
+      const others = Object.keys(view.adminUrls ?? {})
+        .filter((id) => id !== view.servedBy)
+        .sort((a, b) => (b === primaryId) - (a === primaryId));
+      for (const id of others) {
+        const base = browserUrl(view.adminUrls[id]);
+        if (base === location.origin) continue;
+        if (!(await answers(base, true))) continue;
+        const hash = new URLSearchParams({ from: view.servedBy });
+        if (state.token) hash.set('token', state.token);
+        location.replace(`${base}/#${hash}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, MOVE_RETRY_MS));
+    }
+  } finally {
+    moving = false;
+  }
+}
+
 function connect() {
   state.es?.close();
   const url = state.token ? `/events?access_token=${encodeURIComponent(state.token)}` : '/events';
@@ -626,6 +691,7 @@ function connect() {
     const who = state.cluster?.servedBy ?? 'this node';
     setConn('down', `connection to ${who} lost — reconnecting…`);
     markStale(`Lost the connection to ${who}, which serves this page: showing data as of ${state.lastSnapshotAt ? clock(state.lastSnapshotAt) : '—'}. Reconnecting…`);
+    onStreamLost();
   });
   es.addEventListener('cluster', (e) => onCluster(JSON.parse(e.data)));
   es.addEventListener('series', (e) => {
@@ -659,4 +725,5 @@ setInterval(() => {
 
 state.charts = makeCharts();
 renderTimeline();
+if (arrival.has('from')) toast(`${arrival.get('from')}, which served this page, stopped answering: now served by this member`);
 start();
