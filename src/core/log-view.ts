@@ -12,6 +12,11 @@ const OP_OVERHEAD_BYTES = 16;
  * About the encoded size of ops (keys, values and per-op overhead): what limits.maxUpdateBytes,
  * the append byte budget and limits.maxRetainedLogBytes count.
  */
+/** What opsBytes counts for a key holding `value` (a put, or one entry of a region chunk). */
+export function entryBytes(key: Buffer, value: Buffer): number {
+  return OP_OVERHEAD_BYTES + key.length + value.length;
+}
+
 export function opsBytes(ops: readonly Op[]): number {
   let n = 0;
   for (const op of ops) n += OP_OVERHEAD_BYTES + (op.k === 'flush' ? 0 : op.key.length + (op.k === 'put' ? op.value.length : 0));

@@ -22,7 +22,7 @@ import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } f
 import { Indicators } from './indicators.ts';
 import { isWriteCommand } from './kv/command-table.ts';
 import { executeBatch } from './kv/executor.ts';
-import { LogView, opsBytes } from './log-view.ts';
+import { entryBytes, LogView, opsBytes } from './log-view.ts';
 import type {
   AckMsg,
   AppendMsg,
@@ -1413,11 +1413,17 @@ export class Replica {
   private sendRegionChunks(p: Progress): void {
     if (!this.storage) return;
     let budget = 4; // chunks per step: region transfer must not starve the write path
-    while (p.regionQueue.length > 0 && budget-- > 0) {
-      const q = p.regionQueue[0]!;
+    // At most one chunk of a region per step, so that a region's chunks leave a step apart and
+    // arrive in order even where delivery reorders what leaves together (the secondary drops a
+    // chunk that does not continue the last one and re-requests the region).
+    for (let i = 0; i < p.regionQueue.length && budget-- > 0; ) {
+      const q = p.regionQueue[i]!;
       if (this.storageApplied < q.atLsn) return; // wait until our storage area has caught up
-      const entries = this.storage.regionEntries(q.region, q.afterKey, this.cfg.limits.regionChunkEntries);
-      const last = entries.length < this.cfg.limits.regionChunkEntries;
+      const page = this.storage.regionEntries(q.region, q.afterKey, this.cfg.limits.regionChunkEntries);
+      // Within the append byte budget too, so that a chunk of large values still fits one frame
+      // (a larger one would be dropped by the transport, and the region never resynced).
+      const entries = prefixWithin(page, this.cfg.limits.maxAppendBytes);
+      const last = entries.length === page.length && page.length < this.cfg.limits.regionChunkEntries;
       const msg: RegionDataMsg = {
         t: 'region-data',
         epoch: this.epoch,
@@ -1433,9 +1439,9 @@ export class Replica {
       q.first = false;
       q.afterKey = entries[entries.length - 1]?.[0] ?? q.afterKey;
       if (last) {
-        p.regionQueue.shift();
+        p.regionQueue.splice(i, 1);
         p.regionsResynced++;
-      }
+      } else i++;
     }
     if (p.mode === 'resync' && p.regionQueue.length === 0) {
       p.mode = 'replicate';
@@ -1705,4 +1711,14 @@ export class Replica {
 /** A witness logs update headers only: it votes on log positions and holds no data. */
 function stripForWitness(u: Update): Update {
   return u.ops.length === 0 ? u : { ...u, ops: [] };
+}
+
+/** The longest prefix of `entries` within `budget` bytes (as entryBytes counts them), and never empty. */
+function prefixWithin<T extends readonly [Buffer, { readonly value: Buffer }]>(entries: T[], budget: number): T[] {
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    bytes += entryBytes(entries[i]![0], entries[i]![1].value);
+    if (bytes > budget && i > 0) return entries.slice(0, i);
+  }
+  return entries;
 }
