@@ -7,6 +7,7 @@ import { execute, executeBatch, MAX_VALUE_BYTES, scanStep } from '../../src/core
 import { COMMANDS, commandKeys, isWriteCommand, lookupCommand } from '../../src/core/kv/command-table.ts';
 import type { Op } from '../../src/core/types.ts';
 import type { Reply } from '../../src/core/reply.ts';
+import { MAX_EXPIRE_AT_MS, MAX_KEY_BYTES } from '../../src/core/kv/arguments.ts';
 import { MapView } from './map-view.ts';
 
 const NOW = 1_700_000_000_000;
@@ -124,6 +125,45 @@ describe('executor: value size limit', () => {
     assert.deepEqual(run(v, ['mset', 'a', '1', 'b', '12345'], NOW, 4).reply, e);
     assert.deepEqual(run(v, ['getset', 'k', '12345'], NOW, 4).reply, e);
     assert.equal(v.get(b('k'))?.value.toString(), '1234');
+  });
+});
+
+describe('executor: what one update can hold', () => {
+  test('a write past maxWriteBytes is refused whole; in a batch the command that crosses it fails and the others apply', () => {
+    const v = new MapView();
+    // opsBytes of `SET k1 <10 bytes>` is 16 + 2 + 10 = 28.
+    const value = 'v'.repeat(10);
+    const opts = { maxWriteBytes: 60 };
+    const tooLarge = (n: number) => ({ t: 'error', msg: `ERR write too large: its update would hold ${n} bytes of keys and values, above the 60 bytes one update may hold (one log record, MAX_RECORD_BYTES, and one peer frame, limits.maxFrameBytes); split it into smaller writes` });
+    const one = execute(['mset', 'a1', value, 'a2', value, 'a3', value].map(b), v, NOW, opts);
+    assert.deepEqual(one.reply, tooLarge(84));
+    assert.deepEqual(one.ops, []);
+    const batch = executeBatch(['k1', 'k2', 'k3'].map((k) => ['set', k, value].map(b)), v, NOW, opts);
+    assert.deepEqual(batch.replies, [{ t: 'simple', s: 'OK' }, { t: 'simple', s: 'OK' }, tooLarge(84)]);
+    assert.deepEqual(opsText(batch.ops), [`put k1=${value}@0`, `put k2=${value}@0`]);
+  });
+  test('keys longer than MAX_KEY_BYTES are refused when written, never when only read', () => {
+    const v = new MapView();
+    const long = 'k'.repeat(MAX_KEY_BYTES + 1);
+    const e = { t: 'error', msg: `ERR key too long: ${MAX_KEY_BYTES + 1} bytes, above the ${MAX_KEY_BYTES} bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key` };
+    for (const args of [['set', long, 'v'], ['incr', long], ['append', long, 'x'], ['setrange', long, '0', 'x'], ['msetnx', 'a', '1', long, '2'], ['getset', long, 'v']]) {
+      const r = run(v, args);
+      assert.deepEqual(r.reply, e, args[0]);
+      assert.deepEqual(r.ops, []);
+    }
+    assert.deepEqual(run(v, ['get', long]).reply, { t: 'bulk', b: null });
+    assert.deepEqual(run(v, ['set', long, 'v', 'xx']).reply, { t: 'bulk', b: null }, 'nothing written: no refusal');
+    assert.deepEqual(run(v, ['set', 'k'.repeat(MAX_KEY_BYTES), 'v']).reply, { t: 'simple', s: 'OK' });
+    assert.equal(v.size(), 1);
+  });
+  test('expiry times stop at MAX_EXPIRE_AT_MS, the latest an update carries', () => {
+    const v = withKeys([['k', 'v', 0]]);
+    assert.deepEqual(run(v, ['pexpireat', 'k', String(MAX_EXPIRE_AT_MS)]).ops, [{ k: 'put', key: b('k'), value: b('v'), expireAtMs: MAX_EXPIRE_AT_MS }]);
+    for (const args of [['pexpireat', 'k', String(MAX_EXPIRE_AT_MS + 1)], ['pexpire', 'k', String(MAX_EXPIRE_AT_MS - NOW + 1)], ['set', 'k', 'v', 'pxat', '9223372036854775807'], ['getex', 'k', 'exat', '9007199254741']]) {
+      const r = run(v, args);
+      assert.deepEqual(r.reply, { t: 'error', msg: `ERR invalid expire time in '${args[0]}' command` }, args.join(' '));
+      assert.deepEqual(r.ops, []);
+    }
   });
 });
 
