@@ -210,3 +210,39 @@ test('dashboard with an admin token: the page asks for it, then streams with it'
   assert.ok(await page.locator('#kill-btn').isHidden(), 'no kill button outside demo mode');
   assert.deepEqual(errors, []);
 });
+
+test('dashboard with an admin token whose serving node goes away: the page moves to another member and streams there without asking again', async (t) => {
+  assert.ok(existsSync(CHROMIUM), `chromium is missing at ${CHROMIUM}: run "apt-get install chromium" (Debian) to run the dashboard browser test`);
+  const token = 'a-long-enough-admin-token';
+  const ids: readonly NodeId[] = ['n1', 'n2'];
+  const urls = new Map<NodeId, string>();
+  const apps = new Map<NodeId, AdminApp>();
+  for (const id of ids) {
+    const status = id === 'n1' ? primaryStatus('n1', ['n2'], 100) : secondaryOf('n2', 'n1', 1, 100, 1);
+    const node = makeFakeNode(id, status, members(ids));
+    apps.set(id, buildAdminApp({ node, metrics: new Metrics({ nodeId: id, processMetrics: false }), logger: memoryLogger().logger, peersAdmin: (p) => urls.get(p), adminToken: token }));
+  }
+  for (const [id, app] of apps) urls.set(id, await app.listen({ port: 0, host: '127.0.0.1' }));
+  t.after(() => Promise.all([...apps.values()].map((a) => a.close())));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--headless=new', '--disable-gpu', '--disable-quic'] });
+  t.after(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1366, height: 768 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${urls.get('n1')}/`);
+  await page.locator('#token-dialog[open]').waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.fill('#token-input', token);
+  await page.click('#token-form button[type="submit"]');
+  await page.locator('#served-by', { hasText: 'n1' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.locator('.card[data-node="n2"] .role', { hasText: 'secondary' }).waitFor({ timeout: UI_TIMEOUT_MS });
+
+  await apps.get('n1')!.close();
+  const n2 = new URL(urls.get('n2')!).origin;
+  await page.waitForURL((u) => u.origin === n2 && u.hash === '', { timeout: UI_TIMEOUT_MS });
+  await page.locator('#served-by', { hasText: 'n2' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.locator('.card[data-node="n1"] .role', { hasText: 'unreachable' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  await page.locator('#conn', { hasText: 'live' }).waitFor({ timeout: UI_TIMEOUT_MS });
+  assert.ok(await page.locator('#token-dialog').evaluate((d) => !(d as unknown as { open: boolean }).open), 'the token came along: no dialog on the new member');
+  assert.equal(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('understudy.adminToken')), token);
+  assert.deepEqual(errors, []);
+});
