@@ -31,12 +31,24 @@ export interface AdminClientOptions {
   readonly timeoutMs?: number;
 }
 
-/** "URL1,URL2" (flag or environment) → list of URLs. */
+/** "URL1,URL2" (flag or environment) → list of URLs; throws naming the first that is not http(s). */
 export function parseAdminUrls(s: string): string[] {
-  return s
+  const urls = s
     .split(',')
     .map((u) => u.trim())
     .filter((u) => u.length > 0);
+  for (const u of urls) {
+    let protocol = '';
+    try {
+      protocol = new URL(u).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== 'http:' && protocol !== 'https:') {
+      throw new Error(`admin URL ${JSON.stringify(u)} is not an http:// or https:// URL: pass e.g. --admin http://127.0.0.1:7301 (or several, comma-separated)`);
+    }
+  }
+  return urls;
 }
 
 /** An HTTP answer that was not 2xx (as opposed to no answer at all). */

@@ -19,6 +19,9 @@ function intArg(name: string, min: number, max: number) {
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
+/** Longest `status --watch-seconds` accepted (a week): a bounded watch, not a typo that never ends. */
+export const MAX_WATCH_SECONDS = 7 * 24 * 3600;
+
 /** Exit code holder: commands set it; main() returns it. */
 export interface ProgramResult {
   code: number;
@@ -121,7 +124,7 @@ Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i
     .description('Show every node: role, epoch, log start / applied / end, and each secondary\'s lag.')
     .option('--json', 'print the admin API\'s /cluster reply as JSON', false)
     .option('--watch', 'refresh every second; secondaries catching up or resyncing get a progress bar with rate and ETA', false)
-    .option('--watch-seconds <n>', 'stop watching after n seconds', (v) => Number(v))
+    .option('--watch-seconds <n>', 'stop watching after n seconds', intArg('--watch-seconds', 1, MAX_WATCH_SECONDS))
     .addHelpText(
       'after',
       `

@@ -286,3 +286,17 @@ test('cluster up refuses bad flags before starting anything', async () => {
   assert.equal(await runCli(['cluster', 'up', '--storage', 'rocks'], d.io), 1);
   assert.match(d.err(), /Allowed choices are lmdb, memory/);
 });
+
+test('bad admin URLs and --watch-seconds are refused at once, naming the value and the form wanted', async () => {
+  for (const url of ['notaurl', '127.0.0.1:7301', 'ftp://127.0.0.1:7301', 'http://127.0.0.1:7301,nope']) {
+    const c = capture();
+    assert.equal(await runCli(['status', '--admin', url], c.io), 1, url);
+    assert.match(c.err(), /admin URL ".+" is not an http:\/\/ or https:\/\/ URL: pass e\.g\. --admin http:\/\/127\.0\.0\.1:7301/, url);
+  }
+  // Before, a --watch-seconds that was not a number watched forever (NaN never passes a deadline).
+  for (const v of ['abc', '0', '-1', '1e400', '1.5']) {
+    const c = capture();
+    assert.equal(await runCli(['status', '--watch', '--watch-seconds', v, '--admin', 'http://127.0.0.1:1'], c.io), 1, v);
+    assert.match(c.err(), /--watch-seconds must be an integer from 1 to 604800/, v);
+  }
+});
