@@ -77,6 +77,8 @@ const HS_REJECT = 0xf4;
 export interface PeerLogger {
   warn(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
+  /** Expected start-up retries (a peer not yet up); dropped when absent. */
+  debug?(obj: object, msg: string): void;
 }
 
 export interface PeerTransportOptions {
@@ -188,7 +190,7 @@ class Conn {
     this.remote = remote;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
-    this.handshakeTimer = setTimeout(() => this.abort('PEER_AUTH_FAILED', `handshake not finished within ${t.handshakeTimeoutMs} ms (handshakeTimeoutMs)`), t.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(() => this.abort('PEER_AUTH_FAILED', `handshake not finished within ${t.handshakeTimeoutMs} ms (handshakeTimeoutMs)`, false, t.startingUp(this.peer)), t.handshakeTimeoutMs);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e: Error) => this.onSocketError(e));
     socket.on('close', () => this.onClose());
@@ -365,10 +367,14 @@ class Conn {
     this.abort(code, reason, true);
   }
 
-  /** Closes this connection with a logged reason. `linger` lets a REJECT reach the peer first. */
-  abort(code: string, reason: string, linger = false): void {
+  /**
+   * Closes this connection with a logged reason. `linger` lets a REJECT reach the peer first.
+   * `expected`: a start-up retry (see PeerTransport.startingUp), logged at debug.
+   */
+  abort(code: string, reason: string, linger = false, expected = false): void {
     if (this.phase === 'closed') return;
-    this.t.logger.warn({ ...this.where, code }, `closing peer connection: ${reason}`);
+    if (expected) this.t.logger.debug?.({ ...this.where, code }, `closing peer connection: ${reason} (the peer is probably still starting; retrying)`);
+    else this.t.logger.warn({ ...this.where, code }, `closing peer connection: ${reason}`);
     this.closeNow(linger);
   }
 
@@ -705,7 +711,21 @@ export class PeerTransport implements Network {
     const link = this.links.get(c.peer!);
     if (!link || link.outageLogged) return;
     link.outageLogged = true;
-    this.logger.info({ self: this.self, peer: link.id, host: link.host, port: link.port, err: reason }, 'cannot reach peer; retrying with backoff');
+    const where = { self: this.self, peer: link.id, host: link.host, port: link.port, err: reason };
+    if (this.startingUp(link.id)) this.logger.debug?.(where, 'cannot reach peer yet; retrying with backoff');
+    else this.logger.info(where, 'cannot reach peer; retrying with backoff');
+  }
+
+  /**
+   * Whether a failure to connect is an expected start-up retry: that peer (or, for an inbound
+   * connection not yet identified, some peer) was never connected since this transport
+   * started. Nodes of a cluster start at about the same time and each waits for the others;
+   * a link that worked and broke, or a handshake refused for a reason, is reported as before.
+   */
+  startingUp(peer: NodeId | undefined): boolean {
+    if (peer !== undefined) return (this.links.get(peer)?.connects ?? 1) === 0;
+    for (const l of this.links.values()) if (l.connects === 0) return true;
+    return false;
   }
 
   // --- internals -------------------------------------------------------------

@@ -44,10 +44,12 @@ export interface StartNodeOptions {
   readonly logDestination?: import('pino').DestinationStream;
 }
 
-/** A running node: the handle to use it, where it listens, and how to stop it. */
+/** A stop that takes longer than this logs the step it is waiting for (a stop should take milliseconds). */
+export const STOP_SLOW_MS = 2000;
 /** How often the RESP connection gauge is sampled. */
 const RESP_CONNECTIONS_SAMPLE_MS = 1000;
 
+/** A running node: the handle to use it, where it listens, and how to stop it. */
 export interface StartedNode {
   readonly node: RuntimeNode;
   readonly config: Config;
@@ -55,7 +57,7 @@ export interface StartedNode {
   readonly metrics: Metrics;
   /** Bound addresses (host:port); absent where the member has none. */
   readonly addresses: { readonly peer: string; readonly redis?: string; readonly sentinel?: string; readonly admin?: string };
-  /** Orderly stop: client servers, admin app, driver (log and storage closed), peer transport. */
+  /** Orderly stop: peer transport, admin app, client servers, driver (log and storage closed). */
   stop(cb?: (err: Error | null) => void): Promise<void>;
 }
 
@@ -171,12 +173,20 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
     node.on('truncate', onTruncate);
     node.on('role', onRole);
 
+    /** The step an orderly stop is in, for the warning when it takes long. */
+    let stopStep = 'not stopping';
     const closeAll = async (): Promise<void> => {
       const errs: unknown[] = [];
-      if (partial.admin) await partial.admin.close().catch((e: unknown) => errs.push(e));
-      if (partial.servers) await partial.servers.close().catch((e: unknown) => errs.push(e));
-      await cb2p<void>((cb) => node.stop(cb)).catch((e: unknown) => errs.push(e));
+      // The peer transport first: a stopping node has nothing left to tell its peers, and its
+      // dialing of peers that are gone (or stopping too) must not go on while the rest closes.
+      stopStep = 'closing the peer transport';
       await new Promise<void>((resolve) => t.close(resolve));
+      stopStep = 'closing the admin API';
+      if (partial.admin) await partial.admin.close().catch((e: unknown) => errs.push(e));
+      stopStep = 'closing the client servers';
+      if (partial.servers) await partial.servers.close().catch((e: unknown) => errs.push(e));
+      stopStep = 'closing the log and the storage area';
+      await cb2p<void>((cb) => node.stop(cb)).catch((e: unknown) => errs.push(e));
       node.off('failover', onFailover);
       node.off('truncate', onTruncate);
       node.off('role', onRole);
@@ -227,7 +237,9 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
     const stop = (cb?: (err: Error | null) => void): Promise<void> => {
       if (!stopping) {
         logger.info('stopping');
-        stopping = closeAll().then(() => logger.info('stopped'));
+        const slow = setTimeout(() => logger.warn({ step: stopStep }, `stop still waiting after ${STOP_SLOW_MS} ms: ${stopStep}`), STOP_SLOW_MS);
+        slow.unref();
+        stopping = closeAll().finally(() => clearTimeout(slow)).then(() => logger.info('stopped'));
       }
       return stopping.then(
         () => cb?.(null),

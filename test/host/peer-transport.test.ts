@@ -27,7 +27,7 @@ const WAIT_MS = 10_000;
 const POLL_MS = 5;
 
 interface LogLine {
-  readonly level: 'warn' | 'info';
+  readonly level: 'warn' | 'info' | 'debug';
   readonly obj: Record<string, unknown>;
   readonly msg: string;
 }
@@ -39,6 +39,9 @@ class RecordingLogger implements PeerLogger {
   }
   info(obj: object, msg: string): void {
     this.lines.push({ level: 'info', obj: obj as Record<string, unknown>, msg });
+  }
+  debug(obj: object, msg: string): void {
+    this.lines.push({ level: 'debug', obj: obj as Record<string, unknown>, msg });
   }
   warnings(re: RegExp): LogLine[] {
     return this.lines.filter((l) => l.level === 'warn' && re.test(l.msg));
@@ -476,6 +479,8 @@ test('send never throws for unknown or down peers; close calls back and leaves e
   t.send('nobody', voteReq(2));
   assert.equal(log.warnings(/unknown peer id/).length, 1, 'warned once per unknown id');
   await waitFor('n2 reported unreachable', () => log.lines.some((l) => /cannot reach peer/.test(l.msg)));
+  // n2 was never reached: an expected start-up retry, at debug, not in an info-level log.
+  assert.deepEqual(log.lines.filter((l) => /cannot reach peer/.test(l.msg)).map((l) => l.level), ['debug']);
   for (let i = 0; i < 10; i++) t.send('n2', voteReq(i));
   assert.equal(t.peerState('nobody'), 'down');
   await withTimeout(new Promise<void>((r) => t.close(r)), 'close to call back');

@@ -83,6 +83,9 @@ export function buildAdminApp(opts: AdminAppOptions): AdminApp {
     loggerInstance: logger,
     // A dashboard and a scraper poll all day; per-request lines would drown the node's log.
     logController: new LogController({ disableRequestLogging: true }),
+    // Closing (the node stopping) ends every connection at once: a dashboard's keep-alive or
+    // event-stream connection, or a request waiting on a peer, must not hold the stop.
+    forceCloseConnections: true,
     bodyLimit: MAX_ADMIN_BODY_BYTES,
     // Fastify's default strips unknown properties silently; unknown input must be refused instead.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
