@@ -1,21 +1,26 @@
 // `understudy cluster up`: a whole cluster on this machine for trying things
-// out — N `understudy start` child processes with generated configurations,
-// their log lines prefixed with the node id, and every child stopped (by PID)
-// on Ctrl-C or SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process';
+// out — N `understudy start` child processes with generated configurations
+// (run by src/cli/cluster-supervisor.ts: restarted when they crash, stopped and
+// started by id through src/cli/cluster-control.ts), their logs in files and
+// in short lines on the terminal (src/cli/node-log-lines.ts), and every child
+// stopped on Ctrl-C, SIGTERM, SIGHUP or the loss of the parent process.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { ConfigInput } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
+import { runningSupervisor, startControl } from './cluster-control.ts';
+import { ClusterSupervisor } from './cluster-supervisor.ts';
+import { watchParent } from './parent-watch.ts';
+import { prettyNodeLine, type LogFormat } from './node-log-lines.ts';
 
 /** Ports are laid out in blocks of this stride: redis, peer, sentinel, admin. */
 export const PORT_STRIDE = 100;
 export const MAX_CLUSTER_UP_NODES = 15;
-/** How long children get to stop after SIGTERM before they are killed. */
-export const CHILD_STOP_TIMEOUT_MS = 10_000;
+/** Where `cluster up` keeps its nodes' data, and where `cluster stop|start|ps` look for it. */
+export const DEFAULT_CLUSTER_DATA = './data';
 
 export interface ClusterUpOptions {
   readonly nodes: number;
@@ -28,6 +33,8 @@ export interface ClusterUpOptions {
   readonly logLevel: string;
   readonly requirePass?: string;
   readonly demo: boolean;
+  /** What the terminal shows of the nodes' logs (every line goes to <data>/cluster/<id>.log); default pretty. */
+  readonly logFormat?: LogFormat;
 }
 
 export interface PlannedNode {
@@ -84,13 +91,14 @@ export function planCluster(o: ClusterUpOptions, secret = randomBytes(16).toStri
 }
 
 /** What to tell the user once the children are starting. */
-export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOptions, 'host' | 'masterName' | 'requirePass'>): string {
+export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOptions, 'host' | 'masterName' | 'requirePass' | 'data' | 'logFormat'>): string {
   const data = plan.filter((n) => n.kind === 'data');
   const sentinels = data.map((n) => `{ host: '${o.host}', port: ${n.sentinelPort} }`).join(', ');
   const first = data[0]!;
   const auth = o.requirePass !== undefined ? ' -a <password>' : '';
   const ioAuth = o.requirePass !== undefined ? ", password: '<password>'" : '';
   const adminList = plan.map((n) => `http://${o.host}:${n.adminPort}`).join(',');
+  const dataFlag = o.data === DEFAULT_CLUSTER_DATA ? '' : ` --data ${o.data}`;
   const lines = [
     `understudy cluster: ${data.length} data node(s)${plan.length > data.length ? ' + witness' : ''}; configs in ${join(first.configPath, '..')}`,
     '',
@@ -101,106 +109,130 @@ export function connectionHelp(plan: readonly PlannedNode[], o: Pick<ClusterUpOp
     `  admin:      http://${o.host}:${first.adminPort}/   (dashboard)`,
     `  status:     understudy status --admin ${adminList}`,
     `  switchover: understudy switchover --to <id> --admin ${adminList}`,
+    `  stop/start: understudy cluster stop ${data[0]!.id}${dataFlag}   (add --kill for a crash)   understudy cluster start ${data[0]!.id}${dataFlag}`,
+    `  logs:       ${nodeLogPath(plan, '<id>')}${(o.logFormat ?? 'pretty') === 'pretty' ? '   (every line; --log-format json shows them all here)' : ''}`,
     '',
-    'Ctrl-C stops every node (a second Ctrl-C kills them).',
+    'A node that exits on its own is started again after a backoff. Ctrl-C stops every node (a second Ctrl-C kills them).',
   ];
   return lines.join('\n');
 }
 
-function binPath(): string {
-  return fileURLToPath(new URL('../../bin/understudy.mjs', import.meta.url));
+/** Every port a member listens on, with what it is for (to name the taken ones). */
+export function plannedPorts(plan: readonly PlannedNode[]): Array<{ port: number; what: string }> {
+  const out: Array<{ port: number; what: string }> = [];
+  for (const n of plan) {
+    const m = (n.config.members as ReadonlyArray<{ id: string; redisAddr?: string; peerAddr: string; sentinelAddr?: string; adminAddr?: string }>).find((x) => x.id === n.id)!;
+    for (const [what, addr] of [['redis', m.redisAddr], ['peer', m.peerAddr], ['sentinel', m.sentinelAddr], ['admin', m.adminAddr]] as const) {
+      if (addr !== undefined) out.push({ port: Number(addr.slice(addr.lastIndexOf(':') + 1)), what: `${n.id} ${what}` });
+    }
+  }
+  return out;
 }
 
-/** Prefixes each line of a child's output with its node id. */
-function pipeLines(stream: NodeJS.ReadableStream | null, prefix: string, out: NodeJS.WritableStream): void {
+/** Whether something already listens on host:port (a bind attempt that fails with EADDRINUSE). */
+function portTaken(host: string, port: number): Promise<boolean> {
+  return new Promise((resolvePort) => {
+    const s = createServer();
+    s.once('error', (e: NodeJS.ErrnoException) => resolvePort(e.code === 'EADDRINUSE' || e.code === 'EACCES'));
+    s.listen({ host, port, exclusive: true }, () => s.close(() => resolvePort(false)));
+  });
+}
+
+/**
+ * Why the cluster cannot start here, or null: another supervisor runs on this data directory,
+ * or some of the ports are taken (most likely by a cluster already running on them).
+ */
+export async function startBlocker(plan: readonly PlannedNode[], o: Pick<ClusterUpOptions, 'host' | 'data' | 'basePort'>): Promise<string | null> {
+  const other = runningSupervisor(o.data);
+  if (other) return `a cluster is already running on ${resolve(o.data)} (supervisor pid ${other.pid}); stop it first (Ctrl-C in its terminal, or kill ${other.pid})`;
+  const taken: string[] = [];
+  for (const p of plannedPorts(plan)) if (await portTaken(o.host, p.port)) taken.push(`${p.port} (${p.what})`);
+  if (taken.length === 0) return null;
+  return (
+    `ports already in use on ${o.host}: ${taken.join(', ')} — is another cluster running on them? ` +
+    `Stop it, or choose other ports with --base-port (now ${o.basePort})`
+  );
+}
+
+/** Copies a child's output line by line to its log file and, as the format says, to the terminal. */
+function pipeLines(stream: NodeJS.ReadableStream | null, id: string, file: NodeJS.WritableStream, format: LogFormat, out: NodeJS.WritableStream, width: number): void {
   if (!stream) return;
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
-  rl.on('line', (line) => out.write(`${prefix} ${line}\n`));
+  rl.on('line', (line) => {
+    file.write(line + '\n');
+    if (format === 'json') return void out.write(`[${id.padEnd(width)}] ${line}\n`);
+    const shown = prettyNodeLine(id.padEnd(width), line);
+    if (shown !== null) out.write(shown + '\n');
+  });
+}
+
+/** Where a member's log lines are kept (all of them, as JSON, whatever the terminal shows). */
+export function nodeLogPath(plan: readonly PlannedNode[], id: string): string {
+  return join(plan[0]!.configPath, '..', `${id}.log`);
 }
 
 /** Writes the configs, starts the children, and resolves with an exit code once they are all gone. */
 export async function runClusterUp(o: ClusterUpOptions, io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const plan = planCluster(o);
+  const blocker = await startBlocker(plan, o);
+  if (blocker !== null) {
+    io.err.write(`understudy cluster up: ${blocker}\n`);
+    return 1;
+  }
   for (const n of plan) {
     mkdirSync(join(n.configPath, '..'), { recursive: true });
     mkdirSync(String(n.config.dataDir), { recursive: true });
     writeFileSync(n.configPath, JSON.stringify(n.config, null, 2) + '\n', { mode: 0o600 });
   }
   const width = Math.max(...plan.map((n) => n.id.length));
-  const children = new Map<string, ChildProcess>();
+  const format = o.logFormat ?? 'pretty';
+  const files = new Map(plan.map((n) => [n.id, createWriteStream(nodeLogPath(plan, n.id), { flags: 'a', mode: 0o600 })]));
+  const note = (id: string, line: string): void => void io.err.write(`${clock()} ${id.padEnd(width)}  ${line}\n`);
+  const sup = new ClusterSupervisor(
+    plan.map((n) => ({ id: n.id, configPath: n.configPath })),
+    {
+      note,
+      spawned: (id, child) => {
+        const file = files.get(id)!;
+        pipeLines(child.stdout, id, file, format, io.out, width);
+        pipeLines(child.stderr, id, file, format, io.err, width);
+      },
+    },
+  );
+  const control = await startControl(sup, o.data, plannedPorts(plan).map((p) => p.port));
   let stopping = false;
   return new Promise<number>((resolveExit) => {
-    let exitCode = 0;
-    const maybeDone = (): void => {
-      if (children.size > 0) return;
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveExit(stopping ? exitCode : 1);
-    };
-    const stopAll = (): void => {
-      if (stopping) return;
+    const stopAll = (why: string): void => {
+      if (stopping) {
+        // A second Ctrl-C means now: kill what is left by PID.
+        io.err.write('understudy cluster: killing the remaining node(s)\n');
+        sup.killAll();
+        return;
+      }
       stopping = true;
-      io.err.write(`understudy cluster: stopping ${children.size} node(s)…\n`);
-      for (const [id, child] of children) {
-        if (child.pid === undefined) continue;
-        try {
-          process.kill(child.pid, 'SIGTERM');
-        } catch (e) {
-          io.err.write(`[${id}] could not be signalled: ${(e as Error).message}\n`);
-        }
-      }
-      const timer = setTimeout(() => {
-        for (const [id, child] of children) {
-          if (child.pid === undefined) continue;
-          io.err.write(`[${id}] did not stop within ${CHILD_STOP_TIMEOUT_MS} ms; killing pid ${child.pid}\n`);
-          exitCode = 1;
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // Already gone between the check and the kill: nothing left to stop.
-          }
-        }
-      }, CHILD_STOP_TIMEOUT_MS);
-      timer.unref();
-    };
-    const onSignal = (): void => {
-      if (!stopping) return stopAll();
-      // A second Ctrl-C means now: kill what is left by PID.
-      io.err.write('understudy cluster: killing the remaining node(s)\n');
-      exitCode = 1;
-      for (const child of children.values()) {
-        if (child.pid === undefined) continue;
-        try {
-          process.kill(child.pid, 'SIGKILL');
-        } catch {
-          // Already gone: nothing left to stop.
-        }
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    for (const n of plan) {
-      const child = spawn(process.execPath, [binPath(), 'start', '--config', n.configPath], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: process.env,
+      unwatch();
+      io.err.write(`understudy cluster: ${why}; stopping ${sup.runningCount} node(s)…\n`);
+      void sup.stopAll().then(async (clean) => {
+        for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.off(s, onSignal);
+        await control.close();
+        for (const f of files.values()) f.end();
+        resolveExit(clean ? 0 : 1);
       });
-      children.set(n.id, child);
-      const prefix = `[${n.id.padEnd(width)}]`;
-      pipeLines(child.stdout, prefix, io.out);
-      pipeLines(child.stderr, prefix, io.err);
-      child.on('error', (e) => io.err.write(`${prefix} failed to start: ${e.message}\n`));
-      child.on('exit', (code, signal) => {
-        children.delete(n.id);
-        if (!stopping) {
-          io.err.write(`${prefix} exited (${signal ?? `code ${code}`}); the other nodes keep running\n`);
-          exitCode = 1;
-        }
-        maybeDone();
-      });
-    }
+    };
+    const onSignal = (sig: NodeJS.Signals): void => stopAll(sig);
+    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+    // A parent that dies (npm start killed, its terminal gone) leaves this process to init:
+    // stop the cluster rather than run on unseen.
+    const parent = process.ppid;
+    const unwatch = watchParent(parent, () => stopAll(`parent process ${parent} is gone`));
+    sup.startAll();
     io.out.write(connectionHelp(plan, o) + '\n');
     watchPrimary(plan, o.host, io.out, () => stopping);
   });
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
 }
 
 /** How often `cluster up` asks the nodes who is primary, to announce it and every change. */

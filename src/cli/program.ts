@@ -4,7 +4,9 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isUnderstudyError } from '../errors.ts';
 import { runBench } from './bench.ts';
-import { runClusterUp } from './cluster-up.ts';
+import { runClusterCommand } from './cluster-control.ts';
+import { DEFAULT_CLUSTER_DATA, runClusterUp } from './cluster-up.ts';
+import { LOG_FORMATS, type LogFormat } from './node-log-lines.ts';
 import { DEFAULT_ADMIN_URL, parseAdminUrls } from './admin-client.ts';
 import { runStart } from './start.ts';
 import { runStatus, runSwitchover } from './status.ts';
@@ -76,12 +78,13 @@ Stops cleanly on SIGINT / SIGTERM.`,
     .description('Start N nodes as child processes with generated configurations; Ctrl-C stops them all.')
     .option('-n, --nodes <n>', 'number of data nodes', intArg('--nodes', 1, 15), 3)
     .option('-p, --base-port <port>', 'first Redis port; peers, sentinels and admin use +100, +200, +300', intArg('--base-port', 1024, 65000), 7001)
-    .option('-d, --data <dir>', 'parent directory of the nodes\' data directories (and of the generated configs)', './data')
+    .option('-d, --data <dir>', 'parent directory of the nodes\' data directories (and of the generated configs and logs)', DEFAULT_CLUSTER_DATA)
     .addOption(new Option('--storage <engine>', 'storage engine').choices(['lmdb', 'memory']).default('lmdb'))
     .option('--witness', 'add a data-less witness member (e.g. --nodes 2 --witness)', false)
     .option('--host <ip>', 'address every node listens on', '127.0.0.1')
     .option('--master-name <name>', 'name for Sentinel-aware clients', 'understudy')
     .addOption(new Option('--log-level <level>', 'log level of every node').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'))
+    .addOption(new Option('--log-format <format>', 'terminal output: short lines (roles, failovers, warnings) or every node\'s JSON lines; the files <data>/cluster/<id>.log get every line either way').choices([...LOG_FORMATS]).default('pretty'))
     .option('--require-pass <password>', 'clients must AUTH with this')
     .option('--demo', 'enable the dashboard\'s demo actions', false)
     .addHelpText(
@@ -91,8 +94,12 @@ Examples:
   $ understudy cluster up
   $ understudy cluster up --nodes 5 --base-port 8001 --data /tmp/us --storage memory
   $ understudy cluster up --nodes 2 --witness
+  $ understudy cluster up --log-format json
 
-Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i, admin 7301+i.`,
+Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i, admin 7301+i.
+A node that exits without being asked to is started again (backoff from 1 s, doubling to 30 s).
+Refuses to start when a cluster already runs on the data directory or any of the ports.
+While it runs: understudy cluster ps | stop <id> [--kill] | start <id>.`,
     )
     .action(
       async (opts: {
@@ -106,10 +113,45 @@ Ports (base 7001, node i = 0,1,…): Redis 7001+i, peers 7101+i, Sentinel 7201+i
         logLevel: string;
         requirePass?: string;
         demo: boolean;
+        logFormat: LogFormat;
       }) => {
         result.code = await runClusterUp(opts, io);
       },
     );
+
+  const dataOption = (c: Command): Command => c.option('-d, --data <dir>', 'the data directory given to `cluster up`', DEFAULT_CLUSTER_DATA);
+  const controlHelp = `
+Talks to the running \`understudy cluster up\` of that data directory (through the
+control port it lists in <data>/cluster/supervisor.json). A node stopped this way
+stays down until \`cluster start\`; one that crashes is restarted by itself.
+
+Examples:
+  $ understudy cluster ps
+  $ understudy cluster stop n2            SIGTERM: a clean stop (a failover if n2 was primary)
+  $ understudy cluster stop n2 --kill     SIGKILL: a crash
+  $ understudy cluster start n2
+  $ understudy cluster stop n1 --data /tmp/us
+
+Exit code 2 when no cluster runs on that data directory.`;
+  dataOption(cluster.command('ps'))
+    .description('List the members of a running `cluster up`: state, PID, restarts.')
+    .addHelpText('after', controlHelp)
+    .action(async (opts: { data: string }) => {
+      result.code = await runClusterCommand('ps', opts, io);
+    });
+  dataOption(cluster.command('stop').argument('<id>', 'member id, e.g. n2'))
+    .description('Stop one node of a running `cluster up` and keep it down (until `cluster start`).')
+    .option('--kill', 'SIGKILL instead of a clean stop: what a crash looks like to the others', false)
+    .addHelpText('after', controlHelp)
+    .action(async (id: string, opts: { data: string; kill: boolean }) => {
+      result.code = await runClusterCommand('stop', { ...opts, id }, io);
+    });
+  dataOption(cluster.command('start').argument('<id>', 'member id, e.g. n2'))
+    .description('Start one stopped node of a running `cluster up` again.')
+    .addHelpText('after', controlHelp)
+    .action(async (id: string, opts: { data: string }) => {
+      result.code = await runClusterCommand('start', { ...opts, id }, io);
+    });
 
   const adminOptions = (c: Command): Command =>
     c

@@ -2,6 +2,7 @@
 // flags), run until SIGINT/SIGTERM, then stopped cleanly.
 import type { Config } from '../config/schema.ts';
 import { loadConfig, setOverrides } from '../config/load.ts';
+import { watchParent } from './parent-watch.ts';
 
 export interface StartFlags {
   readonly config?: string;
@@ -45,8 +46,12 @@ async function loadStartNode(): Promise<StartNode> {
   return mod.startNode;
 }
 
-/** Upper bound on a clean stop before the process exits anyway. */
-export const STOP_TIMEOUT_MS = 15_000;
+/**
+ * Upper bound on a clean stop before the process exits anyway. Below `cluster up`'s
+ * CHILD_STOP_TIMEOUT_MS, so that a stuck stop is reported by the node itself (naming the step
+ * it was stuck in) rather than ended by its supervisor's SIGKILL.
+ */
+export const STOP_TIMEOUT_MS = 5000;
 
 function stopNode(node: StartedNode): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -62,34 +67,74 @@ function stopNode(node: StartedNode): Promise<void> {
   });
 }
 
-/** Runs one node until a signal; resolves with the process exit code. */
+/**
+ * Set by `cluster up` to its PID in each node's environment: the node stops when its
+ * supervisor is gone (its IPC channel closed, or its parent PID changed).
+ */
+export const SUPERVISOR_PID_ENV = 'UNDERSTUDY_SUPERVISOR_PID';
+
+/** Why the node is stopping: a signal, or the end of its supervisor's IPC channel. */
+type StopReason = NodeJS.Signals | 'supervisor gone';
+
+/**
+ * Runs one node until a signal; resolves with the process exit code.
+ *
+ * Started by `cluster up` (SUPERVISOR_PID_ENV set, an IPC channel open), the node also stops
+ * when that channel closes — the kernel closes it however the supervisor ends, SIGKILL
+ * included — or its parent PID changes, so a node never outlives the supervisor that started it. Signals and the channel are watched from
+ * before the node starts; a stop asked for during start-up is carried out as soon as it is up.
+ */
 export async function runStart(f: StartFlags): Promise<number> {
   const config = resolveConfig(f, process.env);
+  let reason: StopReason | null = null;
+  let onStop: (() => void) | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const request = (r: StopReason): void => {
+    if (reason !== null) return;
+    reason = r;
+    // A hung stop must not keep the process.
+    timer = setTimeout(() => {
+      process.stderr.write(`understudy: node ${config.nodeId} did not stop within ${STOP_TIMEOUT_MS} ms (STOP_TIMEOUT_MS); exiting\n`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    onStop?.();
+  };
+  const onSignal = (sig: NodeJS.Signals): void => request(sig);
+  const onDisconnect = (): void => request('supervisor gone');
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let unwatch = (): void => undefined;
+  const supervisor = Number(process.env[SUPERVISOR_PID_ENV]);
+  if (Number.isInteger(supervisor) && supervisor > 0) {
+    if (process.channel && process.connected) {
+      // The channel alone must not keep the process alive once the node has stopped.
+      process.channel.unref();
+      process.once('disconnect', onDisconnect);
+    } else {
+      // The channel closed before this code ran (the supervisor died while this process started).
+      request('supervisor gone');
+    }
+    // And a parent-death check, for a supervisor gone without the channel noticing.
+    unwatch = watchParent(supervisor, onDisconnect);
+  }
   const startNode = await loadStartNode();
   const node = await startNode(config);
   return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onSignal = (sig: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      const timer = setTimeout(() => {
-        process.stderr.write(`understudy: node ${config.nodeId} did not stop within ${STOP_TIMEOUT_MS} ms; exiting\n`);
-        resolve(1);
-      }, STOP_TIMEOUT_MS);
-      timer.unref();
+    onStop = (): void => {
       stopNode(node).then(
-        () => {
-          clearTimeout(timer);
-          resolve(sig === 'SIGINT' ? 130 : 0);
-        },
+        () => resolve(reason === 'SIGINT' ? 130 : 0),
         (e: unknown) => {
-          clearTimeout(timer);
           process.stderr.write(`understudy: stopping node ${config.nodeId} failed: ${String(e)}\n`);
           resolve(1);
         },
       );
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    if (reason !== null) onStop();
+  }).finally(() => {
+    clearTimeout(timer);
+    unwatch();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('disconnect', onDisconnect);
   });
 }
