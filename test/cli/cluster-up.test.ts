@@ -440,7 +440,10 @@ test('SIGTERM to every node at once, repeated: each stops cleanly (exit code 0) 
       // loaded its code can only end it by the default action. Early rounds stop nodes that
       // may still be connecting and electing, the last a cluster with a primary.
       await eventually(`round ${round}: every node up`, START_DEADLINE_MS, async () => (await Promise.all([0, 1, 2].map((i) => roleOf(c.base, i)))).every((r) => r !== null));
-      if (round === SIGTERM_ROUNDS) await eventually('a primary', START_DEADLINE_MS, async () => (await Promise.all([0, 1, 2].map((i) => roleOf(c.base, i)))).includes('primary'));
+      if (round === SIGTERM_ROUNDS) {
+        let roles: Array<string | null> = [];
+        await eventually('a primary', START_DEADLINE_MS, async () => (roles = await Promise.all([0, 1, 2].map((i) => roleOf(c.base, i)))).includes('primary'), () => `roles: ${roles.join(', ')}\n${c.out()}`);
+      }
       for (const pid of pids) process.kill(pid, 'SIGTERM');
       // Well below the supervisor's 10 s kill: a node stuck in its stop would still be alive.
       await allGone(`round ${round}: every node exited`, pids, STOP_BOUND_MS, c.out);
