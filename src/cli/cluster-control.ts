@@ -46,6 +46,26 @@ export function runningSupervisor(dataRoot: string): SupervisorFile | null {
   return f;
 }
 
+/** How long `cluster up` waits for an existing supervisor file's process to answer before calling the file stale. */
+export const SUPERVISOR_PING_TIMEOUT_MS = 2000;
+
+/**
+ * The supervisor of the cluster in `dataRoot` if it is really running: its file is there, its
+ * PID alive, and its control port answers to its token (a PID alone may have been reused since
+ * a supervisor was killed and left its file behind).
+ */
+export async function answeringSupervisor(dataRoot: string): Promise<SupervisorFile | null> {
+  const f = runningSupervisor(dataRoot);
+  if (!f) return null;
+  try {
+    const res = await fetch(`${f.url}/members`, { headers: { authorization: `Bearer ${f.token}` }, signal: AbortSignal.timeout(SUPERVISOR_PING_TIMEOUT_MS) });
+    await res.arrayBuffer();
+    return res.ok ? f : null;
+  } catch {
+    return null;
+  }
+}
+
 function reply(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
@@ -97,7 +117,13 @@ export async function startControl(sup: ClusterSupervisor, dataRoot: string, por
 export async function controlRequest(dataRoot: string, method: 'GET' | 'POST', path: string): Promise<{ status: number; body: { members?: MemberInfo[]; member?: MemberInfo; error?: string } }> {
   const f = runningSupervisor(dataRoot);
   if (!f) throw new Error(`no running cluster in ${resolve(dataRoot)} (no live supervisor in ${supervisorFilePath(dataRoot)}); start one with: understudy cluster up --data ${dataRoot}`);
-  const res = await fetch(`${f.url}${path}`, { method, headers: { authorization: `Bearer ${f.token}` }, signal: AbortSignal.timeout(CONTROL_REQUEST_TIMEOUT_MS) });
+  let res: Response;
+  try {
+    res = await fetch(`${f.url}${path}`, { method, headers: { authorization: `Bearer ${f.token}` }, signal: AbortSignal.timeout(CONTROL_REQUEST_TIMEOUT_MS) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+    throw new Error(`the supervisor named in ${supervisorFilePath(dataRoot)} (pid ${f.pid}) does not answer at ${f.url} (${cause}); if it was killed, that file is stale and \`cluster up\` will replace it`);
+  }
   return { status: res.status, body: (await res.json()) as { members?: MemberInfo[]; member?: MemberInfo; error?: string } };
 }
 

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ConfigInput } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
-import { runningSupervisor, startControl } from './cluster-control.ts';
+import { answeringSupervisor, startControl } from './cluster-control.ts';
 import { ClusterSupervisor } from './cluster-supervisor.ts';
 import { watchParent } from './parent-watch.ts';
 import { prettyNodeLine, type LogFormat } from './node-log-lines.ts';
@@ -143,7 +143,7 @@ function portTaken(host: string, port: number): Promise<boolean> {
  * or some of the ports are taken (most likely by a cluster already running on them).
  */
 export async function startBlocker(plan: readonly PlannedNode[], o: Pick<ClusterUpOptions, 'host' | 'data' | 'basePort'>): Promise<string | null> {
-  const other = runningSupervisor(o.data);
+  const other = await answeringSupervisor(o.data);
   if (other) return `a cluster is already running on ${resolve(o.data)} (supervisor pid ${other.pid}); stop it first (Ctrl-C in its terminal, or kill ${other.pid})`;
   const taken: string[] = [];
   for (const p of plannedPorts(plan)) if (await portTaken(o.host, p.port)) taken.push(`${p.port} (${p.what})`);

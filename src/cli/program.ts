@@ -66,7 +66,8 @@ Examples:
   $ understudy start --config /etc/understudy/n1.json
   $ UNDERSTUDY_LOG_LEVEL=debug understudy start -c n1.json --set limits.maxClients=2000
 
-Stops cleanly on SIGINT / SIGTERM.`,
+Stops cleanly on SIGINT / SIGTERM (exits with code 1 if that takes over 8 s). Started by
+\`cluster up\`, it also stops when its supervisor is gone, however that died.`,
     )
     .action(async (opts: { config?: string; nodeId?: string; dataDir?: string; storage?: string; logLevel?: string; requirePass?: string; demo?: boolean; set: string[] }) => {
       result.code = await runStart(opts);

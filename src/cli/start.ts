@@ -51,7 +51,7 @@ async function loadStartNode(): Promise<StartNode> {
  * CHILD_STOP_TIMEOUT_MS, so that a stuck stop is reported by the node itself (naming the step
  * it was stuck in) rather than ended by its supervisor's SIGKILL.
  */
-export const STOP_TIMEOUT_MS = 5000;
+export const STOP_TIMEOUT_MS = 8000;
 
 function stopNode(node: StartedNode): Promise<void> {
   return new Promise((resolve, reject) => {

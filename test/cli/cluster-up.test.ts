@@ -20,8 +20,8 @@ import { rawConnect } from '../server/raw-client.ts';
 const BIN = new URL('../../bin/understudy.mjs', import.meta.url).pathname;
 const START_DEADLINE_MS = 60_000;
 const STOP_DEADLINE_MS = 30_000;
-/** How long a node stopped by SIGTERM may take to exit, well below the supervisor's kill after 10 s. */
-const STOP_BOUND_MS = 6000;
+/** How long a node stopped by SIGTERM may take to exit: past its own STOP_TIMEOUT_MS (8 s) it exits with code 1, and the supervisor kills at 10 s. */
+const STOP_BOUND_MS = 9000;
 
 async function portFree(port: number): Promise<boolean> {
   const s = createServer();
