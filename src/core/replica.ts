@@ -987,6 +987,9 @@ export class Replica {
       if (r < this.round - 64) this.roundSentMs.delete(r);
       else break;
     }
+    // A lone voter is its own majority: the round is confirmed as it starts. (Otherwise the lease
+    // is renewed by acknowledgements, and with nobody to acknowledge every read timed out.)
+    if (this.voters.length === 1) this.updateLease();
   }
 
   /** The send time of the newest round a majority (counting us) has confirmed. */
