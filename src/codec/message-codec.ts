@@ -15,13 +15,13 @@ import {
   ByteWriter,
   bytesSize,
   encodedSize,
-  entriesBodySize,
+  regionItemsBodySize,
   epochStartsBodySize,
-  readEntriesBody,
+  readRegionItemsBody,
   readEpochStartsBody,
   readUpdate,
   varintSize,
-  writeEntriesBody,
+  writeRegionItemsBody,
   writeEpochStartsBody,
   writeUpdate,
 } from './update-codec.ts';
@@ -292,17 +292,19 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       varintSize(m.asOfLsn) +
       varintSize(m.seq) +
       optionalBytesSize(m.afterKey) +
+      optionalBytesSize(m.afterElem) +
       2 +
-      entriesBodySize(m.entries),
+      regionItemsBodySize(m.items),
     write: (w, m) => {
       w.varint(m.epoch);
       w.varint(m.region);
       w.varint(m.asOfLsn);
       w.varint(m.seq);
       writeOptionalBytes(w, m.afterKey);
+      writeOptionalBytes(w, m.afterElem);
       w.bool(m.first);
       w.bool(m.last);
-      writeEntriesBody(w, m.entries);
+      writeRegionItemsBody(w, m.items);
     },
     read: (r) => ({
       t: 'region-data',
@@ -311,9 +313,10 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       asOfLsn: r.varint('asOfLsn'),
       seq: r.varint('seq'),
       afterKey: readOptionalBytes(r, 'afterKey'),
+      afterElem: readOptionalBytes(r, 'afterElem'),
       first: r.bool('first'),
       last: r.bool('last'),
-      entries: readEntriesBody(r),
+      items: readRegionItemsBody(r),
     }),
   },
   'timeout-now': {

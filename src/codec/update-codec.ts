@@ -16,21 +16,29 @@
 //             u8 tag 0 put:  bytes key, bytes value, varint expireAtMs
 //             u8 tag 1 del:  bytes key
 //             u8 tag 2 flush
+//             u8 tag 3 expire:    bytes key, varint expireAtMs
+//             u8 tag 4 elem set:  bytes key, u8 type, bytes elem, bytes value
+//             u8 tag 5 elem del:  bytes key, u8 type, bytes elem
+//           (type: 1 hash, 2 list, 3 set, 4 zset; tags 3-5 came with collections, format 1
+//           still: every older record decodes as before)
 // where `bytes` is a varint length followed by that many raw bytes, and
 // `varint` is unsigned LEB128 of a safe integer (at most 8 bytes, minimal).
 //
-// Entry list (region data), format 1: u8 format, varint count, then per entry
-//   bytes key, bytes value, varint expireAtMs.
+// Region item list (region data), format 2: u8 format, varint count, then per item
+//   u8 tag 0 key header: bytes key, u8 type (0 string), u8 big, bytes value, varint expireAtMs
+//   u8 tag 1 element:    bytes key, bytes elem, bytes value
+// (format 1 was the strings-only entry list: bytes key, bytes value, varint expireAtMs).
 // EpochStart list, format 1: u8 format, varint count, then per item
 //   varint epoch, varint startLsn.
 import { assert } from '../lib/assert.ts';
 import { UnderstudyError } from '../errors.ts';
-import type { Entry, EpochStart, NodeId, Op, Update, UpdateKind } from '../core/types.ts';
+import { stringEntry, TYPE_BY_CODE, TYPE_CODE } from '../core/collections.ts';
+import type { CollectionType, EpochStart, NodeId, Op, RegionItem, Update, UpdateKind } from '../core/types.ts';
 
 /** The leading format byte of an encoded Update; bump it when the layout changes. */
 export const UPDATE_FORMAT_VERSION = 1;
-/** The leading format byte of an encoded Entry list. */
-export const ENTRIES_FORMAT_VERSION = 1;
+/** The leading format byte of an encoded region item list (2: typed items; 1 was strings only). */
+export const REGION_ITEMS_FORMAT_VERSION = 2;
 /** The leading format byte of an encoded EpochStart list. */
 export const EPOCH_STARTS_FORMAT_VERSION = 1;
 /** Node ids are short names ("n1"); one length byte bounds them and keeps them cheap on the wire. */
@@ -43,6 +51,11 @@ const KIND_BY_CODE: readonly UpdateKind[] = ['data', 'config', 'epoch-start'];
 const OP_PUT = 0;
 const OP_DEL = 1;
 const OP_FLUSH = 2;
+const OP_EXPIRE = 3;
+const OP_ELEM_SET = 4;
+const OP_ELEM_DEL = 5;
+const ITEM_KEY = 0;
+const ITEM_ELEM = 1;
 
 // ---------------------------------------------------------------------------
 // Primitive sizes, writer and reader (shared by the message codec and the
@@ -277,6 +290,11 @@ function opSize(op: Op): number {
       return 1 + bytesSize(op.key);
     case 'flush':
       return 1;
+    case 'expire':
+      assertCount(op.expireAtMs, 'expireAtMs');
+      return 1 + bytesSize(op.key) + varintSize(op.expireAtMs);
+    case 'elem':
+      return 2 + bytesSize(op.key) + bytesSize(op.elem) + (op.value === null ? 0 : bytesSize(op.value));
   }
 }
 
@@ -323,8 +341,31 @@ export function writeUpdate(w: ByteWriter, u: Update): void {
       case 'flush':
         w.u8(OP_FLUSH);
         break;
+      case 'expire':
+        w.u8(OP_EXPIRE);
+        w.bytes(op.key);
+        w.varint(op.expireAtMs);
+        break;
+      case 'elem':
+        w.u8(op.value === null ? OP_ELEM_DEL : OP_ELEM_SET);
+        w.bytes(op.key);
+        w.u8(TYPE_CODE[op.type]);
+        w.bytes(op.elem);
+        if (op.value !== null) w.bytes(op.value);
+        break;
     }
   }
+}
+
+/** A collection type byte (1..4). */
+function readCollectionType(r: ByteReader, field: string): CollectionType {
+  const code = r.u8(field);
+  const type = TYPE_BY_CODE[code];
+  if (type === undefined || type === 'string') {
+    r.pos--;
+    r.fail(field, `unknown collection type ${code}`);
+  }
+  return type;
 }
 
 /** Reads one Update starting at r.pos (format byte included). */
@@ -361,6 +402,13 @@ export function readUpdate(r: ByteReader): Update {
       ops[i] = { k: 'del', key: r.bytes('op.key') };
     } else if (tag === OP_FLUSH) {
       ops[i] = { k: 'flush' };
+    } else if (tag === OP_EXPIRE) {
+      ops[i] = { k: 'expire', key: r.bytes('op.key'), expireAtMs: r.varint('op.expireAtMs') };
+    } else if (tag === OP_ELEM_SET || tag === OP_ELEM_DEL) {
+      const key = r.bytes('op.key');
+      const type = readCollectionType(r, 'op.type');
+      const elem = r.bytes('op.elem');
+      ops[i] = { k: 'elem', key, type, elem, value: tag === OP_ELEM_SET ? r.bytes('op.value') : null };
     } else {
       r.pos--;
       r.fail('op.tag', `unknown op tag ${tag}`);
@@ -385,56 +433,84 @@ export function decodeUpdate(buf: Uint8Array): Update {
 }
 
 // ---------------------------------------------------------------------------
-// Entry pairs (region data)
+// Region items (region data)
 
-/** Size of the body of an entry list (without the format byte). */
-export function entriesBodySize(entries: ReadonlyArray<readonly [Buffer, Entry]>): number {
-  let n = varintSize(entries.length);
-  for (const [key, e] of entries) {
-    assertCount(e.expireAtMs, 'expireAtMs');
-    n += bytesSize(key) + bytesSize(e.value) + varintSize(e.expireAtMs);
+/** Size of the body of a region item list (without the format byte). */
+export function regionItemsBodySize(items: readonly RegionItem[]): number {
+  let n = varintSize(items.length);
+  for (const it of items) {
+    if (it.t === 'key') {
+      assertCount(it.entry.expireAtMs, 'expireAtMs');
+      n += 3 + bytesSize(it.key) + bytesSize(it.entry.value) + varintSize(it.entry.expireAtMs);
+    } else n += 1 + bytesSize(it.key) + bytesSize(it.elem) + bytesSize(it.value);
   }
   return n;
 }
 
-export function writeEntriesBody(w: ByteWriter, entries: ReadonlyArray<readonly [Buffer, Entry]>): void {
-  w.varint(entries.length);
-  for (const [key, e] of entries) {
-    w.bytes(key);
-    w.bytes(e.value);
-    w.varint(e.expireAtMs);
+export function writeRegionItemsBody(w: ByteWriter, items: readonly RegionItem[]): void {
+  w.varint(items.length);
+  for (const it of items) {
+    if (it.t === 'key') {
+      w.u8(ITEM_KEY);
+      w.bytes(it.key);
+      w.u8(TYPE_CODE[it.entry.type]);
+      w.bool(it.entry.big);
+      w.bytes(it.entry.value);
+      w.varint(it.entry.expireAtMs);
+    } else {
+      w.u8(ITEM_ELEM);
+      w.bytes(it.key);
+      w.bytes(it.elem);
+      w.bytes(it.value);
+    }
   }
 }
 
-export function readEntriesBody(r: ByteReader): Array<[Buffer, Entry]> {
-  // Smallest entry: empty key (1) + empty value (1) + expiry 0 (1).
-  const n = r.count('entries.length', 3);
-  const out = new Array<[Buffer, Entry]>(n);
+export function readRegionItemsBody(r: ByteReader): RegionItem[] {
+  // Smallest item: tag + empty key + empty elem + empty value (4).
+  const n = r.count('items.length', 4);
+  const out = new Array<RegionItem>(n);
   for (let i = 0; i < n; i++) {
-    const key = r.bytes('entry.key');
-    const value = r.bytes('entry.value');
-    const expireAtMs = r.varint('entry.expireAtMs');
-    out[i] = [key, { value, expireAtMs }];
+    const tag = r.u8('item.tag');
+    const key = r.bytes('item.key');
+    if (tag === ITEM_KEY) {
+      const code = r.u8('item.type');
+      const type = TYPE_BY_CODE[code];
+      if (type === undefined) {
+        r.pos--;
+        r.fail('item.type', `unknown value type ${code}`);
+      }
+      const big = r.bool('item.big');
+      const value = r.bytes('item.value');
+      const expireAtMs = r.varint('item.expireAtMs');
+      const entry = type === 'string' ? stringEntry(value, expireAtMs) : { type, value, expireAtMs, count: 0, big };
+      out[i] = { t: 'key', key, entry };
+    } else if (tag === ITEM_ELEM) {
+      const elem = r.bytes('item.elem');
+      out[i] = { t: 'elem', key, elem, value: r.bytes('item.value') };
+    } else {
+      r.fail('item.tag', `unknown region item tag ${tag}`);
+    }
   }
   return out;
 }
 
-/** A region's content as one byte string (for region resync and snapshots). */
-export function encodeEntries(entries: ReadonlyArray<readonly [Buffer, Entry]>): Buffer {
-  const w = new ByteWriter(Buffer.allocUnsafe(1 + entriesBodySize(entries)));
-  w.u8(ENTRIES_FORMAT_VERSION);
-  writeEntriesBody(w, entries);
+/** A chunk of a region's content as one byte string (for region resync and snapshots). */
+export function encodeRegionItems(items: readonly RegionItem[]): Buffer {
+  const w = new ByteWriter(Buffer.allocUnsafe(1 + regionItemsBodySize(items)));
+  w.u8(REGION_ITEMS_FORMAT_VERSION);
+  writeRegionItemsBody(w, items);
   return w.done();
 }
 
-export function decodeEntries(buf: Uint8Array): Array<[Buffer, Entry]> {
-  const r = new ByteReader(buf, 'entries');
+export function decodeRegionItems(buf: Uint8Array): RegionItem[] {
+  const r = new ByteReader(buf, 'region-items');
   const format = r.u8('format');
-  if (format !== ENTRIES_FORMAT_VERSION) {
+  if (format !== REGION_ITEMS_FORMAT_VERSION) {
     r.pos--;
-    r.fail('format', `unsupported entries format ${format} (this build reads format ${ENTRIES_FORMAT_VERSION})`);
+    r.fail('format', `unsupported region items format ${format} (this build reads format ${REGION_ITEMS_FORMAT_VERSION})`);
   }
-  const out = readEntriesBody(r);
+  const out = readRegionItemsBody(r);
   r.finish();
   return out;
 }

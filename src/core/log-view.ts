@@ -19,7 +19,13 @@ export function entryBytes(key: Buffer, value: Buffer): number {
 
 export function opsBytes(ops: readonly Op[]): number {
   let n = 0;
-  for (const op of ops) n += OP_OVERHEAD_BYTES + (op.k === 'flush' ? 0 : op.key.length + (op.k === 'put' ? op.value.length : 0));
+  for (const op of ops) {
+    n += OP_OVERHEAD_BYTES;
+    if (op.k === 'flush') continue;
+    n += op.key.length;
+    if (op.k === 'put') n += op.value.length;
+    else if (op.k === 'elem') n += op.elem.length + (op.value?.length ?? 0);
+  }
   return n;
 }
 

@@ -1,6 +1,6 @@
 // Every message between nodes. Each carries the sender's epoch: a receiver
 // rejects anything from an older epoch (fencing) and steps down on a newer one.
-import type { Entry, EpochStart, Epoch, Lsn, NodeId, Update } from './types.ts';
+import type { RegionItem, EpochStart, Epoch, Lsn, NodeId, Update } from './types.ts';
 
 /**
  * Claim 1's "notification to clear": updates up to clearLsn are held by every configured
@@ -141,10 +141,13 @@ export interface RegionDataMsg {
   readonly asOfLsn: Lsn;
   /** The region request this answers (0 for a transfer the primary started with resync-start). */
   readonly seq: number;
+  /** Where the previous chunk ended: after the header of afterKey, or after its element afterElem. */
   readonly afterKey: Buffer | null;
+  readonly afterElem: Buffer | null;
   readonly first: boolean;
   readonly last: boolean;
-  readonly entries: ReadonlyArray<readonly [Buffer, Entry]>;
+  /** The region's item stream from there (src/core/region-content.ts). */
+  readonly items: readonly RegionItem[];
 }
 
 /** Planned switchover: the primary, drained, tells the chosen secondary to stand now. */

@@ -9,12 +9,12 @@
 //   5. messages, then replies.
 import type { Envelope } from './messages.ts';
 import type { Reply } from './reply.ts';
-import type { Entry, Epoch, Lsn, NodeId, Update } from './types.ts';
+import type { RegionItem, Epoch, Lsn, NodeId, Update } from './types.ts';
 import type { FailoverSummary } from './failover-sync.ts';
 
 export type StorageOp =
   | { readonly k: 'apply'; readonly update: Update }
-  | { readonly k: 'install'; readonly region: number; readonly entries: ReadonlyArray<readonly [Buffer, Entry]>; readonly first: boolean }
+  | { readonly k: 'install'; readonly region: number; readonly items: readonly RegionItem[]; readonly first: boolean }
   | { readonly k: 'dirty'; readonly regions: readonly number[] }
   | { readonly k: 'clean'; readonly region: number }
   | { readonly k: 'set-applied'; readonly lsn: Lsn };

@@ -21,8 +21,8 @@ import { type CoreConfig, majorityOf, validateCoreConfig } from './config.ts';
 import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } from './failover-sync.ts';
 import { Indicators } from './indicators.ts';
 import { isWriteCommand } from './kv/command-table.ts';
-import { executeBatch } from './kv/executor.ts';
-import { entryBytes, LogView, opsBytes } from './log-view.ts';
+import { executeBatch, type ExecOptions } from './kv/executor.ts';
+import { LogView, opsBytes } from './log-view.ts';
 import type {
   AckMsg,
   AppendMsg,
@@ -41,6 +41,7 @@ import type {
 import { PendingState } from './pending-state.ts';
 import { emptyReady, type Ready, type StorageOp } from './ready.ts';
 import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
+import { readRegionChunk, type RegionCursor } from './region-content.ts';
 import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
 import type { Epoch, Lsn, NodeId, Op, Update } from './types.ts';
@@ -101,7 +102,7 @@ interface Progress {
   /** After a resync-start: the lsn its log restarted after, until it holds everything cleared. */
   catchingUpAfter: Lsn | null;
   /** Pending region transfer to this secondary. */
-  regionQueue: Array<{ region: number; afterKey: Buffer | undefined; atLsn: Lsn; first: boolean; seq: number }>;
+  regionQueue: Array<{ region: number; after: RegionCursor | undefined; atLsn: Lsn; first: boolean; seq: number }>;
   /** Regions it has resynced (for the failover report). */
   regionsResynced: number;
 }
@@ -158,10 +159,15 @@ export const EXPIRY_SCAN_PER_RUN = 1024;
 
 const WRITE_ERR_READONLY = "READONLY You can't write against a read only replica.";
 
+/** Mixed into the seed for the generator of command randomness (SPOP…), apart from election jitter. */
+const COMMAND_PRNG_SALT = 0x5bd1e995;
+
 export class Replica {
   readonly id: NodeId;
   private readonly cfg: CoreConfig;
   private readonly prng: Prng;
+  /** What client commands execute with: SPOP, SRANDMEMBER… draw from the primary's seeded generator. */
+  private readonly execOptions: ExecOptions;
   private readonly voters: readonly NodeId[];
   private readonly isWitness: boolean;
   private readonly secondariesAll: readonly NodeId[];
@@ -191,7 +197,7 @@ export class Replica {
   private regionRequestSentMs = -Infinity;
   /** Current region transfer: chunks must carry this seq and follow on from the last key installed. */
   private regionSeq = 0;
-  private readonly regionCursor = new Map<number, Buffer | null>();
+  private readonly regionCursor = new Map<number, RegionCursor>();
 
   // timers
   private lastHeardFromPrimaryMs = 0;
@@ -237,6 +243,9 @@ export class Replica {
     this.cfg = cfg;
     this.id = cfg.self;
     this.prng = new Prng(cfg.seed);
+    // Its own stream, so that commands drawing random numbers leave election jitter unchanged.
+    const commandPrng = new Prng(cfg.seed ^ COMMAND_PRNG_SALT);
+    this.execOptions = { maxValueBytes: cfg.limits.maxValueBytes, maxWriteBytes: cfg.limits.maxWriteBytes, random: () => commandPrng.float() };
     const self = cfg.members.find((m) => m.id === cfg.self)!;
     this.isWitness = self.kind === 'witness';
     this.voters = cfg.members.map((m) => m.id);
@@ -776,7 +785,7 @@ export class Replica {
         this.reply(id, cmds.map(() => err('LOADING region resync in progress, try another replica or the primary')), 0);
         return;
       }
-      const res = executeBatch(cmds, this.storage!, wallMs);
+      const res = executeBatch(cmds, this.storage!, wallMs, this.execOptions);
       this.reply(id, res.replies, 0);
       return;
     }
@@ -809,7 +818,7 @@ export class Replica {
 
   /** Execute against the latest state (committed + pending); the reply waits for the commit. */
   private execute(id: number, cmds: readonly Buffer[][], wallMs: number, writes: boolean): void {
-    const res = executeBatch(cmds, this.pending!, wallMs, this.cfg.limits);
+    const res = executeBatch(cmds, this.pending!, wallMs, this.execOptions);
     let lsn = 0;
     if (res.ops.length > 0) {
       const bytes = opsBytes(res.ops);
@@ -1380,7 +1389,7 @@ export class Replica {
     const p = this.progress.get(from);
     if (!p || p.kind !== 'data') return;
     // A new request supersedes any transfer in progress (its chunks may have been lost).
-    p.regionQueue = m.regions.map((r) => ({ region: r, afterKey: undefined, atLsn: m.atLsn, first: true, seq: m.seq }));
+    p.regionQueue = m.regions.map((r) => ({ region: r, after: undefined, atLsn: m.atLsn, first: true, seq: m.seq }));
     this.sendRegionChunks(p);
   }
 
@@ -1405,7 +1414,7 @@ export class Replica {
     p.mode = 'resync';
     p.inDest = false;
     this.dest = this.dest.filter((d) => d !== p.id);
-    p.regionQueue = regions.map((r) => ({ region: r, afterKey: undefined, atLsn: after, first: true, seq: 0 }));
+    p.regionQueue = regions.map((r) => ({ region: r, after: undefined, atLsn: after, first: true, seq: 0 }));
     p.resyncRegions = null;
     p.catchingUpAfter = after;
     p.nextLsn = after + 1;
@@ -1422,25 +1431,26 @@ export class Replica {
     for (let i = 0; i < p.regionQueue.length && budget-- > 0; ) {
       const q = p.regionQueue[i]!;
       if (this.storageApplied < q.atLsn) return; // wait until our storage area has caught up
-      const page = this.storage.regionEntries(q.region, q.afterKey, this.cfg.limits.regionChunkEntries);
-      // Within the append byte budget too, so that a chunk of large values still fits one frame
-      // (a larger one would be dropped by the transport, and the region never resynced).
-      const entries = prefixWithin(page, this.cfg.limits.maxAppendBytes);
-      const last = entries.length === page.length && page.length < this.cfg.limits.regionChunkEntries;
+      // Items, not keys, are counted: a huge collection goes over many chunks. Within the append
+      // byte budget too, so that a chunk of large values still fits one frame (a larger one would
+      // be dropped by the transport, and the region never resynced).
+      const chunk = readRegionChunk(this.storage, q.region, q.after, this.cfg.limits.regionChunkEntries, this.cfg.limits.maxAppendBytes);
+      const last = chunk.next === null;
       const msg: RegionDataMsg = {
         t: 'region-data',
         epoch: this.epoch,
         region: q.region,
         asOfLsn: this.storageApplied,
         seq: q.seq,
-        afterKey: q.afterKey ?? null,
+        afterKey: q.after?.key ?? null,
+        afterElem: q.after?.elem ?? null,
         first: q.first,
         last,
-        entries,
+        items: chunk.items,
       };
       this.send(p.id, msg);
       q.first = false;
-      q.afterKey = entries[entries.length - 1]?.[0] ?? q.afterKey;
+      q.after = chunk.next ?? q.after;
       if (last) {
         p.regionQueue.splice(i, 1);
         p.regionsResynced++;
@@ -1504,11 +1514,20 @@ export class Replica {
     if (m.epoch !== this.epoch || from !== this.primaryId || !this.storage || !this.dirty.has(m.region)) return;
     if (m.seq !== this.regionSeq) return; // a chunk of a superseded transfer
     const cursor = this.regionCursor.get(m.region);
-    const contiguous = m.first ? m.afterKey === null && cursor === undefined : cursor !== undefined && cursor !== null && m.afterKey !== null && cursor.equals(m.afterKey);
+    const contiguous = m.first
+      ? m.afterKey === null && cursor === undefined
+      : cursor !== undefined && m.afterKey !== null && cursor.key.equals(m.afterKey) && sameElem(cursor.elem, m.afterElem);
     if (!contiguous) return; // lost or reordered: the re-request after a timeout starts it over
-    const lastKey = m.entries[m.entries.length - 1]?.[0];
-    this.regionCursor.set(m.region, lastKey ?? m.afterKey ?? Buffer.alloc(0));
-    const ops: StorageOp[] = [{ k: 'install', region: m.region, entries: m.entries, first: m.first }];
+    const lastItem = m.items[m.items.length - 1];
+    const end: RegionCursor | undefined =
+      lastItem !== undefined
+        ? { key: lastItem.key, elem: lastItem.t === 'elem' ? lastItem.elem : null }
+        : m.afterKey !== null
+          ? { key: m.afterKey, elem: m.afterElem }
+          : undefined;
+    // An empty first chunk (an empty region) is always its last: no cursor is needed after it.
+    if (end !== undefined) this.regionCursor.set(m.region, end);
+    const ops: StorageOp[] = [{ k: 'install', region: m.region, items: m.items, first: m.first }];
     this.out.storage.push(...ops);
     if (m.last) {
       this.dirty.delete(m.region);
@@ -1523,6 +1542,7 @@ export class Replica {
   }
 
   // ------------------------------------------------------------------ planned switchover
+
 
   private onSwitchover(id: number, to: NodeId | undefined): void {
     if (this.role !== 'primary') {
@@ -1716,12 +1736,7 @@ function stripForWitness(u: Update): Update {
   return u.ops.length === 0 ? u : { ...u, ops: [] };
 }
 
-/** The longest prefix of `entries` within `budget` bytes (as entryBytes counts them), and never empty. */
-function prefixWithin<T extends readonly [Buffer, { readonly value: Buffer }]>(entries: T[], budget: number): T[] {
-  let bytes = 0;
-  for (let i = 0; i < entries.length; i++) {
-    bytes += entryBytes(entries[i]![0], entries[i]![1].value);
-    if (bytes > budget && i > 0) return entries.slice(0, i);
-  }
-  return entries;
+/** Two optional element cursors name the same place. */
+function sameElem(a: Buffer | null, b: Buffer | null): boolean {
+  return a === null || b === null ? a === b : a.equals(b);
 }

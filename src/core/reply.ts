@@ -10,6 +10,7 @@ export type Reply =
   | { readonly t: 'double'; readonly d: number } // RESP3 double; RESP2 writes it as bulk
   | { readonly t: 'map'; readonly entries: ReadonlyArray<readonly [Reply, Reply]> } // RESP3 map; RESP2 flat array
   | { readonly t: 'set'; readonly items: readonly Reply[] } // RESP3 set; RESP2 array
+  | { readonly t: 'pairs'; readonly items: ReadonlyArray<readonly [Reply, Reply]> } // RESP3 array of 2-arrays (HRANDFIELD WITHVALUES, ZRANGE WITHSCORES); RESP2 flat array
   | { readonly t: 'null' } // RESP3 null; RESP2 nil bulk
   | { readonly t: 'verbatim'; readonly format: string; readonly s: string }; // RESP3 '='; RESP2 bulk
 

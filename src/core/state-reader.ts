@@ -1,15 +1,19 @@
 // Read access the protocol core needs to a node's storage area (synchronous:
 // LMDB reads are). Defined here so that the core depends on nothing outside it;
 // src/storage implements it.
-import type { Entry } from './types.ts';
+import type { Element, ElementRange, Entry } from './types.ts';
 
 /** Read access the protocol core needs (synchronous: LMDB reads are). */
 export interface StateReader {
-  /** The entry stored for key, or undefined. Does not hide expired entries: callers decide. */
+  /** The key's header (type, expiry, string value or element count), or undefined. Does not hide expired entries: callers decide. */
   get(key: Buffer): Entry | undefined;
+  /** One element of the collection at key (see Element), or undefined. Reads that element only. */
+  getElement(key: Buffer, elem: Buffer): Buffer | undefined;
+  /** Elements of the collection at key in the range's order; reads about `range.limit` elements. */
+  elements(key: Buffer, range: ElementRange): Element[];
   /**
-   * Entries of one region in key byte order, starting strictly after `afterKey` (or at the
-   * beginning), at most `limit` of them. For region resync and digests.
+   * Headers of one region in key byte order, starting strictly after `afterKey` (or at the
+   * beginning), at most `limit` of them. For SCAN, KEYS, active expiry, region resync and digests.
    */
   regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]>;
   /** Number of keys stored (DBSIZE). */

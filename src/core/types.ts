@@ -8,20 +8,87 @@ export type Lsn = number;
 /** Monotonically increasing election term; every message carries one (fencing). */
 export type Epoch = number;
 
-/** A stored value with its absolute expiry (unix ms, 0 = never). */
+/** The type of a key's value, as TYPE names it. */
+export type ValueType = 'string' | 'hash' | 'list' | 'set' | 'zset';
+/** The types whose value is a collection of elements, stored and replicated element by element. */
+export type CollectionType = Exclude<ValueType, 'string'>;
+
+/**
+ * What a key holds at its top level (its "header"): the type, the absolute expiry (unix ms,
+ * 0 = never), for a string its value, for a collection its element count. A collection's
+ * elements are read one by one or by range (StateReader.getElement / elements), never with
+ * the header, so that touching one element of a huge collection never loads the rest.
+ */
 export interface Entry {
+  readonly type: ValueType;
+  /** The string's bytes; empty for a collection. */
   readonly value: Buffer;
   readonly expireAtMs: number;
+  /** Number of elements of a collection (at least 1 while it exists); 0 for a string. */
+  readonly count: number;
+  /**
+   * For a collection: it grew past the compact encoding's limits once (Redis converts a
+   * listpack/intset to a hashtable/skiplist and never back), so OBJECT ENCODING reports the
+   * big encoding. Decided by the shared rule of src/core/kv/encoding.ts; false for strings.
+   */
+  readonly big: boolean;
 }
 
 /**
- * A deterministic write. The primary executes client logic (INCR, APPEND, SET NX…)
- * and replicates only final values, so replicas never re-execute logic.
+ * A collection's element, named by `elem`:
+ * - hash: the field, value = the field's value;
+ * - set: the member, value = empty;
+ * - zset: the member, value = its score (encodeScore: 8 bytes, float64 big-endian);
+ * - list: the position (encodeListPosition: 8 bytes, sortable), value = the element.
+ * Elements are ordered by `elem` bytes; a zset is also ordered by score (ElementRange.by).
+ */
+export interface Element {
+  readonly elem: Buffer;
+  readonly value: Buffer;
+}
+
+/**
+ * A range read of a collection's elements, in `by` order: 'elem' (element bytes; for a list
+ * that is list order) or 'score' (zset only: score, then member bytes, the order key of
+ * scoreOrderKey). It starts at `start` (an element, or for 'score' an order key) or at the
+ * first (last, with `reverse`) element, skips `start` itself when `exclusive`, and returns at
+ * most `limit` elements.
+ */
+export interface ElementRange {
+  readonly by?: 'elem' | 'score';
+  readonly start?: Buffer;
+  readonly exclusive?: boolean;
+  readonly reverse?: boolean;
+  readonly limit: number;
+}
+
+/**
+ * A deterministic write. The primary executes client logic (INCR, APPEND, SET NX, HINCRBY,
+ * SPOP…) and replicates only final values, so replicas never re-execute logic. Every op is
+ * idempotent over a newer state (a region resync followed by a log replay relies on it).
+ * - put: the key becomes the string `value` (whatever it held before);
+ * - del: the key and all its elements go;
+ * - flush: every key goes;
+ * - expire: an existing key of any type gets expiry `expireAtMs` (0 = none); no-op if absent;
+ * - elem: element `elem` of collection `key` becomes `value`, or is removed (value null).
+ *   A set creates the collection (no expiry) if the key is absent, and replaces the key if it
+ *   holds another type; removing the last element removes the key.
  */
 export type Op =
   | { readonly k: 'put'; readonly key: Buffer; readonly value: Buffer; readonly expireAtMs: number }
   | { readonly k: 'del'; readonly key: Buffer }
-  | { readonly k: 'flush' };
+  | { readonly k: 'flush' }
+  | { readonly k: 'expire'; readonly key: Buffer; readonly expireAtMs: number }
+  | { readonly k: 'elem'; readonly key: Buffer; readonly type: CollectionType; readonly elem: Buffer; readonly value: Buffer | null };
+
+/**
+ * One item of a region's content, as a region resync streams it: a key's header, then (for a
+ * collection) its elements in element order, key by key in key byte order. A huge collection
+ * spans as many chunks as it takes.
+ */
+export type RegionItem =
+  | { readonly t: 'key'; readonly key: Buffer; readonly entry: Entry }
+  | { readonly t: 'elem'; readonly key: Buffer; readonly elem: Buffer; readonly value: Buffer };
 
 /**
  * Why an update exists:

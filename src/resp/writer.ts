@@ -67,6 +67,12 @@ function sizeOf(r: Reply, v: RespVersion, texts: string[]): number {
       for (const [k, val] of r.entries) n += sizeOf(k, v, texts) + sizeOf(val, v, texts);
       return n;
     }
+    case 'pairs': {
+      let n = 1 + decLen(v === 3 ? r.items.length : r.items.length * 2) + CRLF_LEN;
+      if (v === 3) n += r.items.length * (1 + 1 + CRLF_LEN); // "*2\r\n" per pair
+      for (const [x, y] of r.items) n += sizeOf(x, v, texts) + sizeOf(y, v, texts);
+      return n;
+    }
     case 'double': {
       const s = doubleText(r.d);
       texts.push(s);
@@ -159,6 +165,14 @@ function write(r: Reply, v: RespVersion, o: Out): void {
       for (const [k, val] of r.entries) {
         write(k, v, o);
         write(val, v, o);
+      }
+      return;
+    case 'pairs':
+      o.header(0x2a, v === 3 ? r.items.length : r.items.length * 2);
+      for (const [x, y] of r.items) {
+        if (v === 3) o.header(0x2a, 2);
+        write(x, v, o);
+        write(y, v, o);
       }
       return;
     case 'double': {

@@ -8,7 +8,7 @@ import type { Envelope } from '../core/messages.ts';
 import type { CoreEvent, Ready } from '../core/ready.ts';
 import { type Input, Replica } from '../core/replica.ts';
 import type { Reply } from '../core/reply.ts';
-import type { Entry, Lsn, NodeId, Update } from '../core/types.ts';
+import type { Lsn, NodeId, Update } from '../core/types.ts';
 import type { HardStateFile } from '../log/hard-state.ts';
 import type { LogRecord, UpdateLog } from '../log/update-log.ts';
 import type { Clock, Timer } from '../ports/clock.ts';
@@ -301,7 +301,7 @@ export class Driver {
             storage.apply(op.update);
             break;
           case 'install':
-            storage.installRegion(op.region, op.entries as Array<[Buffer, Entry]>, op.first);
+            storage.installRegion(op.region, op.items, op.first);
             break;
           case 'dirty':
             storage.markDirty(op.regions);

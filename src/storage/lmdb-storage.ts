@@ -19,35 +19,53 @@
 // for a file that survives any crash (lmdb's overlapping sync: each commit is
 // flushed in the background and the last flushed one is the recovery point).
 //
-// On-disk layout (format 1), in one LMDB environment:
-// - db "data": key = [regionId: u8] ++ raw key, so each region is one contiguous key range
-//   (regionEntries and digests scan only that range, in key byte order);
-//   value = [expireAtMs: u64 big-endian] ++ raw value.
+// On-disk layout (format 2; docs/log-format.md, "The LMDB storage area"), in one environment:
+// - db "data", one header per key: key = [regionId: u8] ++ raw key, so each region is one
+//   contiguous key range (regionEntries scans only that range, in key byte order);
+//   value = [expireAtMs: u64 big-endian] [type: u8] then, for a string, its raw value, for a
+//   collection [big: u8] [element count: u64 big-endian].
+// - db "elems", one record per collection element: key = [regionId: u8] [key length: u16
+//   big-endian] ++ raw key ++ [space: u8] ++ element, value = the element's value. Space 0
+//   holds every collection's elements by element (a list's by position); space 1 a sorted
+//   set's score index, [space 1] ++ scoreOrderKey(score, member) → score. The length prefix
+//   keeps each key's records one contiguous range, so one element, a range, or the count (in
+//   the header) is read without touching the rest of the collection.
 // - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
 //   is O(1)), dirty (sorted region ids), openOnBoot (boot id, while open with deferred
 //   commits), stored with lmdb's default msgpack encoding.
+// A format-1 store (strings only, value = [expireAtMs] ++ raw value) is rewritten to format 2
+// when opened.
 import { readFileSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import type { Entry, Lsn, Update } from '../core/types.ts';
+import {
+  headerAfterSet,
+  MAX_ELEMENT_KEY_BYTES,
+  memberOfOrderKey,
+  newCollection,
+  orderKeyOf,
+  stringEntry,
+  TYPE_BY_CODE,
+  TYPE_CODE,
+} from '../core/collections.ts';
+import type { CollectionType, Element, ElementRange, Entry, Lsn, Op, RegionItem, Update } from '../core/types.ts';
 import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
 import { UnderstudyError } from '../errors.ts';
 import type { StorageArea } from './storage-area.ts';
-import { combineRegionDigests, readExpiry, RegionDigest, writeExpiry } from './region-digest.ts';
-import {
-  checkApplyOrder,
-  checkLimit,
-  checkLsn,
-  checkOps,
-  checkRegion,
-  checkRegionEntries,
-  MAX_KEY_BYTES,
-} from './update-checks.ts';
+import { combineRegionDigests, digestRegion, readExpiry, writeExpiry } from './region-digest.ts';
+import { checkApplyOrder, checkLimit, checkLsn, checkOps, checkRegion, checkRegionItems, MAX_KEY_BYTES } from './update-checks.ts';
 
 /** Version of the on-disk layout above; a store written in another layout is refused. */
-export const LMDB_FORMAT_VERSION = 1;
+export const LMDB_FORMAT_VERSION = 2;
+/** The strings-only layout, rewritten to the current one on open. */
+const LMDB_FORMAT_STRINGS_ONLY = 1;
 
-/** Bytes before the raw value in a data value: the expiry. */
-const VALUE_PREFIX_BYTES = 8;
+/** Bytes before the raw value in a string's header: the expiry and the type. */
+const VALUE_PREFIX_BYTES = 9;
+/** A collection's header: expiry, type, big flag, count. */
+const COLLECTION_HEADER_BYTES = 18;
+/** Element spaces of a key's records in db "elems". */
+const SPACE_ELEMS = 0;
+const SPACE_SCORES = 1;
 /** Bytes before the raw key in a data key: the region id. */
 const KEY_PREFIX_BYTES = 1;
 
@@ -111,18 +129,46 @@ function dataKey(region: number, key: Buffer): Buffer {
   return out;
 }
 
-function encodeValue(entry: Entry): Buffer {
-  const out = Buffer.allocUnsafe(VALUE_PREFIX_BYTES + entry.value.length);
-  writeExpiry(out, 0, entry.expireAtMs);
-  entry.value.copy(out, VALUE_PREFIX_BYTES);
+/** The prefix of every record of one key in db "elems", up to and including the space byte. */
+function elemPrefix(region: number, key: Buffer, space: number, extra = 0): Buffer {
+  const out = Buffer.allocUnsafe(4 + key.length + extra);
+  out[0] = region;
+  out.writeUInt16BE(key.length, 1);
+  key.copy(out, 3);
+  out[3 + key.length] = space;
   return out;
 }
 
-function decodeValue(raw: Buffer): Entry {
-  if (raw.length < VALUE_PREFIX_BYTES) {
-    throw new UnderstudyError('STORAGE_CORRUPT', `stored value of ${raw.length} bytes is shorter than its ${VALUE_PREFIX_BYTES}-byte expiry prefix`);
+function elemKey(region: number, key: Buffer, space: number, elem: Buffer): Buffer {
+  const out = elemPrefix(region, key, space, elem.length);
+  elem.copy(out, 4 + key.length);
+  return out;
+}
+
+function encodeHeader(entry: Entry): Buffer {
+  if (entry.type === 'string') {
+    const out = Buffer.allocUnsafe(VALUE_PREFIX_BYTES + entry.value.length);
+    writeExpiry(out, 0, entry.expireAtMs);
+    out[8] = TYPE_CODE.string;
+    entry.value.copy(out, VALUE_PREFIX_BYTES);
+    return out;
   }
-  return { value: raw.subarray(VALUE_PREFIX_BYTES), expireAtMs: readExpiry(raw, 0) };
+  const out = Buffer.allocUnsafe(COLLECTION_HEADER_BYTES);
+  writeExpiry(out, 0, entry.expireAtMs);
+  out[8] = TYPE_CODE[entry.type];
+  out[9] = entry.big ? 1 : 0;
+  writeExpiry(out, 10, entry.count);
+  return out;
+}
+
+function decodeHeader(raw: Buffer): Entry {
+  const type = raw.length >= VALUE_PREFIX_BYTES ? TYPE_BY_CODE[raw[8]!] : undefined;
+  if (type === undefined || (type !== 'string' && raw.length !== COLLECTION_HEADER_BYTES)) {
+    throw new UnderstudyError('STORAGE_CORRUPT', `stored header of ${raw.length} bytes is not a valid key header (type byte ${String(raw[8])})`);
+  }
+  const expireAtMs = readExpiry(raw, 0);
+  if (type === 'string') return stringEntry(raw.subarray(VALUE_PREFIX_BYTES), expireAtMs);
+  return { type, value: Buffer.alloc(0), expireAtMs, count: readExpiry(raw, 10), big: raw[9] === 1 };
 }
 
 function ioError(what: string, err: unknown): UnderstudyError {
@@ -141,6 +187,7 @@ function isLsn(v: unknown): v is number {
 export class LmdbStorage implements StorageArea {
   private readonly root: RootDatabase;
   private readonly data: Database<Buffer, Buffer>;
+  private readonly elems: Database<Buffer, Buffer>;
   private readonly meta: Database<unknown, string>;
   private applied: Lsn;
   private durable: Lsn;
@@ -170,6 +217,7 @@ export class LmdbStorage implements StorageArea {
     try {
       this.root = open({ path: dir, overlappingSync: this.bootId === undefined });
       this.data = this.root.openDB<Buffer, Buffer>({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
+      this.elems = this.root.openDB<Buffer, Buffer>({ name: 'elems', keyEncoding: 'binary', encoding: 'binary' });
       this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     } catch (err) {
       throw ioError(`cannot open the storage area at ${dir}`, err);
@@ -177,7 +225,7 @@ export class LmdbStorage implements StorageArea {
     try {
       const format = this.meta.get(META_FORMAT);
       const openOnBoot = this.meta.get(META_OPEN_ON_BOOT);
-      if (format !== undefined && format !== LMDB_FORMAT_VERSION) {
+      if (format !== undefined && format !== LMDB_FORMAT_VERSION && format !== LMDB_FORMAT_STRINGS_ONLY) {
         throw corrupt(dir, `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}`);
       }
       if (openOnBoot !== undefined && openOnBoot !== bootId) {
@@ -192,6 +240,7 @@ export class LmdbStorage implements StorageArea {
       if (this.bootId !== undefined && openOnBoot !== this.bootId) this.writeBootMarker(this.bootId);
       else if (this.bootId === undefined && openOnBoot !== undefined) this.writeBootMarker(undefined);
       if (format === undefined) this.initialise();
+      else if (format === LMDB_FORMAT_STRINGS_ONLY) this.upgradeFromStringsOnly();
       const applied = this.meta.get(META_APPLIED_LSN);
       const count = this.meta.get(META_COUNT);
       const dirty = this.meta.get(META_DIRTY);
@@ -223,7 +272,43 @@ export class LmdbStorage implements StorageArea {
     // A key over the limit cannot be stored (and LMDB would refuse to look it up).
     if (key.length > MAX_KEY_BYTES) return undefined;
     const raw = this.data.getBinary(dataKey(regionOfKey(key), key));
-    return raw === undefined ? undefined : decodeValue(raw);
+    return raw === undefined ? undefined : decodeHeader(raw);
+  }
+
+  getElement(key: Buffer, elem: Buffer): Buffer | undefined {
+    this.checkOpen();
+    if (key.length + elem.length > MAX_ELEMENT_KEY_BYTES) return undefined;
+    return this.elems.getBinary(elemKey(regionOfKey(key), key, SPACE_ELEMS, elem));
+  }
+
+  elements(key: Buffer, range: ElementRange): Element[] {
+    this.checkOpen();
+    checkLimit(range.limit);
+    if (range.limit === 0 || key.length > MAX_ELEMENT_KEY_BYTES) return [];
+    const space = range.by === 'score' ? SPACE_SCORES : SPACE_ELEMS;
+    const region = regionOfKey(key);
+    const prefix = elemPrefix(region, key, space);
+    const beyond = elemPrefix(region, key, space + 1);
+    // A bound longer than any stored element is cut to the LMDB key limit; what it cuts off
+    // cannot be stored, and the comparison below keeps the range exact.
+    const bound = range.start === undefined ? undefined : elemKey(region, key, space, range.start.subarray(0, MAX_ELEMENT_KEY_BYTES - key.length));
+    const reverse = range.reverse === true;
+    const out: Element[] = [];
+    // A range's end is exclusive: going down, it is the key's prefix without the space byte, so
+    // that an element equal to the prefix (the empty element) is still reached.
+    const opts = reverse ? { start: bound ?? beyond, end: prefix.subarray(0, prefix.length - 1), reverse: true } : { start: bound ?? prefix, end: beyond };
+    for (const { key: k, value } of this.elems.getRange(opts)) {
+      if (out.length === range.limit) break;
+      if (Buffer.compare(k, beyond) >= 0) continue; // only the start itself, going down
+      if (Buffer.compare(k, prefix) < 0) break;
+      const orderKey = k.subarray(prefix.length);
+      if (range.start !== undefined) {
+        const c = Buffer.compare(orderKey, range.start);
+        if (c === 0 ? range.exclusive === true : reverse ? c > 0 : c < 0) continue;
+      }
+      out.push({ elem: space === SPACE_SCORES ? Buffer.from(memberOfOrderKey(orderKey)) : Buffer.from(orderKey), value: Buffer.from(value) });
+    }
+    return out;
   }
 
   regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]> {
@@ -241,7 +326,7 @@ export class LmdbStorage implements StorageArea {
       if (out.length === limit) break;
       const raw = key.subarray(KEY_PREFIX_BYTES);
       if (afterKey !== undefined && Buffer.compare(raw, afterKey) <= 0) continue;
-      out.push([raw, decodeValue(value)]);
+      out.push([raw, decodeHeader(value)]);
     }
     return out;
   }
@@ -259,23 +344,29 @@ export class LmdbStorage implements StorageArea {
     let count = this.count;
     this.transact('apply', () => {
       for (const op of update.ops) {
+        if (op.k === 'flush') {
+          for (let r = 0; r < REGION_COUNT; r++) touched.add(r);
+          this.data.clearSync();
+          this.elems.clearSync();
+          count = 0;
+          continue;
+        }
+        const region = regionOfKey(op.key);
+        touched.add(region);
         switch (op.k) {
-          case 'put': {
-            const region = regionOfKey(op.key);
-            touched.add(region);
-            count += this.putEntry(region, op.key, { value: op.value, expireAtMs: op.expireAtMs });
+          case 'put':
+            count += this.putHeader(region, op.key, stringEntry(op.value, op.expireAtMs));
+            break;
+          case 'del':
+            count -= this.removeKey(region, op.key);
+            break;
+          case 'expire': {
+            const h = this.header(region, op.key);
+            if (h !== undefined) this.data.putSync(dataKey(region, op.key), encodeHeader({ ...h, expireAtMs: op.expireAtMs }));
             break;
           }
-          case 'del': {
-            const region = regionOfKey(op.key);
-            touched.add(region);
-            if (this.data.removeSync(dataKey(region, op.key))) count--;
-            break;
-          }
-          case 'flush':
-            for (let r = 0; r < REGION_COUNT; r++) touched.add(r);
-            this.data.clearSync();
-            count = 0;
+          case 'elem':
+            count += this.applyElem(region, op);
             break;
         }
       }
@@ -303,16 +394,30 @@ export class LmdbStorage implements StorageArea {
     });
   }
 
-  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void {
+  installRegion(region: number, items: readonly RegionItem[], first: boolean): void {
     this.checkOpen();
-    checkRegionEntries(region, entries);
+    checkRegionItems(region, items);
     let count = this.count;
     this.transact('install region', () => {
       if (first) {
         const keys = [...this.data.getKeys({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })];
         for (const k of keys) if (this.data.removeSync(k)) count--;
+        const elems = [...this.elems.getKeys({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })];
+        for (const k of elems) this.elems.removeSync(k);
       }
-      for (const [key, entry] of entries) count += this.putEntry(region, key, entry);
+      for (const item of items) {
+        if (item.t === 'key') {
+          // The count follows the elements as they are installed; the encoding is the primary's.
+          count += this.putHeader(region, item.key, item.entry.type === 'string' ? item.entry : { ...item.entry, count: 0 });
+          continue;
+        }
+        const h = this.header(region, item.key);
+        if (h === undefined || h.type === 'string') {
+          throw new UnderstudyError('STORAGE_CORRUPT', `region ${region}: element of ${item.key.toString('hex')} installed before its collection's header`);
+        }
+        const isNew = this.putElement(region, item.key, h.type, item.elem, item.value);
+        if (isNew) this.data.putSync(dataKey(region, item.key), encodeHeader({ ...h, count: h.count + 1 }));
+      }
       if (count !== this.count) this.meta.putSync(META_COUNT, count);
     }, new Set([region]));
     this.count = count;
@@ -355,11 +460,7 @@ export class LmdbStorage implements StorageArea {
     checkRegion(region);
     const cached = this.digests[region];
     if (cached !== undefined) return cached;
-    const digest = new RegionDigest();
-    for (const { key, value } of this.data.getRange({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })) {
-      digest.add(key.subarray(KEY_PREFIX_BYTES), decodeValue(value));
-    }
-    const hex = digest.hex();
+    const hex = digestRegion(this, region);
     this.digests[region] = hex;
     return hex;
   }
@@ -410,12 +511,89 @@ export class LmdbStorage implements StorageArea {
     else this.afterSyncs.push(finish);
   }
 
-  /** Puts one entry inside the current transaction; returns 1 if the key is new, else 0. */
-  private putEntry(region: number, key: Buffer, entry: Entry): number {
+  /** The header of key inside the current transaction. */
+  private header(region: number, key: Buffer): Entry | undefined {
+    const raw = this.data.getBinary(dataKey(region, key));
+    return raw === undefined ? undefined : decodeHeader(raw);
+  }
+
+  /**
+   * Puts a key's header inside the current transaction, replacing whatever the key held (a
+   * collection's elements go); returns 1 if the key is new, else 0.
+   */
+  private putHeader(region: number, key: Buffer, entry: Entry): number {
     const k = dataKey(region, key);
-    const isNew = this.data.getBinaryFast(k) === undefined;
-    this.data.putSync(k, encodeValue(entry));
-    return isNew ? 1 : 0;
+    const old = this.data.getBinaryFast(k);
+    if (old !== undefined && old.length > 8 && old[8] !== TYPE_CODE.string) this.removeElements(region, key);
+    this.data.putSync(k, encodeHeader(entry));
+    return old === undefined ? 1 : 0;
+  }
+
+  /** Removes a key and its elements inside the current transaction; returns 1 if it existed. */
+  private removeKey(region: number, key: Buffer): number {
+    const h = this.header(region, key);
+    if (h === undefined) return 0;
+    if (h.type !== 'string') this.removeElements(region, key);
+    this.data.removeSync(dataKey(region, key));
+    return 1;
+  }
+
+  /** Every element record of key (both spaces): O(elements), as Redis's DEL of a collection. */
+  private removeElements(region: number, key: Buffer): void {
+    const keys = [...this.elems.getKeys({ start: elemPrefix(region, key, SPACE_ELEMS), end: elemPrefix(region, key, SPACE_SCORES + 1) })];
+    for (const k of keys) this.elems.removeSync(k);
+  }
+
+  /** Sets one element (and a sorted set's score index record); true if it is new. */
+  private putElement(region: number, key: Buffer, type: CollectionType, elem: Buffer, value: Buffer): boolean {
+    const k = elemKey(region, key, SPACE_ELEMS, elem);
+    const old = this.elems.getBinary(k);
+    if (type === 'zset') {
+      if (old !== undefined) this.elems.removeSync(elemKey(region, key, SPACE_SCORES, orderKeyOf('score', elem, old)));
+      this.elems.putSync(elemKey(region, key, SPACE_SCORES, orderKeyOf('score', elem, value)), value);
+    }
+    this.elems.putSync(k, value);
+    return old === undefined;
+  }
+
+  /** An element op inside the current transaction; returns the change of the key count. */
+  private applyElem(region: number, op: Extract<Op, { k: 'elem' }>): number {
+    let h = this.header(region, op.key);
+    let created = 0;
+    if (h === undefined || h.type !== op.type) {
+      if (op.value === null) return 0;
+      if (h !== undefined) this.removeKey(region, op.key);
+      else created = 1;
+      h = newCollection(op.type);
+    }
+    if (op.value === null) {
+      const k = elemKey(region, op.key, SPACE_ELEMS, op.elem);
+      const old = this.elems.getBinary(k);
+      if (old === undefined) return 0;
+      this.elems.removeSync(k);
+      if (op.type === 'zset') this.elems.removeSync(elemKey(region, op.key, SPACE_SCORES, orderKeyOf('score', op.elem, old)));
+      if (h.count === 1) {
+        this.data.removeSync(dataKey(region, op.key));
+        return -1;
+      }
+      this.data.putSync(dataKey(region, op.key), encodeHeader({ ...h, count: h.count - 1 }));
+      return 0;
+    }
+    const isNew = this.putElement(region, op.key, op.type, op.elem, op.value);
+    this.data.putSync(dataKey(region, op.key), encodeHeader(headerAfterSet(h, op.type, isNew, op.elem, op.value)));
+    return created;
+  }
+
+  /** Rewrites a format-1 store (strings only) to the current layout, in one transaction. */
+  private upgradeFromStringsOnly(): void {
+    this.transact('upgrade the storage layout', () => {
+      const records = [...this.data.getRange({})];
+      for (const { key, value } of records) {
+        if (value.length < 8) throw corrupt(this.dir, `format-1 value of ${value.length} bytes is shorter than its expiry`);
+        this.data.putSync(key, encodeHeader(stringEntry(Buffer.from(value.subarray(8)), readExpiry(value, 0))));
+      }
+      this.meta.putSync(META_FORMAT, LMDB_FORMAT_VERSION);
+    }, new Set());
   }
 
   private writeDirty(next: Set<number>): void {

@@ -9,20 +9,19 @@
 // dirty set, or the whole previous map for a flush). A completed sync drops
 // the records it covered; crash() replays the remaining ones backwards. So the
 // memory cost of the model is one record per change between two syncs.
-import type { Entry, Lsn, Update } from '../core/types.ts';
+//
+// Collections are kept element by element (src/storage/sorted-elements.ts): a key's
+// elements in a map plus a sorted index (and a sorted set's score index), so one element
+// costs the same whatever the size of its collection — the LMDB layout's logic, in memory.
+import { headerAfterSet, newCollection, stringEntry } from '../core/collections.ts';
+import type { CollectionType, Element, ElementRange, Entry, Lsn, Op, RegionItem, Update } from '../core/types.ts';
 import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
 import { UnderstudyError } from '../errors.ts';
 import { assert } from '../lib/assert.ts';
 import type { StorageArea } from './storage-area.ts';
-import { combineRegionDigests, RegionDigest } from './region-digest.ts';
-import {
-  checkApplyOrder,
-  checkLimit,
-  checkLsn,
-  checkOps,
-  checkRegion,
-  checkRegionEntries,
-} from './update-checks.ts';
+import { combineRegionDigests, digestRegion } from './region-digest.ts';
+import { CollectionElements } from './sorted-elements.ts';
+import { checkApplyOrder, checkLimit, checkLsn, checkOps, checkRegion, checkRegionItems } from './update-checks.ts';
 
 /** Runs a completion later: the simulator's event queue, or the microtask queue outside it. */
 export type SyncScheduler = (fn: () => void) => void;
@@ -35,14 +34,20 @@ export interface MemoryStorageOptions {
   readonly scheduler?: SyncScheduler;
 }
 
-/** One stored key; `key` keeps the bytes, the map is keyed by their latin1 string. */
+/**
+ * One stored key; `key` keeps the bytes, the map is keyed by their latin1 string. A
+ * collection's header and elements change in place (undo records keep what they were); a
+ * replaced or deleted key's object is never changed again, so an undo record may keep it.
+ */
 interface Stored {
   readonly key: Buffer;
-  readonly entry: Entry;
+  entry: Entry;
+  readonly elems: CollectionElements | null;
 }
 
 type Undo =
   | { readonly t: 'key'; readonly id: string; readonly region: number; readonly prev: Stored | undefined }
+  | { readonly t: 'elem'; readonly id: string; readonly header: Entry; readonly elem: Buffer | null; readonly prev: Buffer | undefined }
   | { readonly t: 'all'; readonly entries: Map<string, Stored>; readonly regionKeys: Array<Set<string>> }
   | { readonly t: 'lsn'; readonly prev: Lsn }
   | { readonly t: 'dirty'; readonly prev: ReadonlySet<number> };
@@ -118,6 +123,17 @@ export class MemoryStorage implements StorageArea {
     return this.entries.get(idOf(key))?.entry;
   }
 
+  getElement(key: Buffer, elem: Buffer): Buffer | undefined {
+    this.checkOpen();
+    return this.entries.get(idOf(key))?.elems?.get(elem);
+  }
+
+  elements(key: Buffer, range: ElementRange): Element[] {
+    this.checkOpen();
+    checkLimit(range.limit);
+    return this.entries.get(idOf(key))?.elems?.range(range) ?? [];
+  }
+
   regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]> {
     this.checkOpen();
     checkRegion(region);
@@ -145,13 +161,25 @@ export class MemoryStorage implements StorageArea {
     for (const op of update.ops) {
       switch (op.k) {
         case 'put':
-          this.setKey(op.key, { value: Buffer.from(op.value), expireAtMs: op.expireAtMs });
+          this.setKey(op.key, stringEntry(Buffer.from(op.value), op.expireAtMs));
           break;
         case 'del':
           this.deleteKey(idOf(op.key), regionOfKey(op.key));
           break;
         case 'flush':
           this.clearAll();
+          break;
+        case 'expire': {
+          const id = idOf(op.key);
+          const stored = this.entries.get(id);
+          if (stored === undefined) break;
+          this.undo.push({ t: 'elem', id, header: stored.entry, elem: null, prev: undefined });
+          stored.entry = { ...stored.entry, expireAtMs: op.expireAtMs };
+          this.digests[regionOfKey(op.key)] = undefined;
+          break;
+        }
+        case 'elem':
+          this.applyElem(op);
           break;
       }
     }
@@ -176,13 +204,28 @@ export class MemoryStorage implements StorageArea {
     });
   }
 
-  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void {
+  installRegion(region: number, items: readonly RegionItem[], first: boolean): void {
     this.checkOpen();
-    checkRegionEntries(region, entries);
+    checkRegionItems(region, items);
     if (first) {
       for (const id of [...this.regionKeys[region]!]) this.deleteKey(id, region);
     }
-    for (const [key, entry] of entries) this.setKey(key, { value: Buffer.from(entry.value), expireAtMs: entry.expireAtMs });
+    for (const item of items) {
+      if (item.t === 'key') {
+        const e = item.entry;
+        // The count follows the elements as they are installed; the encoding is the primary's.
+        this.setKey(item.key, e.type === 'string' ? stringEntry(Buffer.from(e.value), e.expireAtMs) : { ...e, count: 0 });
+        continue;
+      }
+      const id = idOf(item.key);
+      const stored = this.entries.get(id);
+      assert(stored?.elems != null, () => `element of ${item.key.toString('hex')} installed before its collection's header`);
+      const prev = stored.elems.get(item.elem);
+      this.undo.push({ t: 'elem', id, header: stored.entry, elem: Buffer.from(item.elem), prev });
+      stored.elems.set(Buffer.from(item.elem), Buffer.from(item.value));
+      if (prev === undefined) stored.entry = { ...stored.entry, count: stored.entry.count + 1 };
+      this.digests[region] = undefined;
+    }
   }
 
   setAppliedLsn(lsn: Lsn): void {
@@ -221,12 +264,7 @@ export class MemoryStorage implements StorageArea {
     checkRegion(region);
     const cached = this.digests[region];
     if (cached !== undefined) return cached;
-    const digest = new RegionDigest();
-    for (const id of this.sorted(region)) {
-      const stored = this.entries.get(id)!;
-      digest.add(stored.key, stored.entry);
-    }
-    const hex = digest.hex();
+    const hex = digestRegion(this, region);
     this.digests[region] = hex;
     return hex;
   }
@@ -274,6 +312,15 @@ export class MemoryStorage implements StorageArea {
         }
         break;
       }
+      case 'elem': {
+        const stored = this.entries.get(u.id)!;
+        stored.entry = u.header;
+        if (u.elem !== null) {
+          if (u.prev === undefined) stored.elems!.delete(u.elem);
+          else stored.elems!.set(u.elem, u.prev);
+        }
+        break;
+      }
       case 'all':
         this.entries = u.entries;
         this.regionKeys = u.regionKeys;
@@ -287,17 +334,45 @@ export class MemoryStorage implements StorageArea {
     }
   }
 
-  private setKey(key: Buffer, entry: Entry): void {
+  /** Element op: creates the collection if needed, removes the key with its last element. */
+  private applyElem(op: Extract<Op, { k: 'elem' }>): void {
+    const id = idOf(op.key);
+    const region = regionOfKey(op.key);
+    let stored = this.entries.get(id);
+    if (stored === undefined || stored.entry.type !== op.type) {
+      if (op.value === null) return;
+      stored = this.setKey(op.key, newCollection(op.type));
+    }
+    const elems = stored.elems!;
+    const prev = elems.get(op.elem);
+    if (op.value === null && prev === undefined) return;
+    const elem = Buffer.from(op.elem);
+    this.undo.push({ t: 'elem', id, header: stored.entry, elem, prev });
+    this.digests[region] = undefined;
+    if (op.value === null) {
+      elems.delete(elem);
+      stored.entry = { ...stored.entry, count: stored.entry.count - 1 };
+      if (stored.entry.count === 0) this.deleteKey(id, region);
+      return;
+    }
+    const value = Buffer.from(op.value);
+    elems.set(elem, value);
+    stored.entry = headerAfterSet(stored.entry, op.type as CollectionType, prev === undefined, elem, value);
+  }
+
+  private setKey(key: Buffer, entry: Entry): Stored {
     const id = idOf(key);
     const region = regionOfKey(key);
     const prev = this.entries.get(id);
     this.undo.push({ t: 'key', id, region, prev });
-    this.entries.set(id, { key: Buffer.from(key), entry });
+    const stored: Stored = { key: Buffer.from(key), entry, elems: entry.type === 'string' ? null : new CollectionElements(entry.type) };
+    this.entries.set(id, stored);
     if (prev === undefined) {
       this.regionKeys[region]!.add(id);
       this.sortedIds[region] = undefined;
     }
     this.digests[region] = undefined;
+    return stored;
   }
 
   private deleteKey(id: string, region: number): void {

@@ -3,36 +3,64 @@
 // so the encoding is fixed here and shared by every StorageArea implementation:
 // equal content gives equal digests whichever store holds it.
 import { createHash, type Hash } from 'node:crypto';
-import type { Entry } from '../core/types.ts';
+import { TYPE_CODE } from '../core/collections.ts';
+import { forEachRegionItem } from '../core/region-content.ts';
+import type { StateReader } from '../core/state-reader.ts';
+import type { RegionItem } from '../core/types.ts';
 import { REGION_COUNT } from '../core/regions.ts';
 import { assert } from '../lib/assert.ts';
 
 const TWO_POW_32 = 0x1_0000_0000;
 
 /**
- * Accumulates one region's entries, fed in key byte order. Each entry is hashed as
- * u32 key length, key, u32 value length, value, u64 expireAtMs (all big-endian), so no two
- * different sequences of entries hash the same bytes.
+ * Accumulates one region's content, fed as its item stream (readRegionChunk order: key by key
+ * in key byte order, a collection's elements after its header). A header is hashed as tag 0,
+ * u32 key length, key, type code, big flag, u32 value length, value, u64 expireAtMs; an
+ * element as tag 1, u32 element length, element, u32 value length, value (big-endian), so no
+ * two different streams hash the same bytes.
  */
 export class RegionDigest {
   private readonly hash: Hash = createHash('sha256');
   private readonly header = Buffer.alloc(4);
   private readonly expiry = Buffer.alloc(8);
+  private readonly tag = Buffer.alloc(3);
 
-  add(key: Buffer, entry: Entry): void {
-    this.header.writeUInt32BE(key.length, 0);
+  add(item: RegionItem): void {
+    if (item.t === 'key') {
+      this.tag[0] = 0;
+      this.tag[1] = TYPE_CODE[item.entry.type];
+      this.tag[2] = item.entry.big ? 1 : 0;
+      this.hash.update(this.tag);
+      this.bytes(item.key);
+      this.bytes(item.entry.value);
+      writeExpiry(this.expiry, 0, item.entry.expireAtMs);
+      this.hash.update(this.expiry);
+    } else {
+      this.tag[0] = 1;
+      this.tag[1] = 0;
+      this.tag[2] = 0;
+      this.hash.update(this.tag);
+      this.bytes(item.elem);
+      this.bytes(item.value);
+    }
+  }
+
+  private bytes(b: Buffer): void {
+    this.header.writeUInt32BE(b.length, 0);
     this.hash.update(this.header);
-    this.hash.update(key);
-    this.header.writeUInt32BE(entry.value.length, 0);
-    this.hash.update(this.header);
-    this.hash.update(entry.value);
-    writeExpiry(this.expiry, 0, entry.expireAtMs);
-    this.hash.update(this.expiry);
+    this.hash.update(b);
   }
 
   hex(): string {
     return this.hash.digest('hex');
   }
+}
+
+/** The digest of one region of any StateReader (both storage areas use it). */
+export function digestRegion(reader: StateReader, region: number): string {
+  const digest = new RegionDigest();
+  forEachRegionItem(reader, region, (item) => digest.add(item));
+  return digest.hex();
 }
 
 /** Writes expireAtMs (a non-negative safe integer) as a big-endian u64. */

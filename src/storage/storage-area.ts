@@ -2,7 +2,7 @@
 // here from the UpdateLog. Applying an update and recording its lsn are one
 // atomic step, so after a crash the node knows exactly which log records to
 // replay (the log is the durability; the storage area may lag behind it).
-import type { Entry, Lsn, Update } from '../core/types.ts';
+import type { Lsn, RegionItem, Update } from '../core/types.ts';
 
 export type { StateReader } from '../core/state-reader.ts';
 import type { StateReader } from '../core/state-reader.ts';
@@ -24,11 +24,14 @@ export interface StorageArea extends StateReader {
   sync(cb: (err: Error | null, durableLsn: Lsn) => void): void;
 
   /**
-   * Replaces the whole content of `region` with `entries` (region resync). Used when a node's
-   * divergent tail touched the region, or it fell beyond the log's retention limit.
-   * `entries` may come in several calls: the first with `first = true` clears the region.
+   * Replaces the whole content of `region` with `items` (region resync), the region's item
+   * stream of src/core/region-content.ts: a key's header, then a collection's elements. Used
+   * when a node's divergent tail touched the region, or it fell beyond the log's retention
+   * limit. The stream comes in several calls: the first with `first = true` clears the region;
+   * a collection's elements may continue in later calls. A header installs the collection
+   * empty (its count follows the elements installed) with the primary's encoding flag.
    */
-  installRegion(region: number, entries: Array<[Buffer, Entry]>, first: boolean): void;
+  installRegion(region: number, items: readonly RegionItem[], first: boolean): void;
 
   /**
    * Sets appliedLsn explicitly (after truncation of a divergent tail, the storage area's
@@ -41,7 +44,7 @@ export interface StorageArea extends StateReader {
   markDirty(regions: readonly number[]): void;
   markClean(region: number): void;
 
-  /** Digest of one region's content (key, value, expiry), equal on equal content. Hex string. */
+  /** Digest of one region's content (every header and element), equal on equal content. Hex string. */
   regionDigest(region: number): string;
   /** Digest of the whole store: combines every region's digest. Hex string. */
   digest(): string;

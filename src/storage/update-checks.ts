@@ -1,7 +1,8 @@
 // Checks shared by every StorageArea implementation, so that the in-memory
 // store and the LMDB store accept and refuse exactly the same updates (the
 // simulator runs on one, production on the other: they must not diverge).
-import type { Entry, Lsn, Op, Update } from '../core/types.ts';
+import { MAX_ELEMENT_KEY_BYTES } from '../core/collections.ts';
+import type { Lsn, Op, RegionItem, Update } from '../core/types.ts';
 import { MAX_KEY_BYTES } from '../core/kv/arguments.ts';
 import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
 import { UnderstudyError } from '../errors.ts';
@@ -44,7 +45,19 @@ export function checkOps(ops: readonly Op[]): void {
   for (const op of ops) {
     if (op.k === 'flush') continue;
     checkKey(op.key);
-    if (op.k === 'put') checkExpiry(op.expireAtMs);
+    if (op.k === 'put' || op.k === 'expire') checkExpiry(op.expireAtMs);
+    if (op.k === 'elem') checkElement(op.key, op.elem);
+  }
+}
+
+/** Refuses an element whose composite LMDB key (key + element) would be too long to store. */
+export function checkElement(key: Buffer, elem: Buffer): void {
+  if (key.length + elem.length > MAX_ELEMENT_KEY_BYTES) {
+    throw new UnderstudyError(
+      'STORAGE_KEY_TOO_LARGE',
+      `key of ${key.length} bytes and element of ${elem.length} bytes exceed the limit of ${MAX_ELEMENT_KEY_BYTES} bytes together`,
+      { keyBytes: key.length, elementBytes: elem.length, limit: MAX_ELEMENT_KEY_BYTES },
+    );
   }
 }
 
@@ -52,13 +65,17 @@ export function checkRegion(region: number): void {
   assert(Number.isInteger(region) && region >= 0 && region < REGION_COUNT, () => `region must be an integer in [0, ${REGION_COUNT}), got ${region}`);
 }
 
-/** Validates a chunk of a region resync: every key must belong to the region being installed. */
-export function checkRegionEntries(region: number, entries: ReadonlyArray<readonly [Buffer, Entry]>): void {
+/**
+ * Validates a chunk of a region resync: every key must belong to the region being installed,
+ * and an element must follow its collection's header (in this chunk or the installed ones).
+ */
+export function checkRegionItems(region: number, items: readonly RegionItem[]): void {
   checkRegion(region);
-  for (const [key, entry] of entries) {
-    checkKey(key);
-    checkExpiry(entry.expireAtMs);
-    assert(regionOfKey(key) === region, () => `key ${key.toString('hex')} belongs to region ${regionOfKey(key)}, not ${region}`);
+  for (const item of items) {
+    checkKey(item.key);
+    if (item.t === 'key') checkExpiry(item.entry.expireAtMs);
+    else checkElement(item.key, item.elem);
+    assert(regionOfKey(item.key) === region, () => `key ${item.key.toString('hex')} belongs to region ${regionOfKey(item.key)}, not ${region}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // up to the largest safe integer.
 import fc from 'fast-check';
 import type { Message } from '../../src/core/messages.ts';
-import type { Entry, EpochStart, Op, Update, UpdateKind } from '../../src/core/types.ts';
+import type { CollectionType, EpochStart, Op, RegionItem, Update, UpdateKind } from '../../src/core/types.ts';
 
 /** Plain-prototype records, so decoded values compare equal with deepStrictEqual. */
 function rec<T extends object>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> {
@@ -46,11 +46,15 @@ export const nodeId = (): fc.Arbitrary<string> =>
     fc.constant('x'.repeat(255)),
   );
 
+const collectionType = (): fc.Arbitrary<CollectionType> => fc.constantFrom<CollectionType>('hash', 'list', 'set', 'zset');
+
 export const op = (): fc.Arbitrary<Op> =>
   fc.oneof(
     rec({ k: fc.constant('put' as const), key: bytes(), value: bytes(), expireAtMs: safeNat() }),
     rec({ k: fc.constant('del' as const), key: bytes() }),
     fc.constant({ k: 'flush' as const }),
+    rec({ k: fc.constant('expire' as const), key: bytes(), expireAtMs: safeNat() }),
+    rec({ k: fc.constant('elem' as const), key: bytes(), type: collectionType(), elem: bytes(), value: fc.option(bytes(), { nil: null }) }),
   );
 
 export const update = (): fc.Arbitrary<Update> =>
@@ -63,8 +67,21 @@ export const update = (): fc.Arbitrary<Update> =>
     regions: fc.array(safeNat(), { maxLength: 8 }),
   });
 
-export const entry = (): fc.Arbitrary<readonly [Buffer, Entry]> =>
-  fc.tuple(bytes(), rec({ value: bytes(), expireAtMs: safeNat() }));
+/** One item of a region's content: a header (a string's, or an empty collection's) or an element. */
+export const regionItem = (): fc.Arbitrary<RegionItem> =>
+  fc.oneof(
+    rec({
+      t: fc.constant('key' as const),
+      key: bytes(),
+      entry: rec({ type: fc.constant('string' as const), value: bytes(), expireAtMs: safeNat(), count: fc.constant(0), big: fc.constant(false) }),
+    }),
+    rec({
+      t: fc.constant('key' as const),
+      key: bytes(),
+      entry: rec({ type: collectionType(), value: fc.constant(Buffer.alloc(0)), expireAtMs: safeNat(), count: fc.constant(0), big: fc.boolean() }),
+    }),
+    rec({ t: fc.constant('elem' as const), key: bytes(), elem: bytes(), value: bytes() }),
+  );
 
 export const epochStart = (): fc.Arbitrary<EpochStart> => rec({ epoch: safeNat(), startLsn: safeNat() });
 
@@ -138,9 +155,10 @@ export const messageByKind = {
     asOfLsn: safeNat(),
     seq: safeNat(),
     afterKey: fc.option(bytes(), { nil: null }),
+    afterElem: fc.option(bytes(), { nil: null }),
     first: fc.boolean(),
     last: fc.boolean(),
-    entries: fc.array(entry(), { maxLength: 6 }),
+    items: fc.array(regionItem(), { maxLength: 6 }),
   }),
   'timeout-now': rec({ t: fc.constant('timeout-now' as const), epoch: safeNat() }),
   'catch-up': rec({

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   UPDATE_FORMAT_VERSION,
-  decodeEntries,
+  decodeRegionItems,
   decodeEpochStarts,
   decodeUpdate,
-  encodeEntries,
+  encodeRegionItems,
   encodeEpochStarts,
   encodeUpdate,
   encodedSize,
@@ -21,7 +21,7 @@ import { DEFAULT_LIMITS } from '../../src/core/config.ts';
 import { opsBytes } from '../../src/core/log-view.ts';
 import { REGION_COUNT } from '../../src/core/regions.ts';
 import { MAX_RECORD_BYTES } from '../../src/log/log-limits.ts';
-import { entry, epochStart, update } from './arbitraries.ts';
+import { regionItem, epochStart, update } from './arbitraries.ts';
 
 function throwsCorrupt(fn: () => unknown): string {
   try {
@@ -125,14 +125,14 @@ test('precise messages for specific malformations', () => {
   throwsCorrupt(() => decodeUpdate(Buffer.alloc(0)));
 });
 
-test('Entry lists and EpochStart lists round-trip and reject truncation', () => {
+test('Region item lists and EpochStart lists round-trip and reject truncation', () => {
   fc.assert(
-    fc.property(fc.array(entry(), { maxLength: 8 }), fc.array(epochStart(), { maxLength: 8 }), fc.nat(), (entries, starts, cut) => {
-      const eb = encodeEntries(entries);
-      assert.deepStrictEqual(decodeEntries(eb), entries);
+    fc.property(fc.array(regionItem(), { maxLength: 8 }), fc.array(epochStart(), { maxLength: 8 }), fc.nat(), (items, starts, cut) => {
+      const eb = encodeRegionItems(items);
+      assert.deepStrictEqual(decodeRegionItems(eb), items);
       const sb = encodeEpochStarts(starts);
       assert.deepStrictEqual(decodeEpochStarts(sb), starts);
-      throwsCorrupt(() => decodeEntries(eb.subarray(0, cut % eb.length)));
+      throwsCorrupt(() => decodeRegionItems(eb.subarray(0, cut % eb.length)));
       throwsCorrupt(() => decodeEpochStarts(sb.subarray(0, cut % sb.length)));
     }),
     { numRuns: 200 },

@@ -18,6 +18,7 @@ import {
 import { FrameDecoder, encodeFrame } from '../../src/codec/frame.ts';
 import type { Message } from '../../src/core/messages.ts';
 import type { NodeId } from '../../src/core/types.ts';
+import { stringEntry } from '../../src/core/collections.ts';
 
 const HOST = '127.0.0.1';
 const SECRET = 'correct horse battery staple, 32b';
@@ -177,9 +178,10 @@ test('three transports exchange many messages, in order per peer', async () => {
       asOfLsn: 10,
       seq: 2,
       afterKey: Buffer.from([0, 255]),
+      afterElem: null,
       first: false,
       last: true,
-      entries: [[Buffer.from([1, 2, 3]), { value: randomBytes(700_000), expireAtMs: 0 }]],
+      items: [{ t: 'key', key: Buffer.from([1, 2, 3]), entry: stringEntry(randomBytes(700_000), 0) }],
     };
     for (let i = 0; i < N; i++) {
       for (const a of nodes) for (const b of nodes) if (a !== b) a.t.send(b.id, i === N / 2 ? big : voteReq(i));
@@ -396,9 +398,10 @@ test('a frame over the receiver limit closes that connection; the dialer reconne
       asOfLsn: 9,
       seq: 1,
       afterKey: null,
+      afterElem: null,
       first: true,
       last: true,
-      entries: [[Buffer.from('k'), { value: Buffer.alloc(10_000, 1), expireAtMs: 0 }]],
+      items: [{ t: 'key', key: Buffer.from('k'), entry: stringEntry(Buffer.alloc(10_000, 1), 0) }],
     };
     n1.t.send('n2', big);
     await waitFor('n2 refuses the oversized frame', () => n2.log.warnings(/over the limit of 4096 bytes/).length > 0);

@@ -7,6 +7,13 @@ export type Compare =
   | 'exact'
   /** Equal after sorting every array made only of bulk strings (KEYS, one-call SCAN). */
   | 'unordered'
+  /**
+   * Equal as sets of (field, value) pairs: a flat array read two by two, a RESP3 map, or an
+   * array of 2-element arrays (HGETALL, HRANDFIELD … WITHVALUES of a whole hash).
+   */
+  | 'pairs'
+  /** Same structure with every string masked (random picks: how many, and how nested). */
+  | 'shape'
   /** Both are integer replies within [lo, hi] (PTTL and other millisecond clocks). */
   | { readonly intBetween: readonly [number, number] };
 

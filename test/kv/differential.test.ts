@@ -11,6 +11,7 @@ import { execute } from '../../src/core/kv/executor.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import { MapView } from './map-view.ts';
 import { CASES, DEVIATION_CASES, RAW_CASES } from './differential-cases.ts';
+import { HASH_CASES, TYPE_CASES } from './collection-cases.ts';
 import type { Compare } from './differential-cases.ts';
 import { encodeCommand, RawClient, RedisServer, replyEnd } from './redis-server.ts';
 
@@ -38,6 +39,9 @@ class Ours {
   private readonly parser = new RespParser();
   constructor(readonly version: RespVersion = 2) {}
 
+  /** run() as a promise, for code that treats both servers alike. */
+  readonly runAsync = (args: readonly string[]): Promise<Buffer> => Promise.resolve(this.run(args));
+
   run(args: readonly string[]): Buffer {
     const { commands, error } = this.parser.feed(encodeCommand(args));
     assert.equal(error, null);
@@ -57,8 +61,8 @@ function decode(buf: Buffer, pos = 0): [Tree, number] {
   const type = String.fromCharCode(buf[pos]!);
   const cr = buf.indexOf('\r\n', pos);
   const line = buf.toString('latin1', pos + 1, cr);
-  if (type === '*' || type === '~') {
-    const n = Number(line);
+  if (type === '*' || type === '~' || type === '%') {
+    const n = Number(line) * (type === '%' ? 2 : 1);
     const items: Tree[] = [];
     let p = cr + 2;
     for (let i = 0; i < n; i++) {
@@ -78,8 +82,27 @@ function sortBulkArrays(t: Tree): Tree {
   return items;
 }
 
+/** A reply read as (field, value) pairs, sorted: see Compare 'pairs'. */
+function pairsOf(buf: Buffer): string[] {
+  const [t] = decode(buf);
+  if (typeof t === 'string') return [t];
+  const out: string[] = [];
+  if (t.every((x) => Array.isArray(x))) for (const p of t as Tree[][]) out.push(`${String(p[0])} => ${String(p[1])}`);
+  else for (let i = 0; i < t.length; i += 2) out.push(`${String(t[i])} => ${String(t[i + 1])}`);
+  return out.sort();
+}
+
+/** The reply's structure with every string replaced by its type byte. */
+function shapeOf(t: Tree): Tree {
+  return typeof t === 'string' ? t[0]! : t.map(shapeOf);
+}
+
 function compareReplies(mode: Compare, ours: Buffer, theirs: Buffer, what: string): void {
-  if (mode === 'exact') {
+  if (mode === 'pairs') {
+    assert.deepEqual(pairsOf(ours), pairsOf(theirs), what);
+  } else if (mode === 'shape') {
+    assert.deepEqual(shapeOf(decode(ours)[0]), shapeOf(decode(theirs)[0]), what);
+  } else if (mode === 'exact') {
     assert.equal(ours.toString('latin1'), theirs.toString('latin1'), what);
   } else if (mode === 'unordered') {
     assert.deepEqual(sortBulkArrays(decode(ours)[0]), sortBulkArrays(decode(theirs)[0]), what);
@@ -112,7 +135,7 @@ async function runCase(name: string, commands: readonly (readonly string[])[], c
 
 describe('differential: command scripts match redis-server byte for byte', () => {
   for (const version of [2, 3] as const) {
-    for (const k of CASES) {
+    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES]) {
       test(`${k.name} (RESP${version})`, async () => {
         await runCase(k.name, k.commands, k.compare ?? {}, version);
       });
@@ -195,6 +218,44 @@ describe('differential: SCAN iterations return every key exactly once', () => {
       assert.equal(new Set(mine).size, mine.length, 'our SCAN returned a key twice');
       assert.deepEqual([...mine].sort(), [...keys].sort());
       assert.deepEqual([...new Set(theirs)].sort(), [...keys].sort());
+    });
+  }
+});
+
+describe('differential: HSCAN iterations over a hashtable return every field exactly once', () => {
+  for (const count of [1, 7, 100]) {
+    test(`COUNT ${count} over 700 fields (with shared prefixes)`, async () => {
+      const c = redis();
+      await c.command(['HELLO', '2']);
+      await c.command(['FLUSHALL']);
+      const ours = new Ours();
+      const fields: string[] = [];
+      for (let i = 0; i < 700; i++) fields.push(i % 3 === 0 ? `session:${i}` : `user:1000${i}:profile`);
+      for (let i = 0; i < fields.length; i += 100) {
+        const args = ['hset', 'h', ...fields.slice(i, i + 100).flatMap((f) => [f, `v${f}`])];
+        assert.deepEqual(ours.run(args), await c.command(args));
+      }
+      const iterate = async (send: (args: string[]) => Promise<Buffer>): Promise<Map<string, string>> => {
+        const seen = new Map<string, string>();
+        let cursor = '0';
+        for (let calls = 0; calls < 10_000; calls++) {
+          const [t] = decode(await send(['hscan', 'h', cursor, 'count', String(count)]));
+          assert.ok(Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && Array.isArray(t[1]));
+          cursor = (t[0] as string).split('\r\n')[1]!;
+          const items = (t[1] as Tree[]).map((x) => (x as string).split('\r\n')[1]!);
+          for (let i = 0; i < items.length; i += 2) {
+            if (send === ours.runAsync) assert.ok(!seen.has(items[i]!), `our HSCAN returned ${items[i]} twice`);
+            seen.set(items[i]!, items[i + 1]!);
+          }
+          if (cursor === '0') return seen;
+        }
+        assert.fail('HSCAN did not finish within 10000 calls');
+      };
+      const mine = await iterate(ours.runAsync);
+      const theirs = await iterate((a) => c.command(a));
+      assert.deepEqual([...mine.keys()].sort(), [...fields].sort());
+      for (const f of fields) assert.equal(mine.get(f), `v${f}`);
+      assert.deepEqual([...theirs.keys()].sort(), [...fields].sort());
     });
   }
 });

@@ -23,7 +23,20 @@ function run(view: MapView, args: string[], nowMs = NOW, maxValueBytes?: number)
 }
 
 function opsText(ops: readonly Op[]): string[] {
-  return ops.map((o) => (o.k === 'flush' ? 'flush' : o.k === 'del' ? `del ${o.key.toString('latin1')}` : `put ${o.key.toString('latin1')}=${o.value.toString('latin1')}@${o.expireAtMs}`));
+  return ops.map((o) => {
+    switch (o.k) {
+      case 'flush':
+        return 'flush';
+      case 'del':
+        return `del ${o.key.toString('latin1')}`;
+      case 'put':
+        return `put ${o.key.toString('latin1')}=${o.value.toString('latin1')}@${o.expireAtMs}`;
+      case 'expire':
+        return `expire ${o.key.toString('latin1')}@${o.expireAtMs}`;
+      case 'elem':
+        return `${o.type} ${o.key.toString('latin1')}.${o.elem.toString('latin1')}=${o.value === null ? '-' : o.value.toString('latin1')}`;
+    }
+  });
 }
 
 function withKeys(entries: Array<[string, string, number]>): MapView {
@@ -47,7 +60,7 @@ describe('executor: writes produce final values', () => {
   });
   test('EXPIRE puts the same value with the new expiry; an expiry in the past deletes', () => {
     const v = withKeys([['k', 'v', 0]]);
-    assert.deepEqual(opsText(run(v, ['expire', 'k', '10']).ops), [`put k=v@${NOW + 10_000}`]);
+    assert.deepEqual(opsText(run(v, ['expire', 'k', '10']).ops), [`expire k@${NOW + 10_000}`]);
     assert.deepEqual(opsText(run(v, ['pexpireat', 'k', String(NOW)]).ops), ['del k']);
     assert.equal(v.size(), 0);
   });

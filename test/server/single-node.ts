@@ -11,34 +11,10 @@
 import { EventEmitter } from 'node:events';
 import { executeBatch } from '../../src/core/kv/executor.ts';
 import { isWriteCommand } from '../../src/core/kv/command-table.ts';
-import type { KvView } from '../../src/core/kv/view.ts';
-import { regionOfKey } from '../../src/core/regions.ts';
+import { MapView } from '../kv/map-view.ts';
 import { err, type Reply } from '../../src/core/reply.ts';
-import type { Entry, Epoch, Lsn, NodeId, Op } from '../../src/core/types.ts';
+import type { Epoch, Lsn, NodeId } from '../../src/core/types.ts';
 import type { MemberInfo, NodeEvents, NodeHandle, NodeStatus, Role, SecondaryStatus } from '../../src/runtime/node-api.ts';
-
-class MapView implements KvView {
-  readonly map = new Map<string, { key: Buffer; entry: Entry }>();
-  get(key: Buffer): Entry | undefined {
-    return this.map.get(key.toString('latin1'))?.entry;
-  }
-  regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]> {
-    const all = [...this.map.values()]
-      .filter((s) => regionOfKey(s.key) === region && (afterKey === undefined || Buffer.compare(s.key, afterKey) > 0))
-      .sort((a, b) => Buffer.compare(a.key, b.key));
-    return all.slice(0, limit).map((s) => [s.key, s.entry]);
-  }
-  size(): number {
-    return this.map.size;
-  }
-  apply(ops: readonly Op[]): void {
-    for (const op of ops) {
-      if (op.k === 'flush') this.map.clear();
-      else if (op.k === 'del') this.map.delete(op.key.toString('latin1'));
-      else this.map.set(op.key.toString('latin1'), { key: op.key, entry: { value: op.value, expireAtMs: op.expireAtMs } });
-    }
-  }
-}
 
 export interface SingleNodeOptions {
   readonly id?: NodeId;

@@ -6,7 +6,7 @@ import { isUnderstudyError } from '../../src/errors.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import type { StorageArea } from '../../src/storage/storage-area.ts';
 import { storageContract } from './storage-contract.ts';
-import { closeP, del, entry, flush, keysInRegion, put, syncP, update } from './storage-helpers.ts';
+import { closeP, del, entry, flush, items, keysInRegion, put, syncP, update } from './storage-helpers.ts';
 
 function asMemory(s: StorageArea): MemoryStorage {
   assert.ok(s instanceof MemoryStorage);
@@ -56,7 +56,7 @@ describe('MemoryStorage crash model', () => {
     const durableDigest = s.digest();
     s.apply(update(2, [put('a', 'changed'), del('b'), put('c', '3')]));
     s.apply(update(3, [flush, put('d', '4')]));
-    s.installRegion(5, [[keysInRegion(5, 1)[0]!, entry('installed')]], true);
+    s.installRegion(5, items([[keysInRegion(5, 1)[0]!, entry('installed')]]), true);
     s.setAppliedLsn(2);
     assert.ok(s.unsyncedChanges > 0);
     const r = s.crash();

@@ -6,13 +6,27 @@ import assert from 'node:assert/strict';
 import { REGION_COUNT, regionOfKey } from '../../src/core/regions.ts';
 import { isUnderstudyError } from '../../src/errors.ts';
 import { MAX_KEY_BYTES } from '../../src/storage/update-checks.ts';
+import {
+  decodeListPosition,
+  decodeScore,
+  encodeListPosition,
+  encodeScore,
+  MAX_ELEMENT_KEY_BYTES,
+  scoreBound,
+  scoreOrderKey,
+  stringEntry,
+} from '../../src/core/collections.ts';
+import { readRegionChunk, type RegionCursor } from '../../src/core/region-content.ts';
+import type { ElementRange } from '../../src/core/types.ts';
 import type { StorageArea } from '../../src/storage/storage-area.ts';
 import {
   ALL_ENTRIES_LIMIT,
   closeP,
   del,
+  elemOp,
   entry,
   flush,
+  items,
   keysInRegion,
   plain,
   put,
@@ -84,7 +98,7 @@ export function storageContract(name: string, h: StorageHarness): void {
         const [rk] = keysInRegion(12, 1);
         const resyncValue = Buffer.from('resync');
         s.apply(update(1, [{ k: 'put', key, value, expireAtMs: 0 }]));
-        s.installRegion(12, [[rk!, { value: resyncValue, expireAtMs: 0 }]], true);
+        s.installRegion(12, items([[rk!, stringEntry(resyncValue, 0)]]), true);
         const digest = s.digest();
         value.fill(0x21);
         key.fill(0x21);
@@ -105,8 +119,8 @@ export function storageContract(name: string, h: StorageHarness): void {
       withStore((s) => {
         const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
         s.apply(update(1, [put(Buffer.alloc(0), allBytes), put(allBytes, Buffer.alloc(0)), put(Buffer.alloc(MAX_KEY_BYTES, 0xff), 'max')]));
-        assert.deepEqual(s.get(Buffer.alloc(0)), { value: allBytes, expireAtMs: 0 });
-        assert.deepEqual(s.get(allBytes), { value: Buffer.alloc(0), expireAtMs: 0 });
+        assert.deepEqual(s.get(Buffer.alloc(0)), stringEntry(allBytes, 0));
+        assert.deepEqual(s.get(allBytes), stringEntry(Buffer.alloc(0), 0));
         assert.deepEqual(s.get(Buffer.alloc(MAX_KEY_BYTES, 0xff)), entry('max'));
         assert.equal(s.size(), 3);
       }));
@@ -242,11 +256,11 @@ export function storageContract(name: string, h: StorageHarness): void {
         const outside = keysInRegion(41, 2);
         s.apply(update(7, [put(a!, 'old-a'), put(b!, 'old-b'), ...outside.map((k) => put(k, 'outside'))]));
         const outsideDigest = s.regionDigest(41);
-        s.installRegion(region, [[b!, entry('new-b', 99)], [c!, entry('new-c')]], true);
+        s.installRegion(region, items([[b!, entry('new-b', 99)], [c!, entry('new-c')]]), true);
         assert.equal(s.get(a!), undefined);
         assert.deepEqual(s.get(b!), entry('new-b', 99));
         assert.equal(s.size(), 4);
-        s.installRegion(region, [[d!, entry('new-d')], [e!, entry('new-e')]], false);
+        s.installRegion(region, items([[d!, entry('new-d')], [e!, entry('new-e')]]), false);
         assert.deepEqual(plain(s.regionEntries(region, undefined, ALL_ENTRIES_LIMIT)), plain(
           [
             [b!, entry('new-b', 99)],
@@ -267,7 +281,7 @@ export function storageContract(name: string, h: StorageHarness): void {
     test('installRegion refuses a key of another region', () =>
       withStore((s) => {
         const [k] = keysInRegion(3, 1);
-        assert.throws(() => s.installRegion(4, [[k!, entry('x')]], true), /belongs to region 3/);
+        assert.throws(() => s.installRegion(4, items([[k!, entry('x')]]), true), /belongs to region 3/);
         assert.equal(s.size(), 0);
       }));
 
@@ -311,6 +325,157 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.equal(await inFlight, 4);
         assert.equal(s.durableLsn, 4);
         assert.equal(await syncP(s), 12);
+      }));
+
+    /** Elements of key as [elem, value] text pairs, in the range's order. */
+    function els(s: StorageArea, key: string, range: Partial<ElementRange> = {}): Array<[string, string]> {
+      return s.elements(Buffer.from(key), { limit: ALL_ENTRIES_LIMIT, ...range }).map((e) => [e.elem.toString('latin1'), e.value.toString('latin1')]);
+    }
+
+    test('element ops: a collection is created by its first element, counted, and removed with its last', () =>
+      withStore((s) => {
+        s.apply(update(1, [elemOp('h', 'hash', 'f1', 'v1'), elemOp('h', 'hash', 'f2', 'v2'), elemOp('h', 'hash', 'f1', 'v1b')]));
+        assert.deepEqual(s.get(Buffer.from('h')), { type: 'hash', value: Buffer.alloc(0), expireAtMs: 0, count: 2, big: false });
+        assert.equal(s.size(), 1);
+        assert.equal(s.getElement(Buffer.from('h'), Buffer.from('f1'))?.toString(), 'v1b');
+        assert.equal(s.getElement(Buffer.from('h'), Buffer.from('nope')), undefined);
+        assert.deepEqual(els(s, 'h'), [['f1', 'v1b'], ['f2', 'v2']]);
+        // Removing what is not there, or from a key of another type, changes nothing.
+        s.apply(update(2, [elemOp('h', 'hash', 'missing', null), elemOp('h', 'set', 'f1', null), elemOp('nokey', 'hash', 'f', null)]));
+        assert.equal(s.get(Buffer.from('h'))?.count, 2);
+        assert.equal(s.size(), 1);
+        s.apply(update(3, [elemOp('h', 'hash', 'f1', null)]));
+        assert.equal(s.get(Buffer.from('h'))?.count, 1);
+        s.apply(update(4, [elemOp('h', 'hash', 'f2', null)]));
+        assert.equal(s.get(Buffer.from('h')), undefined);
+        assert.equal(s.size(), 0);
+        assert.deepEqual(els(s, 'h'), []);
+      }));
+
+    test('element ops: another type is replaced whole; put, del and flush drop every element; expire keeps them', () =>
+      withStore((s) => {
+        s.apply(update(1, [put('k', 'str', 99), elemOp('k', 'set', 'm1', ''), elemOp('k', 'set', 'm2', '')]));
+        assert.deepEqual(s.get(Buffer.from('k')), { type: 'set', value: Buffer.alloc(0), expireAtMs: 0, count: 2, big: true });
+        s.apply(update(2, [elemOp('k', 'hash', 'f', 'v')]));
+        assert.deepEqual(els(s, 'k'), [['f', 'v']]);
+        assert.equal(s.getElement(Buffer.from('k'), Buffer.from('m1')), undefined);
+        s.apply(update(3, [{ k: 'expire', key: Buffer.from('k'), expireAtMs: 1234 }, { k: 'expire', key: Buffer.from('absent'), expireAtMs: 5 }]));
+        assert.equal(s.get(Buffer.from('k'))?.expireAtMs, 1234);
+        assert.equal(s.get(Buffer.from('absent')), undefined);
+        assert.deepEqual(els(s, 'k'), [['f', 'v']]);
+        s.apply(update(4, [put('k', 'back to a string')]));
+        assert.deepEqual(s.get(Buffer.from('k')), entry('back to a string'));
+        assert.deepEqual(els(s, 'k'), []);
+        s.apply(update(5, [elemOp('k', 'hash', 'g', 'w'), elemOp('j', 'zset', 'm', encodeScore(1))]));
+        s.apply(update(6, [del('k')]));
+        assert.deepEqual(els(s, 'k'), []);
+        assert.equal(s.size(), 1);
+        s.apply(update(7, [flush]));
+        assert.deepEqual(els(s, 'j'), []);
+        assert.deepEqual(els(s, 'j', { by: 'score' }), []);
+        assert.equal(s.size(), 0);
+      }));
+
+    test('element ranges: element order, score order for a sorted set, list positions, start, exclusive, reverse, limit', () =>
+      withStore((s) => {
+        const scores: Array<[string, number]> = [['a', 3], ['b', -1.5], ['c', 3], ['d', -Infinity], ['e', Infinity], ['f', 0]];
+        s.apply(update(1, scores.map(([m, sc]) => elemOp('z', 'zset', m, encodeScore(sc)))));
+        const byScore = (r: Partial<ElementRange> = {}): string[] => s.elements(Buffer.from('z'), { by: 'score', limit: ALL_ENTRIES_LIMIT, ...r }).map((e) => `${e.elem.toString()}:${decodeScore(e.value)}`);
+        assert.deepEqual(byScore(), ['d:-Infinity', 'b:-1.5', 'f:0', 'a:3', 'c:3', 'e:Infinity']);
+        assert.deepEqual(byScore({ reverse: true, limit: 2 }), ['e:Infinity', 'c:3']);
+        assert.deepEqual(byScore({ start: scoreBound(0) }), ['f:0', 'a:3', 'c:3', 'e:Infinity']);
+        assert.deepEqual(byScore({ start: scoreOrderKey(encodeScore(3), Buffer.from('a')), exclusive: true }), ['c:3', 'e:Infinity']);
+        assert.deepEqual(byScore({ start: scoreBound(3), reverse: true }), ['f:0', 'b:-1.5', 'd:-Infinity']);
+        // A new score moves the member in score order.
+        s.apply(update(2, [elemOp('z', 'zset', 'd', encodeScore(10)), elemOp('z', 'zset', 'b', null)]));
+        assert.deepEqual(byScore(), ['f:0', 'a:3', 'c:3', 'd:10', 'e:Infinity']);
+        assert.deepEqual(els(s, 'z').map(([m]) => m), ['a', 'c', 'd', 'e', 'f']);
+        assert.equal(s.get(Buffer.from('z'))?.count, 5);
+        // A list's positions keep list order, negative ones first.
+        s.apply(update(3, [-2, 5, -1, 0, 1].map((p) => elemOp('l', 'list', encodeListPosition(p), `at${p}`))));
+        assert.deepEqual(
+          s.elements(Buffer.from('l'), { limit: 10 }).map((e) => `${decodeListPosition(e.elem)}=${e.value.toString()}`),
+          ['-2=at-2', '-1=at-1', '0=at0', '1=at1', '5=at5'],
+        );
+        assert.deepEqual(s.elements(Buffer.from('l'), { reverse: true, limit: 2 }).map((e) => decodeListPosition(e.elem)), [5, 1]);
+        assert.deepEqual(s.elements(Buffer.from('l'), { start: encodeListPosition(0), limit: 2 }).map((e) => decodeListPosition(e.elem)), [0, 1]);
+        assert.deepEqual(s.elements(Buffer.from('l'), { start: encodeListPosition(0), exclusive: true, reverse: true, limit: 5 }).map((e) => decodeListPosition(e.elem)), [-1, -2]);
+        assert.equal(s.getElement(Buffer.from('l'), encodeListPosition(5))?.toString(), 'at5');
+        // Keys sharing a prefix keep their elements apart.
+        s.apply(update(4, [elemOp('ab', 'hash', 'x', '1'), elemOp('a', 'hash', 'bx', '2'), elemOp('a', 'hash', 'y', '3')]));
+        assert.deepEqual(els(s, 'a'), [['bx', '2'], ['y', '3']]);
+        assert.deepEqual(els(s, 'a', { start: Buffer.from('c') }), [['y', '3']]);
+        assert.deepEqual(els(s, 'ab'), [['x', '1']]);
+        assert.deepEqual(els(s, 'ab', { limit: 0 }), []);
+      }));
+
+    test('the encoding flag: a hash turns big past 512 fields or a 64-byte value and stays big; a set at its first non-integer', () =>
+      withStore((s) => {
+        s.apply(update(1, Array.from({ length: 512 }, (_, i) => elemOp('h', 'hash', `f${i}`, 'v'))));
+        assert.equal(s.get(Buffer.from('h'))?.big, false);
+        s.apply(update(2, [elemOp('h', 'hash', 'f512', 'v')]));
+        assert.equal(s.get(Buffer.from('h'))?.big, true);
+        s.apply(update(3, Array.from({ length: 504 }, (_, i) => elemOp('h', 'hash', `f${i}`, null))));
+        assert.deepEqual(s.get(Buffer.from('h'))?.count, 9);
+        assert.equal(s.get(Buffer.from('h'))?.big, true);
+        s.apply(update(4, [elemOp('g', 'hash', 'f', 'x'.repeat(65)), elemOp('n', 'set', '12', ''), elemOp('n', 'set', '-7', '')]));
+        assert.equal(s.get(Buffer.from('g'))?.big, true);
+        assert.equal(s.get(Buffer.from('n'))?.big, false);
+        s.apply(update(5, [elemOp('n', 'set', 'x', ''), elemOp('n', 'set', 'x', null)]));
+        assert.equal(s.get(Buffer.from('n'))?.big, true);
+      }));
+
+    test('an element too long for the storage layout refuses the whole update', () =>
+      withStore((s) => {
+        s.apply(update(1, [put('a', '1')]));
+        const before = s.digest();
+        assert.throws(
+          () => s.apply(update(2, [put('a', '2'), elemOp('h', 'hash', Buffer.alloc(MAX_ELEMENT_KEY_BYTES), 'v')])),
+          (e: unknown) => isUnderstudyError(e, 'STORAGE_KEY_TOO_LARGE'),
+        );
+        assert.equal(s.digest(), before);
+        s.apply(update(2, [elemOp('h', 'hash', Buffer.alloc(MAX_ELEMENT_KEY_BYTES - 1), 'v')]));
+        assert.equal(s.get(Buffer.from('h'))?.count, 1);
+      }));
+
+    test('a region streamed in small chunks of items (headers, then elements) installs equal content elsewhere', () =>
+      withStore(async (s) => {
+        const region = 9;
+        const [k1, k2, k3, k4] = keysInRegion(region, 4);
+        s.apply(update(1, [put(k1!, 'string', 77), ...Array.from({ length: 25 }, (_, i) => elemOp(k2!, 'hash', `f${i}`, `v${i}`))]));
+        s.apply(update(2, [{ k: 'expire', key: k2!, expireAtMs: 5000 }, ...Array.from({ length: 7 }, (_, i) => elemOp(k3!, 'zset', `m${i}`, encodeScore(7 - i))), elemOp(k4!, 'set', 'only', '')]));
+        const other = await h.create();
+        try {
+          other.apply(update(1, [put(keysInRegion(region, 5, 'z')[4]!, 'stale')]));
+          let after: RegionCursor | undefined;
+          let first = true;
+          for (let i = 0; i < 100; i++) {
+            const chunk = readRegionChunk(s, region, after, 4);
+            assert.ok(chunk.items.length <= 4);
+            other.installRegion(region, chunk.items, first);
+            first = false;
+            if (chunk.next === null) break;
+            after = chunk.next;
+          }
+          assert.equal(other.regionDigest(region), s.regionDigest(region));
+          assert.deepEqual(other.get(k2!), s.get(k2!));
+          assert.deepEqual(other.elements(k3!, { by: 'score', limit: 100 }), s.elements(k3!, { by: 'score', limit: 100 }));
+          assert.equal(other.size(), 4);
+        } finally {
+          await h.dispose(other);
+        }
+      }));
+
+    test('collections survive a restart after sync', () =>
+      withStore(async (s) => {
+        s.apply(update(1, [elemOp('h', 'hash', 'f', 'v'), elemOp('z', 'zset', 'm', encodeScore(2.5)), { k: 'expire', key: Buffer.from('h'), expireAtMs: 42 }]));
+        const digest = s.digest();
+        await syncP(s);
+        const r = await h.restart(s);
+        assert.equal(r.digest(), digest);
+        assert.deepEqual(r.get(Buffer.from('h')), { type: 'hash', value: Buffer.alloc(0), expireAtMs: 42, count: 1, big: false });
+        assert.equal(decodeScore(r.elements(Buffer.from('z'), { by: 'score', limit: 1 })[0]!.value), 2.5);
+        return r;
       }));
 
     test('content, appliedLsn and dirty marks survive a restart after sync', () =>

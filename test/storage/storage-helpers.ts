@@ -1,7 +1,8 @@
 // Helpers shared by the storage-area tests: building updates, finding keys
 // in a chosen region, and promise wrappers for the callback API.
 import { regionOfKey, regionsOfOps } from '../../src/core/regions.ts';
-import type { Entry, Lsn, Op, Update } from '../../src/core/types.ts';
+import { stringEntry } from '../../src/core/collections.ts';
+import type { CollectionType, Entry, Lsn, Op, RegionItem, Update } from '../../src/core/types.ts';
 import type { StorageArea } from '../../src/storage/storage-area.ts';
 
 export function put(key: string | Buffer, value: string | Buffer, expireAtMs = 0): Op {
@@ -47,7 +48,17 @@ export function closeP(s: StorageArea): Promise<void> {
 }
 
 export function entry(value: string, expireAtMs = 0): Entry {
-  return { value: Buffer.from(value), expireAtMs };
+  return stringEntry(Buffer.from(value), expireAtMs);
+}
+
+/** Region items for strings: one header item per [key, entry]. */
+export function items(pairs: ReadonlyArray<readonly [Buffer, Entry]>): RegionItem[] {
+  return pairs.map(([key, e]) => ({ t: 'key', key, entry: e }));
+}
+
+/** An element op: set (value given) or remove (value null) element `elem` of collection `key`. */
+export function elemOp(key: string | Buffer, type: CollectionType, elem: string | Buffer, value: string | Buffer | null): Op {
+  return { k: 'elem', key: Buffer.from(key), type, elem: Buffer.from(elem), value: value === null ? null : Buffer.from(value) };
 }
 
 /** Entries as comparable plain data: [key hex, value hex, expireAtMs]. */

@@ -8,6 +8,7 @@ import { err } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Op } from '../types.ts';
 import { opsBytes } from '../log-view.ts';
+import { E_ELEMENT_TOO_LONG, MAX_ELEMENT_KEY_BYTES } from '../collections.ts';
 import { LLONG_MAX, LLONG_MIN } from './numbers.ts';
 
 /**
@@ -80,6 +81,7 @@ export function checkWrite(ops: readonly Op[], limits: WriteLimits, priorBytes =
     if (op.k !== 'flush' && op.key.length > MAX_KEY_BYTES) {
       return err(`ERR key too long: ${op.key.length} bytes, above the ${MAX_KEY_BYTES} bytes a key may have here (MAX_KEY_BYTES, the storage engine's limit); use a shorter key`);
     }
+    if (op.k === 'elem' && op.key.length + op.elem.length > MAX_ELEMENT_KEY_BYTES) return err(E_ELEMENT_TOO_LONG);
   }
   const bytes = priorBytes + opsBytes(ops);
   if (bytes > limits.maxWriteBytes) {

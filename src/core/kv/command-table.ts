@@ -4,7 +4,7 @@
 // command touches (regions), and the server can answer COMMAND INFO / COUNT / DOCS from it.
 
 export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast';
-export type CommandGroup = 'string' | 'generic' | 'server';
+export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set';
 
 export interface CommandSpec {
   /** Lower-case name, as Redis reports it. */
@@ -52,6 +52,9 @@ const STR_R_FAST = ['@read', '@string', '@fast'];
 const KS_W_FAST = ['@keyspace', '@write', '@fast'];
 const KS_W_SLOW = ['@keyspace', '@write', '@slow'];
 const KS_R_FAST = ['@keyspace', '@read', '@fast'];
+const HASH_W_FAST = ['@write', '@hash', '@fast'];
+const HASH_R_FAST = ['@read', '@hash', '@fast'];
+const HASH_R_SLOW = ['@read', '@hash', '@slow'];
 
 /** Every data command, in Redis's order of documentation groups. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -93,9 +96,32 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('ttl', 2, RF, ONE, KS_R_FAST, 'generic', '1.0.0', 'Get the time to live for a key in seconds'),
   spec('pttl', 2, RF, ONE, KS_R_FAST, 'generic', '2.6.0', 'Get the time to live for a key in milliseconds'),
   spec('persist', 2, WF, ONE, KS_W_FAST, 'generic', '2.2.0', 'Remove the expiration from a key'),
+  spec('touch', -2, RF, ALL, KS_R_FAST, 'generic', '3.2.1', 'Alters the last access time of a key(s). Returns the number of existing keys specified.'),
+  spec('randomkey', 1, R, NONE, ['@keyspace', '@read', '@slow'], 'generic', '1.0.0', 'Return a random key from the keyspace'),
+  spec('object', -2, R, [2, 2, 1], ['@keyspace', '@read', '@slow'], 'generic', '2.2.3', 'A container for object introspection commands'),
   spec('dbsize', 1, RF, NONE, KS_R_FAST, 'server', '1.0.0', 'Return the number of keys in the selected database'),
   spec('flushall', -1, W, NONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'server', '1.0.0', 'Remove all keys from all databases'),
   spec('flushdb', -1, W, NONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'server', '1.0.0', 'Remove all keys from the current database'),
+  // ---- hashes (hash-commands.ts)
+  spec('hset', -4, WDF, ONE, HASH_W_FAST, 'hash', '2.0.0', 'Set the string value of a hash field'),
+  spec('hsetnx', 4, WDF, ONE, HASH_W_FAST, 'hash', '2.0.0', 'Set the value of a hash field, only if the field does not exist'),
+  spec('hget', 3, RF, ONE, HASH_R_FAST, 'hash', '2.0.0', 'Get the value of a hash field'),
+  spec('hmget', -3, RF, ONE, HASH_R_FAST, 'hash', '2.0.0', 'Get the values of all the given hash fields'),
+  spec('hmset', -4, WDF, ONE, HASH_W_FAST, 'hash', '2.0.0', 'Set multiple hash fields to multiple values'),
+  spec('hdel', -3, WF, ONE, HASH_W_FAST, 'hash', '2.0.0', 'Delete one or more hash fields'),
+  spec('hlen', 2, RF, ONE, HASH_R_FAST, 'hash', '2.0.0', 'Get the number of fields in a hash'),
+  spec('hstrlen', 3, RF, ONE, HASH_R_FAST, 'hash', '3.2.0', 'Get the length of the value of a hash field'),
+  spec('hexists', 3, RF, ONE, HASH_R_FAST, 'hash', '2.0.0', 'Determine if a hash field exists'),
+  spec('hkeys', 2, R, ONE, HASH_R_SLOW, 'hash', '2.0.0', 'Get all the fields in a hash'),
+  spec('hvals', 2, R, ONE, HASH_R_SLOW, 'hash', '2.0.0', 'Get all the values in a hash'),
+  spec('hgetall', 2, R, ONE, HASH_R_SLOW, 'hash', '2.0.0', 'Get all the fields and values in a hash'),
+  spec('hincrby', 4, WDF, ONE, HASH_W_FAST, 'hash', '2.0.0', 'Increment the integer value of a hash field by the given number'),
+  spec('hincrbyfloat', 4, WDF, ONE, HASH_W_FAST, 'hash', '2.6.0', 'Increment the float value of a hash field by the given amount'),
+  spec('hrandfield', -2, R, ONE, HASH_R_SLOW, 'hash', '6.2.0', 'Get one or multiple random fields from a hash'),
+  spec('hscan', -3, R, ONE, HASH_R_SLOW, 'hash', '2.8.0', 'Incrementally iterate hash fields and associated values'),
+  // ---- sets (set-commands.ts)
+  // ---- lists (list-commands.ts)
+  // ---- sorted sets (zset-commands.ts)
 ];
 
 /** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */

@@ -20,6 +20,11 @@ import { INT_MAX, INT_MIN, intValue, LLONG_MAX, LLONG_MIN, parseCursor, parseI64
 import { Overlay } from './overlay.ts';
 import { isLive } from './view.ts';
 import type { KvView } from './view.ts';
+import { del, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, live, put, typed, WRONG, WRONGTYPE } from './context.ts';
+import type { Ctx, Handler } from './context.ts';
+import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
+import { HASH_HANDLERS } from './hash-commands.ts';
+import { Prng } from '../../lib/prng.ts';
 
 /** Largest string value (Redis's proto-max-bulk-len default, 512 MiB). */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
@@ -40,6 +45,18 @@ export interface ExecOptions {
    * Redis). A node passes what one update can hold (limits.maxWriteBytes of the core config).
    */
   readonly maxWriteBytes?: number;
+  /**
+   * Uniform random numbers in [0, 1) for SPOP, SRANDMEMBER, HRANDFIELD and RANDOMKEY. The
+   * primary passes its own seeded generator; the ops carry what was drawn, so no replica ever
+   * draws. Default: a generator seeded from nowMs (deterministic, for tests and tools).
+   */
+  readonly random?: () => number;
+}
+
+function randomOf(options: ExecOptions, nowMs: number): () => number {
+  if (options.random) return options.random;
+  const prng = new Prng(nowMs);
+  return () => prng.float();
 }
 
 export interface ExecResult {
@@ -54,53 +71,22 @@ export interface BatchResult {
   readonly ops: Op[];
 }
 
-const E_NOT_INT = 'ERR value is not an integer or out of range';
-const E_NOT_FLOAT = 'ERR value is not a valid float';
-const E_SYNTAX = 'ERR syntax error';
 const E_OVERFLOW = 'ERR increment or decrement would overflow';
 const E_TOO_BIG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
 const E_NO_SUCH_KEY = 'ERR no such key';
 const EMPTY = Buffer.alloc(0);
 
-interface Ctx {
-  readonly view: KvView;
-  readonly nowMs: number;
-  readonly maxValueBytes: number;
-  readonly ops: Op[];
-}
-
 function limitsOf(options: ExecOptions): WriteLimits {
   return { maxValueBytes: options.maxValueBytes ?? MAX_VALUE_BYTES, maxWriteBytes: options.maxWriteBytes ?? Infinity };
 }
 
-type Handler = (c: Ctx, a: readonly Buffer[]) => Reply;
-
-function live(c: Ctx, key: Buffer): Entry | undefined {
-  const e = c.view.get(key);
-  return isLive(e, c.nowMs) ? e : undefined;
-}
-
-function put(c: Ctx, key: Buffer, value: Buffer, expireAtMs: number): void {
-  c.ops.push({ k: 'put', key, value, expireAtMs });
-}
-
-function del(c: Ctx, key: Buffer): void {
-  c.ops.push({ k: 'del', key });
+/** The live string at key, undefined if none, WRONG if the key holds another type. */
+function str(c: Ctx, key: Buffer): Entry | undefined | typeof WRONG {
+  return typed(c, key, 'string');
 }
 
 function i64Reply(n: bigint): Reply {
   return int(intValue(n));
-}
-
-/** Case-insensitive ASCII comparison of an argument with a lower-case option name. */
-function is(b: Buffer, lower: string): boolean {
-  if (b.length !== lower.length) return false;
-  for (let i = 0; i < b.length; i++) {
-    let ch = b[i]!;
-    if (ch >= 0x41 && ch <= 0x5a) ch += 32;
-    if (ch !== lower.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 // ---- SET family --------------------------------------------------------------------------
@@ -192,6 +178,7 @@ function setGeneric(
   if (tooBig(c, value.length)) return err(E_TOO_BIG);
   // A plain SET does not depend on what the key held: skip the read (one storage lookup per write).
   const old = flags & (F_GET | F_NX | F_XX | F_KEEPTTL) ? live(c, key) : undefined;
+  if (flags & F_GET && old !== undefined && old.type !== 'string') return WRONGTYPE;
   const getReply: Reply | null = flags & F_GET ? bulk(old ? old.value : null) : null;
   if ((flags & F_NX && old) || (flags & F_XX && !old)) return getReply ?? abortReply;
   if (expireArg !== undefined) {
@@ -216,17 +203,22 @@ const setnx: Handler = (c, a) => setGeneric(c, 'setnx', F_NX, a[1]!, a[2]!, unde
 const setex: Handler = (c, a) => setGeneric(c, 'setex', F_EX, a[1]!, a[3]!, a[2]!, OK, NIL);
 const psetex: Handler = (c, a) => setGeneric(c, 'psetex', F_PX, a[1]!, a[3]!, a[2]!, OK, NIL);
 
-const get: Handler = (c, a) => bulk(live(c, a[1]!)?.value ?? null);
+const get: Handler = (c, a) => {
+  const e = str(c, a[1]!);
+  return e === WRONG ? WRONGTYPE : bulk(e?.value ?? null);
+};
 
 const getset: Handler = (c, a) => {
-  const old = live(c, a[1]!);
+  const old = str(c, a[1]!);
+  if (old === WRONG) return WRONGTYPE;
   if (tooBig(c, a[2]!.length)) return err(E_TOO_BIG);
   put(c, a[1]!, a[2]!, 0);
   return bulk(old ? old.value : null);
 };
 
 const getdel: Handler = (c, a) => {
-  const old = live(c, a[1]!);
+  const old = str(c, a[1]!);
+  if (old === WRONG) return WRONGTYPE;
   if (!old) return NIL;
   del(c, a[1]!);
   return bulk(old.value);
@@ -236,7 +228,8 @@ const getex: Handler = (c, a) => {
   const p = parseExtended(a, false);
   if (!p) return err(E_SYNTAX);
   const key = a[1]!;
-  const old = live(c, key);
+  const old = str(c, key);
+  if (old === WRONG) return WRONGTYPE;
   if (!old) return NIL;
   let when = 0;
   if (p.expire !== undefined) {
@@ -245,14 +238,17 @@ const getex: Handler = (c, a) => {
     when = w;
   }
   if (p.flags & (F_EXAT | F_PXAT) && when <= c.nowMs) del(c, key);
-  else if (p.expire !== undefined) put(c, key, old.value, when);
-  else if (p.flags & F_PERSIST && old.expireAtMs !== 0) put(c, key, old.value, 0);
+  else if (p.expire !== undefined) c.ops.push({ k: 'expire', key, expireAtMs: when });
+  else if (p.flags & F_PERSIST && old.expireAtMs !== 0) c.ops.push({ k: 'expire', key, expireAtMs: 0 });
   return bulk(old.value);
 };
 
 const mget: Handler = (c, a) => {
   const items: Reply[] = [];
-  for (let i = 1; i < a.length; i++) items.push(bulk(live(c, a[i]!)?.value ?? null));
+  for (let i = 1; i < a.length; i++) {
+    const e = live(c, a[i]!);
+    items.push(bulk(e !== undefined && e.type === 'string' ? e.value : null));
+  }
   return arr(items);
 };
 
@@ -270,14 +266,18 @@ const msetnx: Handler = (c, a) => msetGeneric(c, a, true, 'msetnx');
 const append: Handler = (c, a) => {
   const key = a[1]!;
   const add = a[2]!;
-  const old = live(c, key);
+  const old = str(c, key);
+  if (old === WRONG) return WRONGTYPE;
   const total = (old ? old.value.length : 0) + add.length;
   if (tooBig(c, total)) return err(E_TOO_BIG);
   put(c, key, old ? Buffer.concat([old.value, add], total) : add, old ? old.expireAtMs : 0);
   return int(total);
 };
 
-const strlen: Handler = (c, a) => int(live(c, a[1]!)?.value.length ?? 0);
+const strlen: Handler = (c, a) => {
+  const e = str(c, a[1]!);
+  return e === WRONG ? WRONGTYPE : int(e?.value.length ?? 0);
+};
 
 /** A 64-bit index clamped to ±2^53 once their order was used: string lengths are far smaller, so results agree. */
 function clampIndex(v: bigint): number {
@@ -289,7 +289,8 @@ const getrange: Handler = (c, a) => {
   if (s === null) return err(E_NOT_INT);
   const e = parseI64(a[3]!);
   if (e === null) return err(E_NOT_INT);
-  const old = live(c, a[1]!);
+  const old = str(c, a[1]!);
+  if (old === WRONG) return WRONGTYPE;
   if (!old) return bulk(EMPTY);
   if (s < 0n && e < 0n && s > e) return bulk(EMPTY);
   const len = old.value.length;
@@ -310,7 +311,8 @@ const setrange: Handler = (c, a) => {
   const off = parseI64(a[2]!);
   if (off === null) return err(E_NOT_INT);
   if (off < 0n) return err('ERR offset is out of range');
-  const old = live(c, key);
+  const old = str(c, key);
+  if (old === WRONG) return WRONGTYPE;
   if (value.length === 0) return int(old ? old.value.length : 0);
   // checkStringLength(offset, len): compared before any allocation.
   if (off + BigInt(value.length) > BigInt(c.maxValueBytes)) return err(E_TOO_BIG);
@@ -350,7 +352,8 @@ function smallInt(b: Buffer): number | null {
 }
 
 function incrDecr(c: Ctx, key: Buffer, incr: bigint): Reply {
-  const old = live(c, key);
+  const old = str(c, key);
+  if (old === WRONG) return WRONGTYPE;
   // Fast path: both operands small, so number arithmetic is exact.
   if (incr > -1000000000000000n && incr < 1000000000000000n) {
     const v = old ? smallInt(old.value) : 0;
@@ -389,7 +392,8 @@ const decrby: Handler = (c, a) => {
 
 const incrbyfloat: Handler = (c, a) => {
   const key = a[1]!;
-  const old = live(c, key);
+  const old = str(c, key);
+  if (old === WRONG) return WRONGTYPE;
   const cur = old ? parseLongDouble(old.value) : parseLongDouble(Buffer.from('0'));
   if (cur === null) return err(E_NOT_FLOAT);
   const by = parseLongDouble(a[2]!);
@@ -425,7 +429,7 @@ const exists: Handler = (c, a) => {
   return int(n);
 };
 
-const type: Handler = (c, a) => ({ t: 'simple', s: live(c, a[1]!) ? 'string' : 'none' });
+const type: Handler = (c, a) => ({ t: 'simple', s: live(c, a[1]!)?.type ?? 'none' });
 
 /** Calls fn for every stored entry (expired ones included), region by region, in key order. */
 function forEachEntry(view: KvView, fn: (key: Buffer, e: Entry) => void): void {
@@ -543,11 +547,9 @@ const scan: Handler = (c, a) => {
   }
   const step = scanStep(c.view, cursor, count);
   const out: Reply[] = [];
-  const wantString = typeName === undefined || is(typeName, 'string');
-  if (wantString) {
-    for (const [k, e] of step.entries) {
-      if (isLive(e, c.nowMs) && (pat === undefined || globMatch(pat, k))) out.push(bulk(k));
-    }
+  for (const [k, e] of step.entries) {
+    if (typeName !== undefined && !is(typeName, e.type)) continue;
+    if (isLive(e, c.nowMs) && (pat === undefined || globMatch(pat, k))) out.push(bulk(k));
   }
   return arr([bulk(step.next.toString()), arr(out)]);
 };
@@ -559,7 +561,7 @@ function renameGeneric(c: Ctx, a: readonly Buffer[], nx: boolean): Reply {
   if (!e) return err(E_NO_SUCH_KEY);
   if (src.equals(dst)) return nx ? CZERO : OK;
   if (nx && live(c, dst)) return CZERO;
-  put(c, dst, e.value, e.expireAtMs);
+  copyValue(c, src, e, dst);
   del(c, src);
   return nx ? CONE : OK;
 }
@@ -587,7 +589,7 @@ const copy: Handler = (c, a) => {
   const e = live(c, src);
   if (!e) return CZERO;
   if (live(c, dst) && !replace) return CZERO;
-  put(c, dst, e.value, e.expireAtMs);
+  copyValue(c, src, e, dst);
   return CONE;
 };
 
@@ -626,7 +628,7 @@ function expireGeneric(c: Ctx, a: readonly Buffer[], basetime: number, seconds: 
     if (flags & EXP_LT && cur !== -1n && when >= cur) return CZERO;
   }
   if (when <= BigInt(c.nowMs)) del(c, key);
-  else put(c, key, e.value, Number(when));
+  else c.ops.push({ k: 'expire', key, expireAtMs: Number(when) });
   return CONE;
 }
 
@@ -659,7 +661,7 @@ const pexpiretime: Handler = (c, a) => expiretimeGeneric(c, a[1]!, true);
 const persist: Handler = (c, a) => {
   const e = live(c, a[1]!);
   if (!e || e.expireAtMs === 0) return CZERO;
-  put(c, a[1]!, e.value, 0);
+  c.ops.push({ k: 'expire', key: a[1]!, expireAtMs: 0 });
   return CONE;
 };
 
@@ -716,6 +718,8 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['dbsize', dbsize],
   ['flushall', flush],
   ['flushdb', flush],
+  ...GENERIC_HANDLERS,
+  ...HASH_HANDLERS,
 ]);
 
 /**
@@ -761,8 +765,8 @@ function run(args: readonly Buffer[], ctx: Ctx): Reply {
  * Runs one command of a write of `priorBytes` so far; a command whose ops could not be one
  * update (checkWrite) gets that error instead and changes nothing.
  */
-function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number): ExecResult {
-  const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [] };
+function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number, random: () => number): ExecResult {
+  const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [], random, fresh: new Set() };
   const reply = run(args, ctx);
   if (ctx.ops.length === 0) return { reply, ops: ctx.ops };
   const refused = checkWrite(ctx.ops, limits, priorBytes);
@@ -771,7 +775,7 @@ function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits
 
 /** Executes one command against `view` at time `nowMs`. */
 export function execute(args: readonly Buffer[], view: KvView, nowMs: number, options: ExecOptions = {}): ExecResult {
-  return runChecked(args, view, nowMs, limitsOf(options), 0);
+  return runChecked(args, view, nowMs, limitsOf(options), 0, randomOf(options, nowMs));
 }
 
 /**
@@ -790,9 +794,10 @@ export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView,
   const replies: Reply[] = [];
   const ops: Op[] = [];
   const limits = limitsOf(options);
+  const random = randomOf(options, nowMs);
   let bytes = 0;
   for (const args of cmds) {
-    const r = runChecked(args, overlay, nowMs, limits, bytes);
+    const r = runChecked(args, overlay, nowMs, limits, bytes, random);
     replies.push(r.reply);
     if (r.ops.length > 0) {
       overlay.applyOps(r.ops);
