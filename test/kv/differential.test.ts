@@ -11,7 +11,7 @@ import { execute } from '../../src/core/kv/executor.ts';
 import type { Reply } from '../../src/core/reply.ts';
 import { MapView } from './map-view.ts';
 import { CASES, DEVIATION_CASES, RAW_CASES } from './differential-cases.ts';
-import { HASH_CASES, TYPE_CASES } from './collection-cases.ts';
+import { HASH_CASES, SET_CASES, TYPE_CASES } from './collection-cases.ts';
 import type { Compare } from './differential-cases.ts';
 import { encodeCommand, RawClient, RedisServer, replyEnd } from './redis-server.ts';
 
@@ -135,7 +135,7 @@ async function runCase(name: string, commands: readonly (readonly string[])[], c
 
 describe('differential: command scripts match redis-server byte for byte', () => {
   for (const version of [2, 3] as const) {
-    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES]) {
+    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES, ...SET_CASES]) {
       test(`${k.name} (RESP${version})`, async () => {
         await runCase(k.name, k.commands, k.compare ?? {}, version);
       });
@@ -222,41 +222,47 @@ describe('differential: SCAN iterations return every key exactly once', () => {
   }
 });
 
-describe('differential: HSCAN iterations over a hashtable return every field exactly once', () => {
-  for (const count of [1, 7, 100]) {
-    test(`COUNT ${count} over 700 fields (with shared prefixes)`, async () => {
-      const c = redis();
-      await c.command(['HELLO', '2']);
-      await c.command(['FLUSHALL']);
-      const ours = new Ours();
-      const fields: string[] = [];
-      for (let i = 0; i < 700; i++) fields.push(i % 3 === 0 ? `session:${i}` : `user:1000${i}:profile`);
-      for (let i = 0; i < fields.length; i += 100) {
-        const args = ['hset', 'h', ...fields.slice(i, i + 100).flatMap((f) => [f, `v${f}`])];
-        assert.deepEqual(ours.run(args), await c.command(args));
-      }
-      const iterate = async (send: (args: string[]) => Promise<Buffer>): Promise<Map<string, string>> => {
-        const seen = new Map<string, string>();
-        let cursor = '0';
-        for (let calls = 0; calls < 10_000; calls++) {
-          const [t] = decode(await send(['hscan', 'h', cursor, 'count', String(count)]));
-          assert.ok(Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && Array.isArray(t[1]));
-          cursor = (t[0] as string).split('\r\n')[1]!;
-          const items = (t[1] as Tree[]).map((x) => (x as string).split('\r\n')[1]!);
-          for (let i = 0; i < items.length; i += 2) {
-            if (send === ours.runAsync) assert.ok(!seen.has(items[i]!), `our HSCAN returned ${items[i]} twice`);
-            seen.set(items[i]!, items[i + 1]!);
-          }
-          if (cursor === '0') return seen;
+describe('differential: HSCAN and SSCAN iterations over a hashtable return every element exactly once', () => {
+  for (const [scan, add, pairs] of [
+    ['hscan', 'hset', true],
+    ['sscan', 'sadd', false],
+  ] as const) {
+    for (const count of [1, 7, 100]) {
+      test(`${scan.toUpperCase()} COUNT ${count} over 700 elements (with shared prefixes)`, async () => {
+        const c = redis();
+        await c.command(['HELLO', '2']);
+        await c.command(['FLUSHALL']);
+        const ours = new Ours();
+        const elems: string[] = [];
+        for (let i = 0; i < 700; i++) elems.push(i % 3 === 0 ? `session:${i}` : `user:1000${i}:profile`);
+        for (let i = 0; i < elems.length; i += 100) {
+          const args = [add, 'k', ...elems.slice(i, i + 100).flatMap((f) => (pairs ? [f, `v${f}`] : [f]))];
+          assert.deepEqual(ours.run(args), await c.command(args));
         }
-        assert.fail('HSCAN did not finish within 10000 calls');
-      };
-      const mine = await iterate(ours.runAsync);
-      const theirs = await iterate((a) => c.command(a));
-      assert.deepEqual([...mine.keys()].sort(), [...fields].sort());
-      for (const f of fields) assert.equal(mine.get(f), `v${f}`);
-      assert.deepEqual([...theirs.keys()].sort(), [...fields].sort());
-    });
+        const iterate = async (send: (args: string[]) => Promise<Buffer>, mine: boolean): Promise<Map<string, string>> => {
+          const seen = new Map<string, string>();
+          let cursor = '0';
+          for (let calls = 0; calls < 10_000; calls++) {
+            const [t] = decode(await send([scan, 'k', cursor, 'count', String(count)]));
+            assert.ok(Array.isArray(t) && t.length === 2 && typeof t[0] === 'string' && Array.isArray(t[1]));
+            cursor = (t[0] as string).split('\r\n')[1]!;
+            const items = (t[1] as Tree[]).map((x) => (x as string).split('\r\n')[1]!);
+            const step = pairs ? 2 : 1;
+            for (let i = 0; i < items.length; i += step) {
+              if (mine) assert.ok(!seen.has(items[i]!), `our ${scan} returned ${items[i]} twice`);
+              seen.set(items[i]!, pairs ? items[i + 1]! : '');
+            }
+            if (cursor === '0') return seen;
+          }
+          assert.fail(`${scan} did not finish within 10000 calls`);
+        };
+        const mine = await iterate(ours.runAsync, true);
+        const theirs = await iterate((a) => c.command(a), false);
+        assert.deepEqual([...mine.keys()].sort(), [...elems].sort());
+        if (pairs) for (const f of elems) assert.equal(mine.get(f), `v${f}`);
+        assert.deepEqual([...theirs.keys()].sort(), [...elems].sort());
+      });
+    }
   }
 });
 

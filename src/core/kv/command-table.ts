@@ -55,6 +55,10 @@ const KS_R_FAST = ['@keyspace', '@read', '@fast'];
 const HASH_W_FAST = ['@write', '@hash', '@fast'];
 const HASH_R_FAST = ['@read', '@hash', '@fast'];
 const HASH_R_SLOW = ['@read', '@hash', '@slow'];
+const SET_W_FAST = ['@write', '@set', '@fast'];
+const SET_W_SLOW = ['@write', '@set', '@slow'];
+const SET_R_FAST = ['@read', '@set', '@fast'];
+const SET_R_SLOW = ['@read', '@set', '@slow'];
 
 /** Every data command, in Redis's order of documentation groups. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -120,6 +124,24 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('hrandfield', -2, R, ONE, HASH_R_SLOW, 'hash', '6.2.0', 'Get one or multiple random fields from a hash'),
   spec('hscan', -3, R, ONE, HASH_R_SLOW, 'hash', '2.8.0', 'Incrementally iterate hash fields and associated values'),
   // ---- sets (set-commands.ts)
+  spec('sadd', -3, WDF, ONE, SET_W_FAST, 'set', '1.0.0', 'Add one or more members to a set'),
+  spec('srem', -3, WF, ONE, SET_W_FAST, 'set', '1.0.0', 'Remove one or more members from a set'),
+  spec('scard', 2, RF, ONE, SET_R_FAST, 'set', '1.0.0', 'Get the number of members in a set'),
+  spec('sismember', 3, RF, ONE, SET_R_FAST, 'set', '1.0.0', 'Determine if a given value is a member of a set'),
+  spec('smismember', -3, RF, ONE, SET_R_FAST, 'set', '6.2.0', 'Returns the membership associated with the given elements for a set'),
+  spec('smembers', 2, R, ONE, SET_R_SLOW, 'set', '1.0.0', 'Get all the members in a set'),
+  spec('spop', -2, WF, ONE, SET_W_FAST, 'set', '1.0.0', 'Remove and return one or multiple random members from a set'),
+  spec('srandmember', -2, R, ONE, SET_R_SLOW, 'set', '1.0.0', 'Get one or multiple random members from a set'),
+  spec('smove', 4, WF, [1, 2, 1], SET_W_FAST, 'set', '1.0.0', 'Move a member from one set to another'),
+  spec('sinter', -2, R, ALL, SET_R_SLOW, 'set', '1.0.0', 'Intersect multiple sets'),
+  // Keys follow numkeys (movable keys): COMMAND INFO reports no fixed key positions, as Redis does.
+  spec('sintercard', -3, R, NONE, SET_R_SLOW, 'set', '7.0.0', 'Intersect multiple sets and return the cardinality of the result'),
+  spec('sinterstore', -3, WD, ALL, SET_W_SLOW, 'set', '1.0.0', 'Intersect multiple sets and store the resulting set in a key'),
+  spec('sunion', -2, R, ALL, SET_R_SLOW, 'set', '1.0.0', 'Add multiple sets'),
+  spec('sunionstore', -3, WD, ALL, SET_W_SLOW, 'set', '1.0.0', 'Add multiple sets and store the resulting set in a key'),
+  spec('sdiff', -2, R, ALL, SET_R_SLOW, 'set', '1.0.0', 'Subtract multiple sets'),
+  spec('sdiffstore', -3, WD, ALL, SET_W_SLOW, 'set', '1.0.0', 'Subtract multiple sets and store the resulting set in a key'),
+  spec('sscan', -3, R, ONE, SET_R_SLOW, 'set', '2.6.0', 'Incrementally iterate Set elements'),
   // ---- lists (list-commands.ts)
   // ---- sorted sets (zset-commands.ts)
 ];

@@ -24,6 +24,7 @@ import { del, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, live, put, typed, WRONG, WRO
 import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
+import { SET_HANDLERS } from './set-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 
 /** Largest string value (Redis's proto-max-bulk-len default, 512 MiB). */
@@ -720,6 +721,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ['flushdb', flush],
   ...GENERIC_HANDLERS,
   ...HASH_HANDLERS,
+  ...SET_HANDLERS,
 ]);
 
 /**
