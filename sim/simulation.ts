@@ -47,6 +47,10 @@ export interface SimResult {
 const KEYS_PER_WINDOW = 4;
 const COUNTERS_PER_WINDOW = 2;
 const KEY_WINDOW_MS = 400;
+/** Hashes, fields per hash and sets per key window of the typed part of the workload. */
+const HASHES_PER_WINDOW = 2;
+const FIELDS_PER_HASH = 3;
+const SETS_PER_WINDOW = 3;
 
 /** Events one run may take; a run beyond it is reported as a failure (a livelock, or a busy loop). */
 const MAX_STEPS = 3_000_000;
@@ -125,6 +129,15 @@ export function runSimulation(o: SimOptions): SimResult {
     const cprng = prng.fork();
     const client = `c${c}`;
     let seq = 0;
+    /** Sends a command outside the history; a reply that shows a bug in the command is a violation. */
+    const submitUnrecorded = (primary: SimNode, cmd: string[]): void => {
+      primary.driver!.submit([cmd.map((a) => Buffer.from(a))], (replies: readonly Reply[]) => {
+        const r = replies[0]!;
+        if (r.t === 'error' && /^(WRONGTYPE|ERR (syntax|value|wrong number|unknown))/.test(r.msg)) {
+          violation ??= new Error(`${cmd.join(' ')} answered ${r.msg}`);
+        }
+      });
+    };
     const next = (): void => {
       if (phase === 'quiesce') return;
       const primary = dataNodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary');
@@ -138,19 +151,58 @@ export function runSimulation(o: SimOptions): SimResult {
       const COUNTERS = Array.from({ length: COUNTERS_PER_WINDOW }, (_, i) => `c${w}:${i}`);
       let call: OpCall;
       let cmd: string[];
-      if (roll < 0.45) {
+      if (roll < 0.3) {
         const key = cprng.pick(KEYS);
         const value = `${client}-${seq++}`;
         call = { kind: 'write', key, value };
         cmd = ['SET', key, value];
-      } else if (roll < 0.8) {
+      } else if (roll < 0.55) {
         const key = cprng.pick(cprng.chance(0.7) ? KEYS : COUNTERS);
         call = { kind: 'read', key };
         cmd = ['GET', key];
-      } else {
+      } else if (roll < 0.67) {
         const key = cprng.pick(COUNTERS);
         call = { kind: 'incr', key, by: 1 };
         cmd = ['INCR', key];
+      } else if (roll < 0.85) {
+        // A hash field is a register of its own in the history: HSET writes it, HGET reads it,
+        // HDEL deletes it, HINCRBY counts on fields no other command touches.
+        const hash = `h${w}:${cprng.int(0, HASHES_PER_WINDOW - 1)}`;
+        const field = `f${cprng.int(0, FIELDS_PER_HASH - 1)}`;
+        const counter = `n${cprng.int(0, FIELDS_PER_HASH - 1)}`;
+        const r = cprng.float();
+        if (r < 0.4) {
+          const value = `${client}-${seq++}`;
+          call = { kind: 'write', key: `${hash}/${field}`, value };
+          cmd = ['HSET', hash, field, value];
+        } else if (r < 0.65) {
+          const f = cprng.chance(0.7) ? field : counter;
+          call = { kind: 'read', key: `${hash}/${f}` };
+          cmd = ['HGET', hash, f];
+        } else if (r < 0.8) {
+          call = { kind: 'delete', key: `${hash}/${field}` };
+          cmd = ['HDEL', hash, field];
+        } else {
+          call = { kind: 'incr', key: `${hash}/${counter}`, by: 1 };
+          cmd = ['HINCRBY', hash, counter, '1'];
+        }
+      } else {
+        // Sets and expiring hashes, outside the history: they exercise every type, TTLs and the
+        // multi-key set writes, and the identical-replicas invariant compares their elements.
+        const set = (): string => `s${w}:${cprng.int(0, SETS_PER_WINDOW - 1)}`;
+        const member = `m${cprng.int(0, 7)}`;
+        const r = cprng.float();
+        if (r < 0.3) cmd = ['SADD', set(), member, `m${cprng.int(0, 7)}`];
+        else if (r < 0.45) cmd = ['SREM', set(), member];
+        else if (r < 0.55) cmd = ['SPOP', set(), String(cprng.int(1, 2))];
+        else if (r < 0.62) cmd = ['SMOVE', set(), set(), member];
+        else if (r < 0.7) cmd = [cprng.pick(['SINTERSTORE', 'SUNIONSTORE', 'SDIFFSTORE']), set(), set(), set()];
+        else if (r < 0.8) cmd = ['PEXPIRE', set(), String(cprng.int(20, 600))];
+        else if (r < 0.92) cmd = ['HSET', `t${w}:${cprng.int(0, 1)}`, `f${cprng.int(0, 5)}`, `${client}-${seq++}`];
+        else cmd = ['PEXPIRE', `t${w}:${cprng.int(0, 1)}`, String(cprng.int(20, 600))];
+        submitUnrecorded(primary, cmd);
+        q.schedule(cprng.float() * 2, next);
+        return;
       }
       const id = history.invoke(client, call, q.now);
       let done = false;
@@ -178,7 +230,14 @@ export function runSimulation(o: SimOptions): SimResult {
             stats.fail++;
           }
         } else {
-          const result = call.kind === 'read' ? (r.t === 'bulk' && r.b ? r.b.toString('latin1') : null) : call.kind === 'incr' ? Number(r.t === 'int' ? r.n : NaN) : null;
+          const result =
+            call.kind === 'read'
+              ? r.t === 'bulk' && r.b
+                ? r.b.toString('latin1')
+                : null
+              : call.kind === 'incr' || (call.kind === 'delete' && r.t === 'int')
+                ? Number(r.t === 'int' ? r.n : NaN)
+                : null;
           history.ok(id, result, q.now);
           stats.ok++;
           if (phase === 'live' && call.kind === 'write') writesOkInLive++;
