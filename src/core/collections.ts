@@ -63,11 +63,23 @@ export function memberOfOrderKey(orderKey: Buffer): Buffer {
   return orderKey.subarray(SCORE_BYTES);
 }
 
+/** The lowest and highest list positions encodeListPosition can store. */
+export const LIST_POSITION_MIN = -LIST_POSITION_OFFSET;
+export const LIST_POSITION_MAX = LIST_POSITION_OFFSET - 1;
+/**
+ * Distance between the positions of elements pushed one after another. The gap lets LINSERT
+ * take a position between two neighbours (halving it) about log2(step) times at one place
+ * before a window of neighbours must be renumbered; 2^42 pushes fit on each side (a list pushed
+ * on one side 10^5 times a second for a year). Near the end of the range pushes take smaller
+ * steps, down to 1.
+ */
+export const LIST_POSITION_STEP = 1024;
+
 /**
  * A list element's position as stored: position + 2^52 as 8 bytes big-endian, so that byte
- * order is position order for every position of magnitude below 2^52 (a list pushed on one
- * side 10^6 times a second would take 140 years to leave that range). A list's elements hold consecutive
- * positions; pushing on the left takes first - 1, on the right last + 1.
+ * order is position order for every position in [LIST_POSITION_MIN, LIST_POSITION_MAX]. The
+ * first element of a list takes 0; pushing on the left takes first - LIST_POSITION_STEP, on
+ * the right last + LIST_POSITION_STEP; LINSERT takes a position between the neighbours.
  */
 export function encodeListPosition(position: number): Buffer {
   const u = position + LIST_POSITION_OFFSET;

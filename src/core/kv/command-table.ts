@@ -59,6 +59,9 @@ const SET_W_FAST = ['@write', '@set', '@fast'];
 const SET_W_SLOW = ['@write', '@set', '@slow'];
 const SET_R_FAST = ['@read', '@set', '@fast'];
 const SET_R_SLOW = ['@read', '@set', '@slow'];
+const LIST_W_FAST = ['@write', '@list', '@fast'];
+const LIST_W_SLOW = ['@write', '@list', '@slow'];
+const LIST_R_SLOW = ['@read', '@list', '@slow'];
 
 /** Every data command, in Redis's order of documentation groups. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -143,6 +146,24 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('sdiffstore', -3, WD, ALL, SET_W_SLOW, 'set', '1.0.0', 'Subtract multiple sets and store the resulting set in a key'),
   spec('sscan', -3, R, ONE, SET_R_SLOW, 'set', '2.6.0', 'Incrementally iterate Set elements'),
   // ---- lists (list-commands.ts)
+  spec('lpush', -3, WDF, ONE, LIST_W_FAST, 'list', '1.0.0', 'Prepend one or multiple elements to a list'),
+  spec('rpush', -3, WDF, ONE, LIST_W_FAST, 'list', '1.0.0', 'Append one or multiple elements to a list'),
+  spec('lpushx', -3, WDF, ONE, LIST_W_FAST, 'list', '2.2.0', 'Prepend an element to a list, only if the list exists'),
+  spec('rpushx', -3, WDF, ONE, LIST_W_FAST, 'list', '2.2.0', 'Append an element to a list, only if the list exists'),
+  spec('lpop', -2, WF, ONE, LIST_W_FAST, 'list', '1.0.0', 'Remove and get the first elements in a list'),
+  spec('rpop', -2, WF, ONE, LIST_W_FAST, 'list', '1.0.0', 'Remove and get the last elements in a list'),
+  spec('llen', 2, RF, ONE, ['@read', '@list', '@fast'], 'list', '1.0.0', 'Get the length of a list'),
+  spec('lindex', 3, R, ONE, LIST_R_SLOW, 'list', '1.0.0', 'Get an element from a list by its index'),
+  spec('lrange', 4, R, ONE, LIST_R_SLOW, 'list', '1.0.0', 'Get a range of elements from a list'),
+  spec('lset', 4, WD, ONE, LIST_W_SLOW, 'list', '1.0.0', 'Set the value of an element in a list by its index'),
+  spec('linsert', 5, WD, ONE, LIST_W_SLOW, 'list', '2.2.0', 'Insert an element before or after another element in a list'),
+  spec('lrem', 4, W, ONE, LIST_W_SLOW, 'list', '1.0.0', 'Remove elements from a list'),
+  spec('ltrim', 4, W, ONE, LIST_W_SLOW, 'list', '1.0.0', 'Trim a list to the specified range'),
+  spec('lpos', -3, R, ONE, LIST_R_SLOW, 'list', '6.0.6', 'Return the index of matching elements on a list'),
+  spec('lmove', 5, WD, [1, 2, 1], LIST_W_SLOW, 'list', '6.2.0', 'Pop an element from a list, push it to another list and return it'),
+  spec('rpoplpush', 3, WD, [1, 2, 1], LIST_W_SLOW, 'list', '1.2.0', 'Remove the last element in a list, prepend it to another list and return it'),
+  // Keys follow numkeys (movable keys), as for SINTERCARD.
+  spec('lmpop', -4, W, NONE, LIST_W_SLOW, 'list', '7.0.0', 'Pop elements from a list'),
   // ---- sorted sets (zset-commands.ts)
 ];
 

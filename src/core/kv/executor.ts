@@ -24,6 +24,7 @@ import { del, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, live, put, typed, WRONG, WRO
 import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
+import { LIST_HANDLERS } from './list-commands.ts';
 import { SET_HANDLERS } from './set-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 
@@ -722,6 +723,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...GENERIC_HANDLERS,
   ...HASH_HANDLERS,
   ...SET_HANDLERS,
+  ...LIST_HANDLERS,
 ]);
 
 /**
