@@ -12,6 +12,7 @@ import { type HistoryOp, HistoryRecorder, type OpCall } from './history.ts';
 import { checkLinearizable } from './linearizability.ts';
 import { SimNetwork, type NetworkFaults, CALM_NETWORK } from './sim-network.ts';
 import { SimNode } from './sim-node.ts';
+import { listCommand } from './list-workload.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -51,6 +52,8 @@ const KEY_WINDOW_MS = 400;
 const HASHES_PER_WINDOW = 2;
 const FIELDS_PER_HASH = 3;
 const SETS_PER_WINDOW = 3;
+/** Share of the commands outside the history that are list commands (sim/list-workload.ts). */
+const LIST_SHARE = 0.4;
 
 /** Events one run may take; a run beyond it is reported as a failure (a livelock, or a busy loop). */
 const MAX_STEPS = 3_000_000;
@@ -187,12 +190,13 @@ export function runSimulation(o: SimOptions): SimResult {
           cmd = ['HINCRBY', hash, counter, '1'];
         }
       } else {
-        // Sets and expiring hashes, outside the history: they exercise every type, TTLs and the
-        // multi-key set writes, and the identical-replicas invariant compares their elements.
+        // Sets, lists and expiring hashes, outside the history: they exercise every type, TTLs
+        // and the multi-key writes, and the identical-replicas invariant compares their elements.
         const set = (): string => `s${w}:${cprng.int(0, SETS_PER_WINDOW - 1)}`;
         const member = `m${cprng.int(0, 7)}`;
         const r = cprng.float();
-        if (r < 0.3) cmd = ['SADD', set(), member, `m${cprng.int(0, 7)}`];
+        if (cprng.chance(LIST_SHARE)) cmd = listCommand(cprng, w, `${client}-${seq++}`);
+        else if (r < 0.3) cmd = ['SADD', set(), member, `m${cprng.int(0, 7)}`];
         else if (r < 0.45) cmd = ['SREM', set(), member];
         else if (r < 0.55) cmd = ['SPOP', set(), String(cprng.int(1, 2))];
         else if (r < 0.62) cmd = ['SMOVE', set(), set(), member];
