@@ -25,6 +25,7 @@ import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
+import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 
@@ -724,6 +725,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...HASH_HANDLERS,
   ...SET_HANDLERS,
   ...LIST_HANDLERS,
+  ...SORT_HANDLERS,
 ]);
 
 /**
