@@ -105,32 +105,31 @@ function clampRange(start: bigint, end: bigint, len: number): [number, number] |
   return [Number(start), Number(end)];
 }
 
-function parseRange(a: readonly Buffer[]): [bigint, bigint] | Reply {
+/**
+ * The start/end arguments of LRANGE and LTRIM checked, then the list at key: its header and the
+ * clamped range (null: empty), or `missing` when there is no list, or the error reply.
+ */
+function listRange(c: Ctx, a: readonly Buffer[], missing: Reply): { h: Entry; span: [number, number] | null } | Reply {
   const start = parseI64(a[2]!);
   const end = parseI64(a[3]!);
   if (start === null || end === null) return err(E_NOT_INT);
-  return [start, end];
+  const h = listOf(c, a[1]!);
+  if (h === undefined) return missing;
+  if (h === WRONG) return WRONGTYPE;
+  return { h, span: clampRange(start, end, h.count) };
 }
 
 const lrange: Handler = (c, a) => {
-  const r = parseRange(a);
-  if (!Array.isArray(r)) return r;
-  const key = a[1]!;
-  const h = listOf(c, key);
-  if (h === undefined) return EMPTY_ARRAY;
-  if (h === WRONG) return WRONGTYPE;
-  const span = clampRange(r[0], r[1], h.count);
-  return span === null ? EMPTY_ARRAY : values(range(c, key, h, span[0], span[1]));
+  const r = listRange(c, a, EMPTY_ARRAY);
+  if ('t' in r) return r;
+  return r.span === null ? EMPTY_ARRAY : values(range(c, a[1]!, r.h, r.span[0], r.span[1]));
 };
 
 const ltrim: Handler = (c, a) => {
-  const r = parseRange(a);
-  if (!Array.isArray(r)) return r;
+  const r = listRange(c, a, OK);
+  if ('t' in r) return r;
   const key = a[1]!;
-  const h = listOf(c, key);
-  if (h === undefined) return OK;
-  if (h === WRONG) return WRONGTYPE;
-  const span = clampRange(r[0], r[1], h.count);
+  const { h, span } = r;
   if (span === null) {
     del(c, key);
     return OK;
