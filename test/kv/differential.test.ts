@@ -315,6 +315,46 @@ describe('differential: random command sequences', () => {
   });
 });
 
+describe('differential: random list command sequences', () => {
+  // Few keys and values, so that pivots match, LMOVE meets its own key and inserts pile up at one
+  // place (using up the gaps between positions there, then renumbering).
+  const key = fc.constantFrom('l', 'm', 's');
+  const value = fc.constantFrom('a', 'b', 'c', '1', '2', '10', '');
+  const index = fc.oneof(fc.integer({ min: -8, max: 8 }).map(String), fc.constantFrom('9223372036854775807', '-9223372036854775808', 'x'));
+  const end = fc.constantFrom('left', 'right', 'LEFT');
+  const cmd = fc.oneof(
+    { arbitrary: fc.tuple(fc.constantFrom('lpush', 'rpush', 'lpushx', 'rpushx'), key, value, value), weight: 4 },
+    { arbitrary: fc.tuple(fc.constantFrom('lpop', 'rpop'), key), weight: 1 },
+    { arbitrary: fc.tuple(fc.constantFrom('lpop', 'rpop'), key, fc.constantFrom('0', '1', '3', '-1')), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('linsert'), key, fc.constantFrom('before', 'after'), value, value), weight: 6 },
+    { arbitrary: fc.tuple(fc.constantFrom('lrange', 'ltrim'), key, index, index), weight: 2 },
+    { arbitrary: fc.tuple(fc.constantFrom('lindex', 'llen', 'type'), key, index).map((t) => (t[0] === 'lindex' ? t : t.slice(0, 2))), weight: 2 },
+    { arbitrary: fc.tuple(fc.constant('lset'), key, index, value), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('lrem'), key, fc.constantFrom('0', '1', '-1', '2'), value), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('lpos'), key, value, fc.constantFrom('rank', 'count', 'maxlen'), fc.constantFrom('1', '-1', '0', '2')), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('lmove'), key, key, end, end), weight: 2 },
+    { arbitrary: fc.tuple(fc.constant('lmpop'), fc.constant('2'), key, key, end, fc.constantFrom('count', 'COUNT'), fc.constantFrom('1', '2', '5')), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('sort'), key, fc.constantFrom('alpha', 'desc')), weight: 1 },
+    { arbitrary: fc.tuple(fc.constant('sadd'), fc.constant('s'), value), weight: 1 },
+  );
+  test('60 random scripts of 60 list commands give identical replies and leave identical lists', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 60 }), async (script) => {
+        const c = redis();
+        await c.command(['HELLO', '2']);
+        await c.command(['FLUSHALL']);
+        const ours = new Ours();
+        for (const args of [...script, ['lrange', 'l', '0', '-1'], ['lrange', 'm', '0', '-1']]) {
+          const theirs = await c.command(args);
+          const mine = ours.run(args);
+          assert.equal(mine.toString('latin1'), theirs.toString('latin1'), JSON.stringify(args));
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe('differential: random glob patterns for KEYS and SCAN MATCH', () => {
   const alphabet = ['a', 'b', '*', '?', '[', ']', '^', '-', '\\', 'A', '\xe9'];
   const text = (max: number) => fc.array(fc.constantFrom(...alphabet), { maxLength: max }).map((cs) => cs.join(''));
