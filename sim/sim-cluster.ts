@@ -74,6 +74,11 @@ export class SimCluster {
     this.node(id).crash(tear);
   }
 
+  /** The node loses its disk (log, hard state, storage area); start() brings it back empty. */
+  loseDisk(id: string): void {
+    this.node(id).loseDisk();
+  }
+
   /** The live primary, if exactly one live node believes it is primary with a valid lease. */
   primary(): SimNode | undefined {
     return this.nodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary');

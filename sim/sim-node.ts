@@ -27,7 +27,7 @@ export interface SimNodeHooks {
 export class SimNode {
   readonly id: string;
   readonly kind: 'data' | 'witness';
-  readonly disk: SimDisk;
+  disk: SimDisk;
   storage: MemoryStorage | null;
   driver: Driver | null = null;
   /** The replica of the last incarnation, kept after a crash: what its disk holds durably. */
@@ -41,14 +41,22 @@ export class SimNode {
     readonly config: CoreConfig,
     private readonly q: EventQueue,
     private readonly net: SimNetwork,
-    prng: Prng,
+    private readonly prng: Prng,
     private readonly hooks: SimNodeHooks,
-    fsyncLatencyMs: number,
+    private readonly fsyncLatencyMs: number,
   ) {
     this.id = config.self;
     this.kind = config.members.find((m) => m.id === config.self)!.kind;
-    this.disk = new SimDisk(prng.fork(), (d, fn) => q.schedule(d, fn), { fsyncLatencyMs, opLatencyMs: 0.02, jitter: 1 });
-    this.storage = this.kind === 'data' ? new MemoryStorage({ scheduler: (fn) => q.schedule(0.05, fn) }) : null;
+    this.disk = this.newDisk();
+    this.storage = this.newStorage();
+  }
+
+  private newDisk(): SimDisk {
+    return new SimDisk(this.prng.fork(), (d, fn) => this.q.schedule(d, fn), { fsyncLatencyMs: this.fsyncLatencyMs, opLatencyMs: 0.02, jitter: 1 });
+  }
+
+  private newStorage(): MemoryStorage | null {
+    return this.kind === 'data' ? new MemoryStorage({ scheduler: (fn) => this.q.schedule(0.05, fn) }) : null;
   }
 
   get up(): boolean {
@@ -123,4 +131,20 @@ export class SimNode {
     if (this.storage) this.storage = this.storage.crash();
     this.restarts++;
   }
+
+  /**
+   * The disk is lost: kill -9, then the node's log, hard state and storage area are gone (a new
+   * empty disk, as after the data directory was deleted). Start it again to rejoin.
+   */
+  loseDisk(): void {
+    if (this.up || this.starting || this.driver) this.crash(false);
+    this.disk = this.newDisk();
+    this.storage = this.newStorage();
+    // Nothing it held survives: the checkers must not count its old log as durable anywhere.
+    this.lastReplica = null;
+    this.disksLost++;
+  }
+
+  /** How many times this node lost its disk. */
+  disksLost = 0;
 }

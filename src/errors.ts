@@ -52,6 +52,8 @@ export const ERRORS = {
   LEASE_EXPIRED: { resp: 'TRYAGAIN', http: 503 },
   FAILOVER_IN_PROGRESS: { resp: 'TRYAGAIN', http: 503 },
   REGION_RESYNC: { resp: 'LOADING', http: 503 },
+  /** The node lost data (an empty data directory, a cut log tail) and is being refilled. */
+  DATA_LOST: { resp: 'LOADING', http: 503 },
   WRITE_TIMEOUT: { resp: 'TIMEOUT', http: 504 },
   SWITCHOVER_FAILED: { resp: 'ERR', http: 409 },
   // Configuration (src/config)

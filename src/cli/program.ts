@@ -59,17 +59,19 @@ Configuration keys, defaults and environment variables: docs/configuration.md`,
     .option('--require-pass <password>', 'clients must AUTH with this (config: requirePass; prefer UNDERSTUDY_REQUIRE_PASS)')
     .option('--demo', 'enable the dashboard\'s demo actions (config: demo)')
     .option('--set <key=value>', 'set any configuration key, e.g. --set timing.heartbeatIntervalMs=50 (repeatable)', collect, [])
+    .option('--repair-log', 'a log damaged in the middle (LOG_CORRUPT_RECORD, LOG_GAP between segments): cut it just before the damage and fetch the rest from the primary; only while the other nodes are healthy, one node at a time')
     .addHelpText(
       'after',
       `
 Examples:
   $ understudy start --config /etc/understudy/n1.json
+  $ understudy start --config /etc/understudy/n1.json --repair-log
   $ UNDERSTUDY_LOG_LEVEL=debug understudy start -c n1.json --set limits.maxClients=2000
 
 Stops cleanly on SIGINT / SIGTERM (exits with code 1 if that takes over 8 s). Started by
 \`cluster up\`, it also stops when its supervisor is gone, however that died.`,
     )
-    .action(async (opts: { config?: string; nodeId?: string; dataDir?: string; storage?: string; logLevel?: string; requirePass?: string; demo?: boolean; set: string[] }) => {
+    .action(async (opts: { config?: string; nodeId?: string; dataDir?: string; storage?: string; logLevel?: string; requirePass?: string; demo?: boolean; set: string[]; repairLog?: boolean }) => {
       result.code = await runStart(opts);
     });
 

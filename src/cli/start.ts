@@ -13,6 +13,8 @@ export interface StartFlags {
   readonly requirePass?: string;
   readonly demo?: boolean;
   readonly set?: readonly string[];
+  /** --repair-log: open the log with its repair option (docs/log-format.md, "The way out"). */
+  readonly repairLog?: boolean;
 }
 
 /** Flag values as dotted config keys (highest precedence over file and environment). */
@@ -37,7 +39,7 @@ export function resolveConfig(f: StartFlags, env: NodeJS.ProcessEnv): Config {
 interface StartedNode {
   stop(cb?: (err: Error | null) => void): unknown;
 }
-type StartNode = (config: Config) => Promise<StartedNode> | StartedNode;
+type StartNode = (config: Config, options?: { readonly repairLog?: boolean }) => Promise<StartedNode> | StartedNode;
 
 // Loaded on demand so that the CLI's other commands do not open LMDB; the
 // specifier is a literal so that the build rewrites it to the emitted .js.
@@ -118,7 +120,7 @@ export async function runStart(f: StartFlags): Promise<number> {
     unwatch = watchParent(supervisor, onDisconnect);
   }
   const startNode = await loadStartNode();
-  const node = await startNode(config);
+  const node = await startNode(config, f.repairLog ? { repairLog: true } : {});
   return new Promise<number>((resolve) => {
     onStop = (): void => {
       stopNode(node).then(

@@ -163,7 +163,8 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       varintSize(m.lastLsn) +
       varintSize(m.lastEpoch) +
       varintSize(m.storageDurableLsn) +
-      varintSize(m.round),
+      varintSize(m.round) +
+      varintSize(m.incarnation),
     write: (w, m) => {
       w.varint(m.epoch);
       w.bool(m.ok);
@@ -172,6 +173,7 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       w.varint(m.lastEpoch);
       w.varint(m.storageDurableLsn);
       w.varint(m.round);
+      w.varint(m.incarnation);
     },
     read: (r) => ({
       t: 'ack',
@@ -182,6 +184,7 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       lastEpoch: r.varint('lastEpoch'),
       storageDurableLsn: r.varint('storageDurableLsn'),
       round: r.varint('round'),
+      incarnation: r.varint('incarnation'),
     }),
   },
   'vote-req': {
@@ -221,12 +224,13 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
   },
   'sync-state': {
     code: 6,
-    size: (m) => varintSize(m.epoch) + varintSize(m.startLsn) + varintSize(m.lastLsn) + epochStartsBodySize(m.history),
+    size: (m) => varintSize(m.epoch) + varintSize(m.startLsn) + varintSize(m.lastLsn) + epochStartsBodySize(m.history) + varintSize(m.incarnation),
     write: (w, m) => {
       w.varint(m.epoch);
       w.varint(m.startLsn);
       w.varint(m.lastLsn);
       writeEpochStartsBody(w, m.history);
+      w.varint(m.incarnation);
     },
     read: (r) => ({
       t: 'sync-state',
@@ -234,6 +238,7 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       startLsn: r.varint('startLsn'),
       lastLsn: r.varint('lastLsn'),
       history: readEpochStartsBody(r),
+      incarnation: r.varint('incarnation'),
     }),
   },
   'pull-req': {
@@ -335,6 +340,22 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
       writeUpdates(w, m.updates);
     },
     read: (r) => ({ t: 'catch-up', epoch: r.varint('epoch'), prevLsn: r.varint('prevLsn'), prevEpoch: r.varint('prevEpoch'), updates: readUpdates(r) }),
+  },
+  'recover-req': {
+    code: 14,
+    size: (m) => varintSize(m.epoch),
+    write: (w, m) => w.varint(m.epoch),
+    read: (r) => ({ t: 'recover-req', epoch: r.varint('epoch') }),
+  },
+  'recover-state': {
+    code: 15,
+    size: (m) => varintSize(m.epoch) + varintSize(m.lastLsn) + varintSize(m.lastEpoch),
+    write: (w, m) => {
+      w.varint(m.epoch);
+      w.varint(m.lastLsn);
+      w.varint(m.lastEpoch);
+    },
+    read: (r) => ({ t: 'recover-state', epoch: r.varint('epoch'), lastLsn: r.varint('lastLsn'), lastEpoch: r.varint('lastEpoch') }),
   },
 };
 

@@ -46,6 +46,8 @@ export interface AckMsg {
   /** The sender's storage area is durable up to here (logs never clear beyond it). */
   readonly storageDurableLsn: Lsn;
   readonly round: number;
+  /** The sender's incarnation: a higher one than the primary knew means it lost data (docs/protocol.md). */
+  readonly incarnation: number;
 }
 
 /**
@@ -84,6 +86,29 @@ export interface SyncStateMsg {
   readonly startLsn: Lsn;
   readonly lastLsn: Lsn;
   readonly history: readonly EpochStart[];
+  /** The sender's incarnation (as in AckMsg). */
+  readonly incarnation: number;
+}
+
+/**
+ * A node that lost data (docs/protocol.md, "A node that lost data") → every other voter: where
+ * do you stand? Answered whatever the epochs; changes nothing at the receiver.
+ */
+export interface RecoverRequestMsg {
+  readonly t: 'recover-req';
+  readonly epoch: Epoch;
+}
+
+/**
+ * The answer: the receiver's epoch and the end of its log. From enough of the other voters, the
+ * node that lost data learns an epoch it may have voted in and a log holding every update it may
+ * have acknowledged.
+ */
+export interface RecoverStateMsg {
+  readonly t: 'recover-state';
+  readonly epoch: Epoch;
+  readonly lastLsn: Lsn;
+  readonly lastEpoch: Epoch;
 }
 
 /** New primary → a secondary ahead of it: send me your updates in [fromLsn, toLsn]. */
@@ -185,7 +210,9 @@ export type Message =
   | ResyncStartMsg
   | RegionDataMsg
   | TimeoutNowMsg
-  | CatchUpMsg;
+  | CatchUpMsg
+  | RecoverRequestMsg
+  | RecoverStateMsg;
 
 export type MessageType = Message['t'];
 

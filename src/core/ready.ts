@@ -1,6 +1,6 @@
 // What the core asks its host to do after a step (the shape of etcd's Ready).
 // The host carries these out in this order:
-//   1. hardState: persist {epoch, votedFor}; no message of this Ready leaves before it is durable;
+//   1. hardState: persist {epoch, votedFor, incarnation, lostData}; no message of this Ready leaves before it is durable;
 //   2. truncateAfter, then appends: the UpdateLog (group commit); completion is reported back
 //      with a `persisted` input — the core emits acknowledgements only after that, so an ack
 //      can never leave before the update it covers is durable;
@@ -31,10 +31,21 @@ export type CoreEvent =
   | { readonly t: 'failover'; readonly summary: FailoverSummary }
   | { readonly t: 'truncate'; readonly afterLsn: Lsn; readonly removed: number; readonly epoch: Epoch }
   | { readonly t: 'committed'; readonly lsn: Lsn }
-  | { readonly t: 'switchover'; readonly id: number; readonly error: string | null };
+  | { readonly t: 'switchover'; readonly id: number; readonly error: string | null }
+  /** This node lost data (disk-loss.ts): it learned the floor from the others, or it is refilled. */
+  | {
+      readonly t: 'lost-data';
+      readonly phase: 'floor' | 'refilled';
+      readonly floorEpoch: Epoch;
+      readonly floorLastEpoch: Epoch;
+      readonly floorLastLsn: Lsn;
+      readonly lastLsn: Lsn;
+    }
+  /** Primary: a secondary reported a newer incarnation — it lost data; its progress was reset. */
+  | { readonly t: 'peer-lost-data'; readonly node: NodeId; readonly incarnation: number; readonly previousIncarnation: number; readonly ackedLsn: Lsn; readonly inDest: boolean };
 
 export interface Ready {
-  hardState: { epoch: Epoch; votedFor: NodeId | null } | null;
+  hardState: { epoch: Epoch; votedFor: NodeId | null; incarnation: number; lostData: boolean } | null;
   truncateAfter: Lsn;
   /** Region resync beyond retention: empty the log and continue after this lsn (before appends). */
   restartLog: { afterLsn: Lsn; afterEpoch: Epoch } | null;

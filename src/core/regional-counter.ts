@@ -55,6 +55,21 @@ export class RegionalCounter {
     return false;
   }
 
+  /**
+   * A secondary that lost data no longer holds update lsn although it acknowledged it: its
+   * acknowledgement is expected again (the counters of the update's regions go back up by one).
+   */
+  restore(lsn: Lsn, regions: readonly number[], secondary: NodeId): void {
+    let o = this.byLsn.get(lsn);
+    if (!o) {
+      o = { lsn, regions, waiting: new Set() };
+      this.byLsn.set(lsn, o);
+    }
+    if (o.waiting.has(secondary)) return;
+    o.waiting.add(secondary);
+    for (const r of o.regions) this.totals.set(r, (this.totals.get(r) ?? 0) + 1);
+  }
+
   /** Whether update lsn still waits for acknowledgements. */
   outstanding(lsn: Lsn): boolean {
     return this.byLsn.has(lsn);

@@ -20,6 +20,8 @@ import { Prng } from '../lib/prng.ts';
 import { type CoreConfig, majorityOf, validateCoreConfig } from './config.ts';
 import { chooseAheadSource, type FailoverSummary, type LogPosition, planShip } from './failover-sync.ts';
 import { Indicators } from './indicators.ts';
+import { answersNeeded, type Floor, logAtLeast, LostData } from './disk-loss.ts';
+import { incarnationVerdict, newProgress, type Progress, resetAfterLostData } from './progress.ts';
 import { isWriteCommand } from './kv/command-table.ts';
 import { executeBatch, type ExecOptions } from './kv/executor.ts';
 import { LogView, opsBytes } from './log-view.ts';
@@ -31,6 +33,7 @@ import type {
   PullDataMsg,
   PullRequestMsg,
   RegionDataMsg,
+  RecoverStateMsg,
   RegionRequestMsg,
   ResyncStartMsg,
   SyncStateMsg,
@@ -75,36 +78,12 @@ export interface Recovered {
   readonly storageAppliedLsn: Lsn;
   readonly storageDurableLsn: Lsn;
   readonly dirtyRegions: readonly number[];
-}
-
-/** The primary's view of one secondary (data or witness). */
-interface Progress {
-  readonly id: NodeId;
-  readonly kind: 'data' | 'witness';
-  /** Next lsn to send. */
-  nextLsn: Lsn;
-  /** Highest lsn acknowledged (durable and matching) by this secondary. */
-  matchLsn: Lsn;
-  mode: 'probe' | 'replicate' | 'resync';
-  inDest: boolean;
-  lastProgressMs: number;
-  lastSendMs: number;
-  /** When the last acknowledgement of this epoch arrived from it (check quorum). */
-  lastAckMs: number;
-  /** Sent with the next append: FailoverSync's divergent-tail cut (-1 none). */
-  truncateAfter: Lsn;
-  highestRound: number;
-  /** Heartbeat round last sent to it (one append per round at least). */
-  highestRoundSent: number;
-  storageDurableLsn: Lsn;
-  /** Beyond the retention limit: regions changed by updates cleared past its match (region resync). */
-  resyncRegions: Set<number> | null;
-  /** After a resync-start: the lsn its log restarted after, until it holds everything cleared. */
-  catchingUpAfter: Lsn | null;
-  /** Pending region transfer to this secondary. */
-  regionQueue: Array<{ region: number; after: RegionCursor | undefined; atLsn: Lsn; first: boolean; seq: number }>;
-  /** Regions it has resynced (for the failover report). */
-  regionsResynced: number;
+  /** This node's incarnation (hard state); its acks and position reports carry it. Default 0. */
+  readonly incarnation?: number;
+  /** It lost data and has not been refilled (hard state; see disk-loss.ts). Default false. */
+  readonly lostData?: boolean;
+  /** Recovery cut records up to here that had been cleared (their content is in the storage area); 0 if none. */
+  readonly clearedCutTo?: Lsn;
 }
 
 interface Waiting {
@@ -176,6 +155,9 @@ export class Replica {
   private epoch: Epoch;
   private votedFor: NodeId | null;
   readonly log: LogView;
+  private readonly incarnation: number;
+  /** Set while this node lost data and is not refilled yet (disk-loss.ts). */
+  private lostData: LostData | null;
 
   // --- volatile state ---
   private role: Role;
@@ -259,6 +241,18 @@ export class Replica {
     this.storageApplied = rec.storageAppliedLsn;
     this.storageDurable = rec.storageDurableLsn;
     for (const r of rec.dirtyRegions) this.dirty.add(r);
+    this.incarnation = rec.incarnation ?? 0;
+    this.lostData = rec.lostData ? new LostData(answersNeeded(cfg.members.length)) : null;
+    if (this.storage && this.storageApplied > Math.max(this.log.last, rec.clearedCutTo ?? 0)) {
+      // Recovery cut records the storage area had applied and that were not known committed (a
+      // damaged tail): the regions they changed are unknown, so every region is fetched again.
+      // (Records that were cleared are committed: replaying them over the storage area is a no-op.)
+      for (const r of ALL_REGIONS) this.dirty.add(r);
+      this.out.storage.push({ k: 'dirty', regions: [...ALL_REGIONS] });
+      this.out.storage.push({ k: 'set-applied', lsn: this.log.last });
+      this.storageApplied = this.log.last;
+      this.storageDurable = Math.min(this.storageDurable, this.log.last);
+    }
     if (this.storage && this.storageApplied < this.log.start - 1 && this.dirty.size === 0) {
       // The storage area misses updates the log no longer holds (a crash between a log restart
       // and the storage area recording which regions it must fetch): fetch them all.
@@ -356,7 +350,7 @@ export class Replica {
   regionalCounters(): Record<number, number> {
     return this.regional.nonZero();
   }
-  progressOf(): Array<{ id: NodeId; inDest: boolean; nextLsn: Lsn; matchLsn: Lsn; lastProgressMs: number; resyncRegions: number; waived: boolean; mode: string }> {
+  progressOf(): Array<{ id: NodeId; inDest: boolean; nextLsn: Lsn; matchLsn: Lsn; lastProgressMs: number; resyncRegions: number; waived: boolean; mode: string; incarnation: number }> {
     return [...this.progress.values()].map((p) => ({
       id: p.id,
       inDest: p.inDest,
@@ -366,10 +360,19 @@ export class Replica {
       resyncRegions: p.resyncRegions?.size ?? 0,
       waived: p.resyncRegions !== null || p.mode === 'resync' || p.catchingUpAfter !== null,
       mode: p.mode,
+      incarnation: p.incarnation,
     }));
   }
   get nowMs(): number {
     return this.now;
+  }
+  /** This node's incarnation (hard state). */
+  get currentIncarnation(): number {
+    return this.incarnation;
+  }
+  /** Set while this node lost data and is not refilled: what it learned from the others (null floor: still asking). */
+  get lostDataState(): { floor: Floor | null } | null {
+    return this.lostData ? { floor: this.lostData.floor } : null;
   }
 
   // ------------------------------------------------------------------ ticks and timers
@@ -404,6 +407,7 @@ export class Replica {
       return;
     }
     this.expireRequests();
+    this.askWhereOthersStand();
     if (!this.isWitness && this.now >= this.electionDeadlineMs && this.eligibleToStand()) {
       this.startPreVote();
     } else if (this.now >= this.electionDeadlineMs) {
@@ -450,9 +454,56 @@ export class Replica {
   }
 
   private eligibleToStand(): boolean {
-    // A node whose storage area is being repaired must not become primary; a lone data member
-    // with no other voter elects itself at once.
-    return !this.isWitness && this.dirty.size === 0;
+    // A node whose storage area is being repaired, or that lost data and is not refilled, must
+    // not become primary; a lone data member with no other voter elects itself at once.
+    return !this.isWitness && this.dirty.size === 0 && this.lostData === null;
+  }
+
+  // ------------------------------------------------------------------ a node that lost data (disk-loss.ts)
+
+  /** Until enough of the other voters answered, ask them where they stand (every resend interval). */
+  private askWhereOthersStand(): void {
+    const l = this.lostData;
+    if (!l || l.floor || this.now - l.lastAskMs < this.cfg.timing.resendAfterMs) return;
+    l.lastAskMs = this.now;
+    for (const v of this.voters) if (v !== this.id) this.send(v, { t: 'recover-req', epoch: this.epoch });
+  }
+
+  private onRecoverState(from: NodeId, m: RecoverStateMsg): void {
+    const floor = this.lostData?.answer(from, m);
+    if (floor) this.learnedFloor(floor);
+  }
+
+  /**
+   * The others told us an epoch we may have voted in before the loss: never vote in it or below
+   * (as if we had voted for ourselves there). A primary of an older epoch is fenced by this, and
+   * the cluster elects in a newer one; that costs an election only when some node knows an epoch
+   * above the primary's.
+   */
+  private learnedFloor(f: Floor): void {
+    this.out.events.push({ t: 'lost-data', phase: 'floor', floorEpoch: f.epoch, floorLastEpoch: f.lastEpoch, floorLastLsn: f.lastLsn, lastLsn: this.log.last });
+    if (f.epoch > this.epoch) {
+      const wasPrimaryKnown = this.primaryId !== null;
+      this.epoch = f.epoch;
+      this.votedFor = this.id;
+      this.lastAckRound = 0;
+      this.persistHardState();
+      if (wasPrimaryKnown) {
+        this.primaryId = null;
+        this.matchLsn = 0;
+        this.emitRole();
+      }
+    }
+    this.maybeRefilled();
+  }
+
+  /** Refilled: the log holds what the others reported and the storage area every region. */
+  private maybeRefilled(): void {
+    const l = this.lostData;
+    if (!l || this.dirty.size > 0 || !l.refilledBy({ lastEpoch: this.log.lastEpoch, lastLsn: this.log.last }) || this.durableLsn < this.log.last) return;
+    this.lostData = null;
+    this.persistHardState();
+    this.out.events.push({ t: 'lost-data', phase: 'refilled', floorEpoch: l.floor!.epoch, floorLastEpoch: l.floor!.lastEpoch, floorLastLsn: l.floor!.lastLsn, lastLsn: this.log.last });
   }
 
   // ------------------------------------------------------------------ election
@@ -490,9 +541,10 @@ export class Replica {
     this.maybeWinElection();
   }
 
-  /** Would a vote go to a candidate with this log? (at least as up to date as ours) */
+  /** Would a vote go to a candidate with this log? (at least as up to date as ours, and, after a loss of data, as the floor) */
   private logUpToDate(lastEpoch: Epoch, lastLsn: Lsn): boolean {
-    return lastEpoch > this.log.lastEpoch || (lastEpoch === this.log.lastEpoch && lastLsn >= this.log.last);
+    if (this.lostData && !this.lostData.allowsVoteFor({ lastEpoch, lastLsn })) return false;
+    return logAtLeast({ lastEpoch, lastLsn }, { lastEpoch: this.log.lastEpoch, lastLsn: this.log.last });
   }
 
   private onVoteRequest(from: NodeId, m: VoteRequestMsg): void {
@@ -592,25 +644,7 @@ export class Replica {
     this.progress.clear();
     for (const m of this.cfg.members) {
       if (m.id === this.id) continue;
-      this.progress.set(m.id, {
-        id: m.id,
-        kind: m.kind,
-        nextLsn: this.log.last + 1,
-        matchLsn: 0,
-        mode: 'probe',
-        inDest: false,
-        lastProgressMs: this.now,
-        lastSendMs: -Infinity,
-        lastAckMs: -Infinity,
-        truncateAfter: -1,
-        highestRound: 0,
-        highestRoundSent: 0,
-        storageDurableLsn: 0,
-        resyncRegions: null,
-        catchingUpAfter: null,
-        regionQueue: [],
-        regionsResynced: 0,
-      });
+      this.progress.set(m.id, newProgress(m.id, m.kind, this.log.last + 1, this.now));
     }
     this.dest = [];
     const states = new Map<NodeId, LogPosition>();
@@ -643,13 +677,14 @@ export class Replica {
 
   private onSyncRequest(from: NodeId, epoch: Epoch): void {
     this.followPrimary(from, epoch);
-    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
-    this.send(from, msg);
+    this.sendSyncState(from);
   }
 
   private onSyncState(from: NodeId, m: SyncStateMsg): void {
     if (this.role !== 'primary') return;
     const pos: LogPosition = { startLsn: m.startLsn, lastLsn: m.lastLsn, history: m.history };
+    const known = this.progress.get(from);
+    if (known && !this.heardFrom(known, m.incarnation)) return;
     if (this.sync && this.sync.phase !== 'ship') {
       this.sync.states.set(from, pos);
       this.progressSync();
@@ -777,6 +812,11 @@ export class Replica {
       if (writes || this.isWitness) {
         const msg = this.isWitness ? 'ERR this node is a witness and holds no data' : WRITE_ERR_READONLY;
         this.reply(id, cmds.map(() => err(msg)), 0);
+        return;
+      }
+      // A node that lost data answers nothing from its (partial) storage area until refilled.
+      if (this.lostData) {
+        this.reply(id, cmds.map(() => err('LOADING this node lost its data and is being refilled from the primary, try another replica or the primary')), 0);
         return;
       }
       // A secondary's reads show a prefix of its own log (possibly not yet committed).
@@ -1019,7 +1059,7 @@ export class Replica {
   private onAck(from: NodeId, m: AckMsg): void {
     if (this.role !== 'primary' || m.epoch !== this.epoch) return;
     const p = this.progress.get(from);
-    if (!p) return;
+    if (!p || !this.heardFrom(p, m.incarnation)) return;
     p.lastAckMs = this.now;
     if (m.round > p.highestRound && m.round <= this.round) {
       p.highestRound = m.round;
@@ -1124,23 +1164,64 @@ export class Replica {
   private checkAckTimeouts(): void {
     if (this.sync && this.sync.phase !== 'ship') return;
     const t = this.cfg.timing;
-    const need = majorityOf(this.voters.length) - 1;
     for (const p of this.progress.values()) {
       if (!p.inDest) continue;
       const behind = p.matchLsn < this.log.last;
       if (!behind || this.now - p.lastProgressMs < t.ackTimeoutMs) continue;
-      if (this.dest.length - 1 < need) continue; // would lose the majority: writes wait instead
-      p.inDest = false;
-      this.dest = this.dest.filter((d) => d !== p.id);
-      // Waive its acknowledgements for updates already sent: a configuration update in the log
-      // records the new dest; committing it commits everything before it.
-      for (let l = Math.max(this.commitLsn + 1, p.matchLsn + 1); l <= this.log.last; l++) {
-        if (this.regional.decrement(l, p.id)) this.fullyAcked.push(l);
-      }
-      this.stamp('config', []);
+      if (!this.leaveDest(p)) continue; // would lose the majority: writes wait instead
       p.mode = 'probe';
       p.nextLsn = this.log.last + 1;
     }
+  }
+
+  /**
+   * Leaves p out of later updates' dest — only if dest without it plus the primary is still a
+   * majority of the voting members (else returns false and writes wait for it). Its
+   * acknowledgements of updates already sent are waived: a configuration update in the log
+   * records the new dest, and committing it commits everything before it.
+   */
+  private leaveDest(p: Progress): boolean {
+    if (!p.inDest) return true;
+    if (this.dest.length - 1 < majorityOf(this.voters.length) - 1) return false;
+    p.inDest = false;
+    this.dest = this.dest.filter((d) => d !== p.id);
+    for (let l = Math.max(this.commitLsn + 1, p.matchLsn + 1); l <= this.log.last; l++) {
+      if (this.regional.decrement(l, p.id)) this.fullyAcked.push(l);
+    }
+    this.stamp('config', []);
+    return true;
+  }
+
+  /**
+   * Judges a report by the incarnation it came from (progress.ts): false drops it as stale. A
+   * newer incarnation means the secondary lost records it may have acknowledged: what we counted
+   * for it is void. Its acknowledgements of updates not yet committed are wanted again, and it
+   * leaves dest by the ordinary rule (a majority must remain; otherwise writes wait for it to be
+   * refilled); its next position report decides between shipping and a region resync.
+   */
+  private heardFrom(p: Progress, incarnation: number): boolean {
+    const v = incarnationVerdict(p, incarnation);
+    if (v === 'stale') return false;
+    if (v === 'first') p.incarnation = incarnation;
+    if (v !== 'lost-data') return true;
+    const before = p.incarnation;
+    const restored = new Set<Lsn>();
+    for (let l = this.commitLsn + 1; l <= Math.min(p.matchLsn, this.log.last); l++) {
+      const u = this.log.get(l);
+      if (!u || !u.dest.includes(p.id)) continue;
+      this.regional.restore(l, u.regions, p.id);
+      restored.add(l);
+    }
+    if (restored.size > 0) {
+      let keep = 0;
+      for (const l of this.fullyAcked) if (!restored.has(l)) this.fullyAcked[keep++] = l;
+      this.fullyAcked.length = keep;
+    }
+    const wasMatch = p.matchLsn;
+    resetAfterLostData(p, incarnation, this.log.last, this.now);
+    this.leaveDest(p);
+    this.out.events.push({ t: 'peer-lost-data', node: p.id, incarnation, previousIncarnation: before, ackedLsn: wasMatch, inDest: p.inDest });
+    return true;
   }
 
   /** A secondary out of dest that has caught up rejoins dest through a configuration update. */
@@ -1306,7 +1387,7 @@ export class Replica {
 
   private sendSyncState(to: NodeId): void {
     this.lastSyncStateMs = this.now;
-    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history() };
+    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history(), incarnation: this.incarnation };
     this.send(to, msg);
   }
 
@@ -1327,6 +1408,7 @@ export class Replica {
       lastEpoch: this.log.lastEpoch,
       storageDurableLsn: this.isWitness ? this.durableLsn : this.storageDurable,
       round: this.lastAckRound,
+      incarnation: this.incarnation,
     };
     this.send(to, msg);
   }
@@ -1411,9 +1493,9 @@ export class Replica {
     const after = this.log.start - 1;
     const msg: ResyncStartMsg = { t: 'resync-start', epoch: this.epoch, regions, afterLsn: after, afterEpoch: this.log.epochAt(after) ?? 0 };
     this.send(p.id, msg);
+    // Out of dest by the ordinary rule: if a majority needs it, writes wait for its resync.
+    this.leaveDest(p);
     p.mode = 'resync';
-    p.inDest = false;
-    this.dest = this.dest.filter((d) => d !== p.id);
     p.regionQueue = regions.map((r) => ({ region: r, after: undefined, atLsn: after, first: true, seq: 0 }));
     p.resyncRegions = null;
     p.catchingUpAfter = after;
@@ -1594,6 +1676,10 @@ export class Replica {
     if (!this.voters.includes(from) || from === this.id) return;
     // Safe whatever its epoch (it rests on the updates' own epochs), and it changes no epoch.
     if (msg.t === 'catch-up') return this.onCatchUp(msg);
+    // A node that lost data asks whatever its epoch (it may have forgotten it), and the answer
+    // is taken whatever ours: neither changes an epoch by itself (disk-loss.ts).
+    if (msg.t === 'recover-req') return this.send(from, { t: 'recover-state', epoch: this.epoch, lastLsn: this.log.last, lastEpoch: this.log.lastEpoch });
+    if (msg.t === 'recover-state') return this.onRecoverState(from, msg);
     // Fencing: anything from an older epoch changes nothing (an append gets a refusal so its
     // sender learns it is stale; a vote request gets a refusal).
     if (msg.epoch < this.epoch) {
@@ -1710,10 +1796,11 @@ export class Replica {
   }
 
   private persistHardState(): void {
-    this.out.hardState = { epoch: this.epoch, votedFor: this.votedFor };
+    this.out.hardState = { epoch: this.epoch, votedFor: this.votedFor, incarnation: this.incarnation, lostData: this.lostData !== null };
   }
 
   private afterStep(): void {
+    if (this.lostData) this.maybeRefilled();
     if (this.role === 'primary') {
       this.advanceCommit();
       this.releaseWaiting();

@@ -12,7 +12,7 @@ import type { Config } from '../config/schema.ts';
 import { coreConfigOf } from '../config/core-config.ts';
 import { isWriteCommand } from '../core/kv/command-table.ts';
 import { HardStateFile } from '../log/hard-state.ts';
-import { UpdateLog } from '../log/update-log.ts';
+import { type RecoveryReport, UpdateLog } from '../log/update-log.ts';
 import type { MemberInfo, NodeHandle } from '../runtime/node-api.ts';
 import { RuntimeNode } from '../runtime/node.ts';
 import { buildAdminApp, type AdminApp } from '../server/admin/app.ts';
@@ -40,6 +40,11 @@ export interface StartNodeOptions {
   readonly onFatal?: (err: Error) => void;
   /** Install SIGTERM/SIGINT handlers that stop the node and exit (the CLI handles signals itself). */
   readonly handleSignals?: boolean;
+  /**
+   * Open the update log with its repair option (`understudy start --repair-log`): damage in the
+   * middle ends the log just before it instead of refusing to start.
+   */
+  readonly repairLog?: boolean;
   /** Where log lines go; default stdout. */
   readonly logDestination?: import('pino').DestinationStream;
 }
@@ -81,6 +86,26 @@ function addrOf(addr: string, key: string): { host: string; port: number } {
   return a;
 }
 
+/**
+ * A damaged tail cut off (or a repair) is worth a warning with its code: the node rejoins behind
+ * what it may have acknowledged and fetches the rest from the primary.
+ */
+function logRecoveryCuts(logger: Logger, report: RecoveryReport): void {
+  if (report.tornSegment !== null) {
+    logger.warn(
+      { code: 'LOG_TORN_TAIL', segment: report.tornSegment, offset: report.tornOffset, bytes: report.tornBytes, reason: report.tornReason, clearedCutTo: report.clearedCutTo },
+      `LOG_TORN_TAIL: the damaged tail of log segment ${report.tornSegment} (${report.tornBytes} bytes at offset ${report.tornOffset}: ${report.tornReason}) was cut; ` +
+        'what it held is fetched again from the primary',
+    );
+  }
+  if (report.repaired !== null) {
+    logger.warn(
+      { code: 'LOG_CORRUPT_RECORD', repaired: report.repaired },
+      `log repaired: ${report.repaired.segment} cut at offset ${report.repaired.offset} (${report.repaired.reason}); updates from lsn ${report.repaired.firstLsnDiscarded} on are fetched again from the primary`,
+    );
+  }
+}
+
 /** Starts one node from a validated configuration (see src/config). */
 export async function startNode(config: Config, options: StartNodeOptions = {}): Promise<StartedNode> {
   const self = config.members.find((m) => m.id === config.nodeId);
@@ -92,10 +117,11 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
   const dir = config.dataDir;
 
   await cb2p<void>((cb) => disk.mkdirp(join(dir, 'log'), cb));
-  const [log, report] = await new Promise<[UpdateLog, unknown]>((resolve, reject) =>
-    UpdateLog.open(disk, join(dir, 'log'), {}, (err, l, r) => (err || !l ? reject(err ?? new Error('no log')) : resolve([l, r]))),
+  const [log, report] = await new Promise<[UpdateLog, RecoveryReport]>((resolve, reject) =>
+    UpdateLog.open(disk, join(dir, 'log'), { repair: options.repairLog ?? false }, (err, l, r) => (err || !l || !r ? reject(err ?? new Error('no log')) : resolve([l, r]))),
   );
   logger.info({ dir: join(dir, 'log'), start: log.start, lastLsn: log.lastLsn, recovery: report }, 'update log opened');
+  logRecoveryCuts(logger, report);
   const closeLog = (): Promise<void> => cb2p<void>((cb) => log.close(cb)).catch(() => undefined);
 
   let storage: StorageArea | null = null;
@@ -169,9 +195,34 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
     const onTruncate = (afterLsn: number, epoch: number, removed: number): void =>
       logger.warn({ afterLsn, epoch, removed }, 'divergent log tail truncated; its regions are re-fetched from the primary');
     const onRole = (role: string, epoch: number): void => logger.info({ newRole: role, newEpoch: epoch, primaryId: node.primaryId() }, `role: ${role}`);
+    const onLostData = (phase: 'floor' | 'refilled', floor: { epoch: number; lastEpoch: number; lastLsn: number }, lastLsn: number): void => {
+      if (phase === 'refilled') logger.info({ code: 'DATA_LOST', floor, lastLsn }, 'refilled after losing data: this node serves reads and votes again');
+      else if (floor.lastLsn > lastLsn)
+        logger.warn(
+          { code: 'DATA_LOST', floor, lastLsn },
+          `this node's data is gone (its log ends at lsn ${lastLsn}) but its peers hold updates up to lsn ${floor.lastLsn} (epoch ${floor.lastEpoch}): ` +
+            'it lost data; it serves no reads and votes only for a log holding them until the primary has refilled it',
+        );
+    };
+    const onPeerLostData = (id: string, incarnation: number, previous: number, ackedLsn: number, inDest: boolean): void =>
+      logger.warn(
+        { code: 'DATA_LOST', node: id, incarnation, previousIncarnation: previous, ackedLsn, inDest },
+        `${id} came back with incarnation ${incarnation} (was ${previous}): it lost data it had acknowledged up to lsn ${ackedLsn}; ` +
+          (inDest ? 'it stays in dest (a majority needs it) and writes wait until it is refilled' : 'it is out of dest until refilled'),
+      );
     node.on('failover', onFailover);
     node.on('truncate', onTruncate);
     node.on('role', onRole);
+    node.on('lostData', onLostData);
+    node.on('peerLostData', onPeerLostData);
+    const lost = node.status().lostData;
+    if (lost) {
+      logger.warn(
+        { code: 'DATA_LOST', incarnation: node.status().incarnation },
+        'this node starts without all of its data (an empty data directory, or a log tail cut): it asks the other voters where they stand ' +
+          'and serves no reads until refilled',
+      );
+    }
 
     /** The step an orderly stop is in, for the warning when it takes long. */
     let stopStep = 'not stopping';
@@ -190,6 +241,8 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
       node.off('failover', onFailover);
       node.off('truncate', onTruncate);
       node.off('role', onRole);
+      node.off('lostData', onLostData);
+      node.off('peerLostData', onPeerLostData);
       unfollow();
       if (errs.length > 0) throw errs[0] instanceof Error ? errs[0] : new Error(String(errs[0]));
     };

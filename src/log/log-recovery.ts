@@ -42,6 +42,12 @@ export interface RecoveryReport {
    * it on discarded (records from `firstLsnDiscarded`, later segments deleted), or null.
    */
   readonly repaired: { readonly segment: string; readonly offset: number; readonly firstLsnDiscarded: number; readonly reason: string } | null;
+  /**
+   * The cut (torn tail or repair) removed records that had been cleared, hence durable and held
+   * by every configured secondary: the pointer to the next update to clear was this lsn + 1 and
+   * is now the log's end + 1 (their content is in the storage area). 0 when nothing cleared was cut.
+   */
+  readonly clearedCutTo: number;
 }
 
 export interface RecoveredLog {
@@ -58,19 +64,42 @@ export function ioError(what: string, path: string, err: Error): UnderstudyError
   return new UnderstudyError('LOG_IO', `log I/O failed: ${what} ${path}: ${err.message}`, { path, cause: err.message });
 }
 
+/**
+ * What an operator runs when the log is damaged in the middle (docs/operations.md): the same
+ * start command with this flag ends the log just before the damage, and the node fetches what
+ * it lacks from the primary.
+ */
+export const REPAIR_LOG_FLAG = '--repair-log';
+
+const REPAIR_HINT =
+  `if the other nodes are healthy, restart this node with \`understudy start ${REPAIR_LOG_FLAG}\` (its other options unchanged) ` +
+  `to cut the log just before the damage and fetch the rest from the primary; never repair two nodes at once. See docs/log-format.md, "The way out"`;
+
 function corrupt(path: string, offset: number, why: string): UnderstudyError {
   return new UnderstudyError(
     'LOG_CORRUPT_RECORD',
-    `log segment ${path} is corrupt at offset ${offset} (${why}) with valid data after it or in a later segment; ` +
-      `the node refuses to start rather than lose or invent updates. See docs/log-format.md, "The way out"`,
+    `LOG_CORRUPT_RECORD: log segment ${path} is corrupt at offset ${offset} (${why}) with valid data after it or in a later segment; ` +
+      `the node refuses to start because cutting there could discard acknowledged updates: ${REPAIR_HINT}`,
     { path, offset, why },
   );
 }
 
+/** A gap the repair option can cut the log before (between segments). */
+function repairableGap(dir: string, why: string): UnderstudyError {
+  return new UnderstudyError(
+    'LOG_GAP',
+    `LOG_GAP: log in ${dir} has a gap: ${why}; the node refuses to start because skipping it could lose acknowledged updates: ${REPAIR_HINT}`,
+    { dir, why },
+  );
+}
+
+/** A gap at the start of the log or below the cleared pointer: only rejoining empty gets out. */
 function gap(dir: string, why: string): UnderstudyError {
   return new UnderstudyError(
     'LOG_GAP',
-    `log in ${dir} has a gap: ${why}; the node refuses to start rather than skip updates. See docs/log-format.md, "The way out"`,
+    `LOG_GAP: log in ${dir} has a gap: ${why}; the node refuses to start rather than skip updates. ` +
+      `Stop it, delete its whole data directory and start it again: it rejoins empty and is refilled from the primary. ` +
+      `See docs/log-format.md, "The way out"`,
     { dir, why },
   );
 }
@@ -105,6 +134,7 @@ export function recoverLog(
   /** Offset to cut the last segment at (a torn tail, or a repair), or null. */
   let cutAt: number | null = null;
   let repaired: RecoveryReport['repaired'] = null;
+  let clearedCutTo = 0;
   let pointers: LogPointers = { start: 1, nextToClear: 1 };
   let firstLsns: number[] = [];
   const segments: Segment[] = [];
@@ -236,7 +266,7 @@ export function recoverLog(
           next(STOP_SCAN);
         };
         if (firstLsn !== expected) {
-          return damaged(gap(dir, `segment ${segmentName(firstLsn)} begins at lsn ${firstLsn}, but the previous segment ends at lsn ${expected - 1}`), null, 0);
+          return damaged(repairableGap(dir, `segment ${segmentName(firstLsn)} begins at lsn ${firstLsn}, but the previous segment ends at lsn ${expected - 1}`), null, 0);
         }
         readWhole(disk, path, (err, buf) => {
           if (err || !buf) return next(err);
@@ -307,7 +337,15 @@ export function recoverLog(
   function openActive(): void {
     const last = segments[segments.length - 1]!;
     if (pointers.nextToClear > last.lastLsn + 1) {
-      return fail(gap(dir, `updates up to lsn ${pointers.nextToClear - 1} were cleared (hence durable), but the log ends at lsn ${last.lastLsn}`));
+      // Without a cut the records were lost some other way (a segment deleted): refuse.
+      if (cutAt === null) {
+        return fail(gap(dir, `updates up to lsn ${pointers.nextToClear - 1} were cleared (hence durable), but the log ends at lsn ${last.lastLsn}`));
+      }
+      // The cut took records every configured secondary holds and this node's storage area has
+      // made durable (a log is never cleared beyond it): nothing is lost here, and the protocol
+      // treats the node as behind what it acknowledged (docs/protocol.md, "A node that lost data").
+      clearedCutTo = pointers.nextToClear - 1;
+      pointers = { start: Math.min(pointers.start, last.lastLsn + 1), nextToClear: last.lastLsn + 1 };
     }
     disk.open(last.path, 'append', (err, file) => {
       if (err || !file) return fail(ioError('open', last.path, err ?? new Error('no handle')));
@@ -320,7 +358,7 @@ export function recoverLog(
             active: file,
             epochs,
             lastEpoch,
-            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created, restartCompleted, repaired },
+            report: { tornSegment, tornOffset, tornBytes, tornReason, removedSegments, removedTempFiles, created, restartCompleted, repaired, clearedCutTo },
           });
         if (!dirty) return done();
         disk.fsyncDir(dir, (err) => (err ? fail(ioError('fsync dir', dir, err)) : done()));

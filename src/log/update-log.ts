@@ -172,11 +172,15 @@ export class UpdateLog {
         start: Math.max(r.pointers.start, r.segments[0]!.firstLsn),
         nextToClear: r.pointers.nextToClear,
       });
+      log.recovery = r.report;
       cb(null, log, r.report);
     });
   }
 
   // ---- state ----
+
+  /** What recovery found and cut when the log was opened (the host decides from it whether the node lost data). */
+  recovery: RecoveryReport | null = null;
 
   /** Highest lsn appended (durable or not). 0 for an empty log. */
   get lastLsn(): number {

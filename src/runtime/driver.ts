@@ -92,9 +92,15 @@ export class Driver {
       } catch (e) {
         return cb(e as Error);
       }
-      const hs = o.hardState.get();
+      const found = o.hardState.get();
+      const cut = o.log.recovery !== null && (o.log.recovery.tornSegment !== null || o.log.recovery.repaired !== null);
+      // No hard state (a new node, or an emptied data directory), or records cut from the log that
+      // it may have acknowledged: it lost data (src/core/disk-loss.ts). A higher incarnation tells
+      // the primary that its earlier acknowledgements are void; it is durable before anything leaves.
+      const lost = o.hardState.missing || cut;
+      const hs = lost ? { ...found, incarnation: Math.max(found.incarnation + 1, o.clock.wallMs()), lostData: true } : found;
       const s = o.storage;
-      const replica = new Replica(o.config, {
+      const rec = {
         epoch: hs.epoch,
         votedFor: hs.votedFor,
         logStart: updates[0]?.lsn ?? o.log.lastLsn + 1,
@@ -105,8 +111,13 @@ export class Driver {
         storageAppliedLsn: s ? s.appliedLsn : 0,
         storageDurableLsn: s ? s.durableLsn : o.log.lastLsn,
         dirtyRegions: s ? s.dirtyRegions() : [],
-      });
-      cb(null, new Driver(o, replica, listener));
+        incarnation: hs.incarnation,
+        lostData: hs.lostData,
+        clearedCutTo: o.log.recovery?.clearedCutTo ?? 0,
+      };
+      const start = (): void => cb(null, new Driver(o, new Replica(o.config, rec), listener));
+      if (!lost) return start();
+      o.hardState.save(hs, (err) => (err ? cb(err) : start()));
     });
   }
 

@@ -28,6 +28,17 @@ export interface SecondaryStatus {
   readonly lagUpdates: number;
   readonly lagMs: number;
   readonly resyncRegions: number;
+  /** The incarnation its reports come from (0: none heard yet); it grows when the node loses data. */
+  readonly incarnation: number;
+}
+
+/**
+ * Set while this node lost data (an empty data directory its peers know, or a cut log tail) and is
+ * not refilled yet: it serves no reads and votes only above what the other voters reported.
+ */
+export interface LostDataStatus {
+  /** null while fewer of the other voters than needed have answered. */
+  readonly floor: { readonly epoch: Epoch; readonly lastEpoch: Epoch; readonly lastLsn: Lsn } | null;
 }
 
 export interface InFlightStatus {
@@ -59,6 +70,9 @@ export interface NodeStatus {
   /** Claim 26: non-zero regional counters, region → outstanding acknowledgements. */
   readonly regionalCounters: Readonly<Record<number, number>>;
   readonly dirtyRegions: readonly number[];
+  /** This node's incarnation (hard state). */
+  readonly incarnation: number;
+  readonly lostData: LostDataStatus | null;
   readonly keys: number;
   readonly digest?: string;
 }
@@ -80,6 +94,10 @@ export interface NodeEvents {
   failover: (report: FailoverReport) => void;
   /** A divergent tail was truncated from this node's log (the fork of hypercore's shape). */
   truncate: (afterLsn: Lsn, epoch: Epoch, removed: number) => void;
+  /** This node lost data: it learned where the others stand ('floor'), or it is refilled. */
+  lostData: (phase: 'floor' | 'refilled', floor: { epoch: Epoch; lastEpoch: Epoch; lastLsn: Lsn }, lastLsn: Lsn) => void;
+  /** Primary: a secondary came back with a newer incarnation (it lost data); its progress was reset. */
+  peerLostData: (node: NodeId, incarnation: number, previousIncarnation: number, ackedLsn: Lsn, inDest: boolean) => void;
   committed: (lsn: Lsn) => void;
 }
 

@@ -195,6 +195,7 @@ export class RuntimeNode implements NodeHandle {
               lagUpdates: lag,
               lagMs: lag > 0 ? Math.max(0, now - p.lastProgressMs) : 0,
               resyncRegions: p.resyncRegions,
+              incarnation: p.incarnation,
             };
           })
         : [];
@@ -225,6 +226,8 @@ export class RuntimeNode implements NodeHandle {
       inFlight,
       regionalCounters: r.regionalCounters(),
       dirtyRegions: r.dirtyRegions,
+      incarnation: r.currentIncarnation,
+      lostData: r.lostDataState,
       keys: s ? s.size() : 0,
       ...(opts.digest === true && s ? { digest: s.digest() } : {}),
     };
@@ -288,6 +291,12 @@ export class RuntimeNode implements NodeHandle {
         break;
       case 'switchover':
         break; // answered through the switchover callback
+      case 'lost-data':
+        this.emit('lostData', e.phase, { epoch: e.floorEpoch, lastEpoch: e.floorLastEpoch, lastLsn: e.floorLastLsn }, e.lastLsn);
+        break;
+      case 'peer-lost-data':
+        this.emit('peerLostData', e.node, e.incarnation, e.previousIncarnation, e.ackedLsn, e.inDest);
+        break;
     }
     this.checkEpoch();
   }

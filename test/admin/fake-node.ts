@@ -32,6 +32,8 @@ export function makeStatus(id: NodeId, over: Partial<NodeStatus> = {}): NodeStat
     inFlight: [],
     regionalCounters: {},
     dirtyRegions: [],
+    incarnation: 1,
+    lostData: null,
     keys: 0,
     ...over,
   };
@@ -53,6 +55,7 @@ export function primaryStatus(id: NodeId, secondaries: readonly NodeId[], lsn: n
       lagUpdates: 3 - i,
       lagMs: 2 + i,
       resyncRegions: 0,
+      incarnation: 1,
     })),
     inFlight: [
       { lsn: lsn - 2, regions: [3, 17], sent: [...secondaries], received: secondaries.slice(0, 1) },

@@ -57,6 +57,8 @@ function status(id: string, role: NodeStatus['role'], over: Partial<NodeStatus> 
     inFlight: [],
     regionalCounters: {},
     dirtyRegions: [],
+    incarnation: 1,
+    lostData: null,
     keys: 42,
     ...over,
   };
@@ -69,8 +71,8 @@ const CLUSTER = {
   nodes: [
     status('n1', 'primary', {
       secondaries: [
-        { id: 'n2', inDest: true, connection: 'connected', sentLsn: 121, ackedLsn: 120, lagUpdates: 1, lagMs: 3, resyncRegions: 0 },
-        { id: 'n3', inDest: false, connection: 'down', sentLsn: 90, ackedLsn: 90, lagUpdates: 31, lagMs: 5000, resyncRegions: 0 },
+        { id: 'n2', inDest: true, connection: 'connected', sentLsn: 121, ackedLsn: 120, lagUpdates: 1, lagMs: 3, resyncRegions: 0, incarnation: 1 },
+        { id: 'n3', inDest: false, connection: 'down', sentLsn: 90, ackedLsn: 90, lagUpdates: 31, lagMs: 5000, resyncRegions: 0, incarnation: 1 },
       ],
     }),
     status('n2', 'secondary', { log: { start: 11, nextToClear: 12, appliedLsn: 119, commitLsn: 119, lastLsn: 120, durableLsn: 120, bytes: 1, segments: 1 } }),
@@ -157,7 +159,7 @@ test('status: a lagging, out-of-dest secondary and a primary without a lease are
     nodes: [
       status('n1', 'primary', {
         leaseValid: false,
-        secondaries: [{ id: 'n3', inDest: false, connection: 'down', sentLsn: 90, ackedLsn: 90, lagUpdates: 31, lagMs: 5000, resyncRegions: 0 }],
+        secondaries: [{ id: 'n3', inDest: false, connection: 'down', sentLsn: 90, ackedLsn: 90, lagUpdates: 31, lagMs: 5000, resyncRegions: 0, incarnation: 1 }],
       }),
       status('n3', 'secondary'),
     ],

@@ -18,13 +18,15 @@ function status(id: string, role: NodeStatus['role'], secondaries: SecondaryStat
     inFlight: [],
     regionalCounters: {},
     dirtyRegions: [],
+    incarnation: 1,
+    lostData: null,
     keys: 0,
   };
 }
 
 function view(acked: number, resyncRegions = 0): ClusterView {
-  const sec: SecondaryStatus = { id: 'n3', inDest: false, connection: 'connected', sentLsn: 5000, ackedLsn: acked, lagUpdates: 5000 - acked, lagMs: 0, resyncRegions };
-  const up: SecondaryStatus = { ...sec, id: 'n2', inDest: true, ackedLsn: 5000, lagUpdates: 0, resyncRegions: 0 };
+  const sec: SecondaryStatus = { id: 'n3', inDest: false, connection: 'connected', sentLsn: 5000, ackedLsn: acked, lagUpdates: 5000 - acked, lagMs: 0, resyncRegions, incarnation: 1 };
+  const up: SecondaryStatus = { ...sec, id: 'n2', inDest: true, ackedLsn: 5000, lagUpdates: 0, resyncRegions: 0, incarnation: 1 };
   return { nodes: [status('n1', 'primary', [up, sec]), status('n2', 'secondary'), status('n3', 'secondary')] } as ClusterView;
 }
 

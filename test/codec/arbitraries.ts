@@ -109,6 +109,7 @@ export const messageByKind = {
     lastEpoch: safeNat(),
     storageDurableLsn: safeNat(),
     round: safeNat(),
+    incarnation: safeNat(),
   }),
   'vote-req': rec({
     t: fc.constant('vote-req' as const),
@@ -126,6 +127,7 @@ export const messageByKind = {
     startLsn: safeNat(),
     lastLsn: safeNat(),
     history: fc.array(epochStart(), { maxLength: 6 }),
+    incarnation: safeNat(),
   }),
   'pull-req': rec({ t: fc.constant('pull-req' as const), epoch: safeNat(), fromLsn: safeNat(), toLsn: safeNat() }),
   'pull-data': rec({
@@ -168,6 +170,8 @@ export const messageByKind = {
     prevEpoch: safeNat(),
     updates: fc.array(update(), { maxLength: 4 }),
   }),
+  'recover-req': rec({ t: fc.constant('recover-req' as const), epoch: safeNat() }),
+  'recover-state': rec({ t: fc.constant('recover-state' as const), epoch: safeNat(), lastLsn: safeNat(), lastEpoch: safeNat() }),
 } satisfies { [T in Message['t']]: fc.Arbitrary<Extract<Message, { t: T }>> };
 
 export const message = (): fc.Arbitrary<Message> => fc.oneof(...Object.values(messageByKind));

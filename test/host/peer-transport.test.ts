@@ -510,7 +510,7 @@ test('throughput of small messages between two transports (printed, not asserted
     await waitFor('connected', () => allConnected(nodes));
     const N = 300_000;
     const PER_TURN = 5_000;
-    const ack: Message = { t: 'ack', epoch: 3, ok: true, ackLsn: 123456, lastLsn: 123456, lastEpoch: 3, storageDurableLsn: 123400, round: 77 };
+    const ack: Message = { t: 'ack', epoch: 3, ok: true, ackLsn: 123456, lastLsn: 123456, lastEpoch: 3, storageDurableLsn: 123400, round: 77, incarnation: 1 };
     let received = 0;
     n2.t.onMessage(() => received++);
     const start = process.hrtime.bigint();

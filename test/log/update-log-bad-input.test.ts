@@ -226,17 +226,19 @@ test('hard state: saved atomically, reloaded, and garbage is LOG_HARD_STATE_CORR
   });
   env.loop.run();
   assert.ok(hs);
-  assert.deepEqual(hs.get(), { epoch: 0, votedFor: null });
+  assert.deepEqual(hs.get(), { epoch: 0, votedFor: null, incarnation: 0, lostData: false });
+  assert.equal(hs.missing, true);
   let saved = false;
-  hs.save({ epoch: 3, votedFor: 'n2' }, (e) => (saved = e === null));
+  hs.save({ epoch: 3, votedFor: 'n2', incarnation: 7, lostData: true }, (e) => (saved = e === null));
   env.loop.run();
   assert.ok(saved);
-  assert.throws(() => hs!.save({ epoch: 2, votedFor: null }, () => {}), /going backwards/);
+  assert.throws(() => hs!.save({ epoch: 2, votedFor: null, incarnation: 7, lostData: false }, () => {}), /going backwards/);
   env.disk.crash();
   let reloaded: HardStateFile | undefined;
   HardStateFile.load(env.disk, path, (e, f) => (reloaded = f));
   env.loop.run();
-  assert.deepEqual(reloaded?.get(), { epoch: 3, votedFor: 'n2' });
+  assert.deepEqual(reloaded?.get(), { epoch: 3, votedFor: 'n2', incarnation: 7, lostData: true });
+  assert.equal(reloaded?.missing, false);
   env.disk.flipByte(path, 21);
   let err: Error | null | undefined;
   HardStateFile.load(env.disk, path, (e) => (err = e));
@@ -256,9 +258,9 @@ test('hard state: a crash during a save leaves the old or the new vote, never ga
     let hs: HardStateFile | undefined;
     HardStateFile.load(disk, path, (_e, f) => (hs = f));
     loop.run();
-    hs!.save({ epoch: 1, votedFor: 'n1' }, () => {});
+    hs!.save({ epoch: 1, votedFor: 'n1', incarnation: 0, lostData: false }, () => {});
     loop.run();
-    hs!.save({ epoch: 2, votedFor: 'n3' }, () => {});
+    hs!.save({ epoch: 2, votedFor: 'n3', incarnation: 0, lostData: false }, () => {});
     const steps = new Prng(seed * 7).int(0, 8);
     for (let i = 0; i < steps && loop.step(); i++);
     disk.crash({ tear: true });
@@ -273,10 +275,10 @@ test('hard state: a crash during a save leaves the old or the new vote, never ga
     assert.equal(err, null);
     const s = got!.get();
     if (s.epoch === 1) {
-      assert.deepEqual(s, { epoch: 1, votedFor: 'n1' });
+      assert.deepEqual(s, { epoch: 1, votedFor: 'n1', incarnation: 0, lostData: false });
       sawOld = true;
     } else {
-      assert.deepEqual(s, { epoch: 2, votedFor: 'n3' });
+      assert.deepEqual(s, { epoch: 2, votedFor: 'n3', incarnation: 0, lostData: false });
       sawNew = true;
     }
   }

@@ -390,7 +390,7 @@ test('INFO: ready-check fields, replication as primary and as secondary, keyspac
   ];
   const h = await serve({ members }, { closeClientsOnDemotion: false });
   try {
-    h.node.secondaries = [{ id: 'n2', inDest: true, connection: 'connected', sentLsn: 3, ackedLsn: 3, lagUpdates: 0, lagMs: 1200, resyncRegions: 0 }];
+    h.node.secondaries = [{ id: 'n2', inDest: true, connection: 'connected', sentLsn: 3, ackedLsn: 3, lagUpdates: 0, lagMs: 1200, resyncRegions: 0, incarnation: 1 }];
     const c = await rawConnect(h.port);
     c.write(cmd('SET', 'a', '1') + cmd('INFO') + cmd('ROLE') + cmd('DBSIZE'));
     const got = await c.until((d) => countReplies(d) === 4);

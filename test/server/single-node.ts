@@ -116,6 +116,8 @@ export class SingleNodeHarness implements NodeHandle {
       inFlight: [],
       regionalCounters: {},
       dirtyRegions: [],
+      incarnation: 1,
+      lostData: null,
       keys: this.view.size(),
     };
   }

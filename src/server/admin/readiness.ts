@@ -14,6 +14,7 @@ export function readinessOf(s: NodeStatus): Readiness {
       if (!s.leaseValid) return { ready: false, code: 'LEASE_EXPIRED', reason: 'primary without a lease confirmed by a majority: it may be deposed' };
       return { ready: true };
     case 'secondary':
+      if (s.lostData !== null) return { ready: false, code: 'DATA_LOST', reason: 'this node lost its data and is being refilled from the primary' };
       if (s.primaryId === null) return { ready: false, code: 'FAILOVER_IN_PROGRESS', reason: 'secondary not connected to any primary' };
       if (s.dirtyRegions.length > 0) return { ready: false, code: 'REGION_RESYNC', reason: `${s.dirtyRegions.length} region(s) waiting for a resync from the primary` };
       return { ready: true };

@@ -21,7 +21,7 @@ export const errorSchema = {
 
 export const secondaryStatusSchema = {
   type: 'object',
-  required: ['id', 'inDest', 'connection', 'sentLsn', 'ackedLsn', 'lagUpdates', 'lagMs', 'resyncRegions'],
+  required: ['id', 'inDest', 'connection', 'sentLsn', 'ackedLsn', 'lagUpdates', 'lagMs', 'resyncRegions', 'incarnation'],
   properties: {
     id: nodeId,
     inDest: { type: 'boolean' },
@@ -31,6 +31,7 @@ export const secondaryStatusSchema = {
     lagUpdates: { type: 'integer', minimum: 0 },
     lagMs: { type: 'number', minimum: 0 },
     resyncRegions: { type: 'integer', minimum: 0 },
+    incarnation: { type: 'integer', minimum: 0, description: 'The incarnation its reports come from (0: none heard yet); it grows when the node loses data.' },
   },
 } as const;
 
@@ -47,7 +48,7 @@ export const inFlightSchema = {
 
 export const nodeStatusSchema = {
   type: 'object',
-  required: ['id', 'role', 'epoch', 'primaryId', 'leaseValid', 'log', 'secondaries', 'inFlight', 'regionalCounters', 'dirtyRegions', 'keys'],
+  required: ['id', 'role', 'epoch', 'primaryId', 'leaseValid', 'log', 'secondaries', 'inFlight', 'regionalCounters', 'dirtyRegions', 'incarnation', 'lostData', 'keys'],
   properties: {
     id: nodeId,
     role: { type: 'string', enum: ['primary', 'secondary', 'candidate', 'witness'] },
@@ -72,6 +73,19 @@ export const nodeStatusSchema = {
     inFlight: { type: 'array', items: inFlightSchema },
     regionalCounters: { ...countMap, description: 'Claim 26: non-zero regional counters, region → outstanding acknowledgements.' },
     dirtyRegions: { type: 'array', items: { type: 'integer' } },
+    incarnation: { type: 'integer', minimum: 0 },
+    lostData: {
+      type: ['object', 'null'],
+      description: 'Set while this node lost data and is not refilled: it serves no reads and votes only above what the other voters reported (floor null: still asking them).',
+      required: ['floor'],
+      properties: {
+        floor: {
+          type: ['object', 'null'],
+          required: ['epoch', 'lastEpoch', 'lastLsn'],
+          properties: { epoch: { type: 'integer', minimum: 0 }, lastEpoch: { type: 'integer', minimum: 0 }, lastLsn: lsn },
+        },
+      },
+    },
     keys: { type: 'integer', minimum: 0 },
     digest: { type: 'string' },
   },
