@@ -6,6 +6,7 @@ import { majorityOf } from '../src/core/config.ts';
 import type { FailoverSummary } from '../src/core/failover-sync.ts';
 import type { Epoch, Lsn, NodeId } from '../src/core/types.ts';
 import { encodeUpdate } from '../src/codec/update-codec.ts';
+import { REGION_COUNT } from '../src/core/regions.ts';
 import type { SimNode } from './sim-node.ts';
 
 export class InvariantViolation extends Error {
@@ -35,6 +36,14 @@ export class Checkers {
 
   private get voters(): number {
     return this.nodes.length;
+  }
+
+  /**
+   * The node lost its disk: what it held is gone, so it counts as a secondary marked for a
+   * resync (the clearing check below) until it holds what is cleared again.
+   */
+  onDiskLost(node: SimNode): void {
+    this.waivedSince.add(node.id);
   }
 
   /** Invariant 3: at most one primary per epoch. */
@@ -114,7 +123,8 @@ export class Checkers {
     for (const prog of r.progressOf()) {
       const rr = this.nodes.find((n) => n.id === prog.id)?.driver?.replica;
       const m = prog.matchLsn;
-      if (!rr || m <= 0 || rr.currentEpoch !== r.currentEpoch || rr.log.start > m || r.log.start > m) continue;
+      // Acknowledgements of an earlier incarnation (before it lost data) are the primary's to void.
+      if (!rr || m <= 0 || rr.currentEpoch !== r.currentEpoch || prog.incarnation !== rr.currentIncarnation || rr.log.start > m || r.log.start > m) continue;
       if (rr.log.epochAt(m) !== r.log.epochAt(m)) {
         throw new InvariantViolation('5', `${prog.id} acknowledged lsn ${m} to primary ${p.id} but its log no longer holds it (its log ${rr.log.start}..${rr.log.last}, epoch there ${rr.log.epochAt(m)}, the primary's ${r.log.epochAt(m)})`);
       }
@@ -153,7 +163,19 @@ export class Checkers {
     const live = this.nodes.filter((n) => n.kind === 'data' && n.up && n.storage);
     const digests = live.map((n) => `${n.id}: applied=${n.driver!.replica.applied} last=${n.driver!.replica.log.last} ${n.storage!.digest().slice(0, 16)}`);
     const set = new Set(live.map((n) => n.storage!.digest()));
-    return { ok: set.size <= 1, detail: digests.join(', ') };
+    if (set.size <= 1) return { ok: true, detail: digests.join(', ') };
+    // Name the first region and key that differ, to start the search from.
+    const [a, ...rest] = live;
+    let where = '';
+    for (let r = 0; r < REGION_COUNT && !where; r++) {
+      const b = rest.find((n) => n.storage!.regionDigest(r) !== a!.storage!.regionDigest(r));
+      if (!b) continue;
+      const ea = new Map(a!.storage!.regionEntries(r, undefined, 1e9).map(([k, e]) => [k.toString('latin1'), e.value.toString('latin1')]));
+      const eb = new Map(b.storage!.regionEntries(r, undefined, 1e9).map(([k, e]) => [k.toString('latin1'), e.value.toString('latin1')]));
+      const keys = [...new Set([...ea.keys(), ...eb.keys()])].filter((k) => ea.get(k) !== eb.get(k));
+      where = `; region ${r}: ${keys.slice(0, 3).map((k) => `${k} = ${a!.id}:${ea.get(k)} ${b.id}:${eb.get(k)}`).join(', ')}`;
+    }
+    return { ok: false, detail: digests.join(', ') + where };
   }
 
   get committedCount(): number {

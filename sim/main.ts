@@ -1,6 +1,7 @@
 // npm run sim -- --seed S       replay one seed with a readable trace
 // npm run sim -- --seeds N      run N seeds (from --from, default 1) and print the failing ones
-// options: --crash secondaries|any|none (default any), --fault-ms, --live-ms, --clients
+// options: --crash secondaries|any|none (default any), --disk-loss on|off (default on: some crashes
+//          lose the node's disk), --fault-ms, --live-ms, --clients
 import { runSimulation, type SimOptions, type SimResult } from './simulation.ts';
 
 function arg(name: string): string | undefined {
@@ -13,10 +14,11 @@ const base: Omit<SimOptions, 'seed'> = {
   liveMs: Number(arg('live-ms') ?? 3000),
   crash: (arg('crash') ?? 'any') as SimOptions['crash'],
   clients: Number(arg('clients') ?? 6),
+  diskLoss: (arg('disk-loss') ?? 'on') !== 'off',
 };
 
 function summary(r: SimResult): string {
-  return `seed ${r.seed} ${r.ok ? 'ok  ' : 'FAIL'} ${r.topology.padEnd(14)} steps=${r.steps} ops ok/fail/info=${r.ops.ok}/${r.ops.fail}/${r.ops.info} committed=${r.committed} crashes=${r.crashes} failovers=${r.failovers.length} lin=${r.linearizable}`;
+  return `seed ${r.seed} ${r.ok ? 'ok  ' : 'FAIL'} ${r.topology.padEnd(14)} steps=${r.steps} ops ok/fail/info=${r.ops.ok}/${r.ops.fail}/${r.ops.info} committed=${r.committed} crashes=${r.crashes} disks-lost=${r.disksLost} failovers=${r.failovers.length} lin=${r.linearizable}`;
 }
 
 const seedArg = arg('seed');

@@ -23,6 +23,12 @@ export interface SimOptions {
   /** Which nodes may crash: only secondaries, or any node including the primary. */
   readonly crash: 'secondaries' | 'any' | 'none';
   readonly clients: number;
+  /**
+   * Some crashes lose the node's disk (log, hard state and storage area): it restarts empty and
+   * must be refilled. One node at a time: never while another is not refilled yet (docs/protocol.md,
+   * "A node that lost data", states why). Default off; `npm run sim` turns it on.
+   */
+  readonly diskLoss?: boolean;
   /** Write a line per notable event. */
   readonly trace?: (line: string) => void;
   /** A deliberately broken variant, to show that the checkers bite. */
@@ -41,6 +47,8 @@ export interface SimResult {
   readonly committed: number;
   readonly failovers: ReadonlyArray<{ ms: number; shipped: number; truncated: number; regions: number }>;
   readonly crashes: number;
+  /** Crashes that lost the node's disk. */
+  readonly disksLost: number;
   readonly linearizable: boolean | 'unknown';
 }
 
@@ -104,6 +112,8 @@ export function runSimulation(o: SimOptions): SimResult {
           checkers.onFailover(e.summary);
           trace?.(`${q.now.toFixed(1)} failover → ${e.summary.newPrimary} epoch ${e.summary.newEpoch}: sync ${e.summary.failoverSyncMs.toFixed(1)}ms shipped ${JSON.stringify(e.summary.shippedTo)} truncated ${JSON.stringify(e.summary.truncated)} pulled ${JSON.stringify(e.summary.pulledFrom)}`);
         } else if (e.t === 'truncate') trace?.(`${q.now.toFixed(1)} ${n.id} truncated ${e.removed} after ${e.afterLsn}`);
+        else if (e.t === 'lost-data') trace?.(`${q.now.toFixed(1)} ${n.id} lost data: ${e.phase} (floor lsn ${e.floorLastLsn} epoch ${e.floorLastEpoch}, log ends at ${e.lastLsn})`);
+        else if (e.t === 'peer-lost-data') trace?.(`${q.now.toFixed(1)} ${n.id} sees ${e.node} lost data (acknowledged ${e.ackedLsn}; ${e.inDest ? 'stays in' : 'out of'} dest)`);
       } catch (err) {
         violation ??= err as Error;
       }
@@ -255,6 +265,24 @@ export function runSimulation(o: SimOptions): SimResult {
   // --- faults ---
   const faultPrng = prng.fork();
   let crashes = 0;
+  // Drawn from its own stream, so that a seed's other faults stay as they were without disk loss.
+  const diskPrng = new Prng(o.seed ^ 0x0d15_c1055);
+  const diskLossRate = o.diskLoss ? 0.15 + diskPrng.float() * 0.35 : 0;
+  /** Nodes that lost their disk and are not refilled yet. */
+  const unrefilled = (): SimNode[] => nodes.filter((n) => n.disksLost > 0 && (!n.up || n.driver!.replica.lostDataState !== null) && lostAt.has(n));
+  const lostAt = new Set<SimNode>();
+  let disksLost = 0;
+  /**
+   * A disk may be lost only where that is one failure, not two: every other data node is up and
+   * holds what the primary committed (with a witness, everything the primary logged: a witness
+   * holding update headers no data node has would refuse every remaining candidate).
+   */
+  const othersHoldEverything = (victim: SimNode, primary: SimNode | undefined): boolean => {
+    if (!primary) return false;
+    const p = primary.driver!.replica;
+    const upTo = nodes.some((n) => n.kind === 'witness') ? p.log.last : p.commit;
+    return dataNodes.every((n) => n === victim || (n.up && n.driver!.replica.durable >= upTo && n.driver!.replica.log.epochAt(upTo) === p.log.epochAt(upTo)));
+  };
   const scheduleCrash = (): void => {
     if (!Number.isFinite(crashEveryMs)) return;
     q.schedule(crashEveryMs * (0.5 + faultPrng.float()), () => {
@@ -265,8 +293,15 @@ export function runSimulation(o: SimOptions): SimResult {
       if (candidates.length > 0 && down < Math.ceil(nodes.length / 2)) {
         const victim = o.crash === 'any' && primary && faultPrng.chance(0.5) ? primary : faultPrng.pick(candidates);
         const tear = faultPrng.chance(0.5);
-        trace?.(`${q.now.toFixed(1)} CRASH ${victim.id}${victim === primary ? ' (primary)' : ''}${tear ? ' torn' : ''}`);
-        victim.crash(tear);
+        for (const n of [...lostAt]) if (n.up && n.driver!.replica.lostDataState === null) lostAt.delete(n);
+        const loseDisk = diskLossRate > 0 && diskPrng.chance(diskLossRate) && unrefilled().length === 0 && othersHoldEverything(victim, primary);
+        trace?.(`${q.now.toFixed(1)} ${loseDisk ? 'DISK LOST' : 'CRASH'} ${victim.id}${victim === primary ? ' (primary)' : ''}${tear && !loseDisk ? ' torn' : ''}`);
+        if (loseDisk) {
+          victim.loseDisk();
+          lostAt.add(victim);
+          checkers.onDiskLost(victim);
+          disksLost++;
+        } else victim.crash(tear);
         crashes++;
         q.schedule(50 + faultPrng.float() * 1000, () => {
           trace?.(`${q.now.toFixed(1)} RESTART ${victim.id}`);
@@ -320,6 +355,7 @@ export function runSimulation(o: SimOptions): SimResult {
       regions: Object.values(f.regionsResynced).reduce((a, b) => a + b, 0),
     })),
     crashes,
+    disksLost,
     linearizable: lin,
   });
   let lin: boolean | 'unknown' = 'unknown';
@@ -347,7 +383,7 @@ export function runSimulation(o: SimOptions): SimResult {
   trace?.(`${q.now.toFixed(1)} LIVENESS PHASE`);
   e = runTo(o.faultMs + o.liveMs);
   if (e) return fail(describe(e));
-  if (writesOkInLive === 0) return fail(`liveness: no write succeeded within ${o.liveMs} ms after the faults stopped`);
+  if (writesOkInLive === 0) return fail(`liveness: no write succeeded within ${o.liveMs} ms after the faults stopped; ${nodeStates(nodes)}`);
   phase = 'quiesce';
   e = runTo(o.faultMs + o.liveMs + 3000);
   if (e) return fail(describe(e));
@@ -361,6 +397,18 @@ export function runSimulation(o: SimOptions): SimResult {
   lin = check.ok === true ? true : check.ok === 'unknown' ? 'unknown' : false;
   if (check.ok === false) return fail(`invariant 2: history not linearizable: ${'explanation' in check ? check.explanation : ''}`);
   return result(true);
+}
+
+/** Each node's role, epoch, log and repair state, for a liveness failure's message. */
+function nodeStates(nodes: readonly SimNode[]): string {
+  return nodes
+    .map((n) => {
+      const r = n.driver?.replica;
+      if (!r) return `${n.id}: down`;
+      const lost = r.lostDataState;
+      return `${n.id}: ${r.currentRole} epoch ${r.currentEpoch} log ${r.log.start}..${r.log.last}@${r.log.lastEpoch} durable ${r.durable} dirty ${r.dirtyRegions.length}${lost ? ` lost-data floor ${JSON.stringify(lost.floor)}` : ''}`;
+    })
+    .join('; ');
 }
 
 function describe(e: Error): string {

@@ -34,7 +34,7 @@ export interface Floor extends LogEnd {
 }
 
 export class LostData {
-  private readonly answers = new Map<NodeId, RecoverStateMsg>();
+  private readonly answers = new Map<NodeId, { readonly m: RecoverStateMsg; readonly witness: boolean }>();
   private learned: Floor | null;
   /** When the others were last asked (the node asks again until enough answer). */
   lastAskMs = -Infinity;
@@ -48,15 +48,20 @@ export class LostData {
     return this.learned;
   }
 
-  /** Records one answer; returns the floor when this answer completes it (once). */
-  answer(from: NodeId, m: RecoverStateMsg): Floor | null {
+  /**
+   * Records one answer; returns the floor when this answer completes it (once). A witness's
+   * answer counts for the epoch but not for the log: it holds update headers, no data, so an
+   * update that only a witness still holds besides this node is lost with this node's data
+   * whatever happens, and a floor no data member can reach would block every election.
+   */
+  answer(from: NodeId, m: RecoverStateMsg, witness: boolean): Floor | null {
     if (this.learned) return null;
-    this.answers.set(from, m);
+    this.answers.set(from, { m, witness });
     if (this.answers.size < this.needed) return null;
     let f: Floor = { epoch: 0, lastEpoch: 0, lastLsn: 0 };
-    for (const a of this.answers.values()) {
+    for (const { m: a, witness: w } of this.answers.values()) {
       const epoch = Math.max(f.epoch, a.epoch);
-      f = logAtLeast(a, f) ? { epoch, lastEpoch: a.lastEpoch, lastLsn: a.lastLsn } : { ...f, epoch };
+      f = !w && logAtLeast(a, f) ? { epoch, lastEpoch: a.lastEpoch, lastLsn: a.lastLsn } : { ...f, epoch };
     }
     this.learned = f;
     return f;

@@ -470,7 +470,7 @@ export class Replica {
   }
 
   private onRecoverState(from: NodeId, m: RecoverStateMsg): void {
-    const floor = this.lostData?.answer(from, m);
+    const floor = this.lostData?.answer(from, m, this.kindOf(from) === 'witness');
     if (floor) this.learnedFloor(floor);
   }
 
@@ -677,7 +677,7 @@ export class Replica {
 
   private onSyncRequest(from: NodeId, epoch: Epoch): void {
     this.followPrimary(from, epoch);
-    this.sendSyncState(from);
+    this.send(from, this.syncState());
   }
 
   private onSyncState(from: NodeId, m: SyncStateMsg): void {
@@ -1387,8 +1387,12 @@ export class Replica {
 
   private sendSyncState(to: NodeId): void {
     this.lastSyncStateMs = this.now;
-    const msg: SyncStateMsg = { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history(), incarnation: this.incarnation };
-    this.send(to, msg);
+    this.send(to, this.syncState());
+  }
+
+  /** Claim 5's "location of the next update" in our log, with our incarnation. */
+  private syncState(): SyncStateMsg {
+    return { t: 'sync-state', epoch: this.epoch, startLsn: this.log.start, lastLsn: this.log.last, history: this.log.history(), incarnation: this.incarnation };
   }
 
   private lastAckRound = 0;
