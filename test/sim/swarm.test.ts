@@ -10,7 +10,7 @@ const SEEDS = Number(process.env.UNDERSTUDY_SIM_SEEDS ?? 40);
 const base: Omit<SimOptions, 'seed' | 'crash'> = { faultMs: 4000, liveMs: 3000, clients: 5 };
 
 /** Seeds that once broke an invariant, with what they found. */
-const REGRESSIONS: Array<{ seed: number; crash: SimOptions['crash']; found: string }> = [
+const REGRESSIONS: Array<{ seed: number; crash: SimOptions['crash']; diskLoss?: boolean; found: string }> = [
   { seed: 2, crash: 'none', found: 'a new primary cleared updates an unreported secondary lacked' },
   { seed: 10, crash: 'none', found: 'a stale sync-state made the primary restart a secondary that held everything' },
   { seed: 4, crash: 'none', found: 'a secondary beyond the retention limit must restart its log' },
@@ -18,12 +18,12 @@ const REGRESSIONS: Array<{ seed: number; crash: SimOptions['crash']; found: stri
   { seed: 2034, crash: 'any', found: 'no primary ever again: the only data member with the whole log awaited a region resync, the other lacked its tail' },
 ];
 
-function runMany(crash: SimOptions['crash'], from: number, n: number): void {
+function runMany(crash: SimOptions['crash'], from: number, n: number, diskLoss = false): void {
   const failed: string[] = [];
   let ops = 0;
   let linChecked = 0;
   for (let seed = from; seed < from + n; seed++) {
-    const r = runSimulation({ ...base, seed, crash });
+    const r = runSimulation({ ...base, seed, crash, diskLoss });
     ops += r.ops.ok;
     if (r.linearizable === true) linChecked++;
     if (!r.ok) failed.push(`seed ${seed} (${r.topology}; ${r.faults}): ${r.error}`);
@@ -35,7 +35,7 @@ function runMany(crash: SimOptions['crash'], from: number, n: number): void {
 
 test('regression seeds stay fixed', () => {
   for (const r of REGRESSIONS) {
-    const res = runSimulation({ ...base, seed: r.seed, crash: r.crash });
+    const res = runSimulation({ ...base, seed: r.seed, crash: r.crash, diskLoss: r.diskLoss ?? false });
     assert.ok(res.ok, `seed ${r.seed} (${r.found}): ${res.error}`);
   }
 });
@@ -46,4 +46,8 @@ test(`swarm: ${SEEDS} seeds, secondaries crash and restart, partitions, lossy ne
 
 test(`swarm: ${SEEDS} seeds, any node crashes (the primary included), partitions, lossy network`, () => {
   runMany('any', 2000, SEEDS);
+});
+
+test(`swarm: ${SEEDS} seeds, any node crashes or loses its disk (log, hard state, storage area), partitions, lossy network`, () => {
+  runMany('any', 3000, SEEDS, true);
 });
