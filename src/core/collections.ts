@@ -46,11 +46,18 @@ export function decodeScore(b: Buffer): number {
  */
 export function scoreOrderKey(scoreBytes: Buffer, member: Buffer): Buffer {
   const out = Buffer.allocUnsafe(SCORE_BYTES + member.length);
-  const negative = (scoreBytes[0]! & 0x80) !== 0;
+  // -0 sorts as 0 (Redis compares scores as numbers, then members): only its sign bit is set.
+  const negative = (scoreBytes[0]! & 0x80) !== 0 && !isNegativeZero(scoreBytes);
   for (let i = 0; i < SCORE_BYTES; i++) out[i] = negative ? ~scoreBytes[i]! & 0xff : scoreBytes[i]!;
   if (!negative) out[0] = out[0]! | 0x80;
   member.copy(out, SCORE_BYTES);
   return out;
+}
+
+function isNegativeZero(scoreBytes: Buffer): boolean {
+  if (scoreBytes[0] !== 0x80) return false;
+  for (let i = 1; i < SCORE_BYTES; i++) if (scoreBytes[i] !== 0) return false;
+  return true;
 }
 
 /** The order key that scoreOrderKey gives for the lowest member of `score` (a range start). */

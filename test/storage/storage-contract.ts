@@ -376,6 +376,59 @@ export function storageContract(name: string, h: StorageHarness): void {
         assert.equal(s.size(), 0);
       }));
 
+    test('score-ordered ranges of a large sorted set: ties by member, -0 as 0, moves, start bounds and pages both ways', () =>
+      withStore((s) => {
+        // Scores with many ties, both signs, -0 and infinities; 3000 members in an order unrelated to member order.
+        const scoreOf = (i: number): number => (i % 17 === 0 ? -0 : i % 101 === 0 ? Infinity : i % 103 === 0 ? -Infinity : ((i * 7919) % 211) - 105 + (i % 3) / 4);
+        const n = 3000;
+        const current = new Map<string, number>();
+        const ops = [];
+        for (let i = 0; i < n; i++) {
+          const m = `k${(i * 2654435761) % 100003}`;
+          current.set(m, scoreOf(i));
+          ops.push(elemOp('z', 'zset', m, encodeScore(scoreOf(i))));
+        }
+        s.apply(update(1, ops));
+        // A tenth of the members move to new scores, another tenth go.
+        const moves = [];
+        let j = 0;
+        for (const m of [...current.keys()]) {
+          if (j % 10 === 0) {
+            current.set(m, j / 3 - 200);
+            moves.push(elemOp('z', 'zset', m, encodeScore(j / 3 - 200)));
+          } else if (j % 10 === 1) {
+            current.delete(m);
+            moves.push(elemOp('z', 'zset', m, null));
+          }
+          j++;
+        }
+        s.apply(update(2, moves));
+        const expected = [...current.entries()].sort((x, y) => x[1] - y[1] || Buffer.compare(Buffer.from(x[0]), Buffer.from(y[0]))).map(([m, sc]) => `${m}:${sc === 0 ? 0 : sc}`);
+        const show = (e: { elem: Buffer; value: Buffer }): string => `${e.elem.toString()}:${decodeScore(e.value) === 0 ? 0 : decodeScore(e.value)}`;
+        assert.equal(s.get(Buffer.from('z'))?.count, current.size);
+        // Paged forward from each page's last order key, and backward.
+        const forward: string[] = [];
+        let start: Buffer | undefined;
+        for (;;) {
+          const page = s.elements(Buffer.from('z'), start === undefined ? { by: 'score', limit: 97 } : { by: 'score', start, exclusive: true, limit: 97 });
+          forward.push(...page.map(show));
+          if (page.length < 97) break;
+          const last = page[page.length - 1]!;
+          start = scoreOrderKey(last.value, last.elem);
+        }
+        assert.deepEqual(forward, expected);
+        const backward = s.elements(Buffer.from('z'), { by: 'score', reverse: true, limit: ALL_ENTRIES_LIMIT }).map(show);
+        assert.deepEqual(backward, [...expected].reverse());
+        // From a score bound: the first member at or above 0 (-0 included), and the last below it.
+        const firstAtZero = expected.findIndex((e) => Number(e.slice(e.lastIndexOf(':') + 1)) >= 0);
+        assert.deepEqual(s.elements(Buffer.from('z'), { by: 'score', start: scoreBound(0), limit: 5 }).map(show), expected.slice(firstAtZero, firstAtZero + 5));
+        assert.deepEqual(s.elements(Buffer.from('z'), { by: 'score', start: scoreBound(-0), limit: 5 }).map(show), expected.slice(firstAtZero, firstAtZero + 5));
+        assert.deepEqual(
+          s.elements(Buffer.from('z'), { by: 'score', start: scoreBound(0), exclusive: true, reverse: true, limit: 5 }).map(show),
+          expected.slice(firstAtZero - 5, firstAtZero).reverse(),
+        );
+      }));
+
     test('element ranges: element order, score order for a sorted set, list positions, start, exclusive, reverse, limit', () =>
       withStore((s) => {
         const scores: Array<[string, number]> = [['a', 3], ['b', -1.5], ['c', 3], ['d', -Infinity], ['e', Infinity], ['f', 0]];

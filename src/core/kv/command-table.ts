@@ -62,6 +62,10 @@ const SET_R_SLOW = ['@read', '@set', '@slow'];
 const LIST_W_FAST = ['@write', '@list', '@fast'];
 const LIST_W_SLOW = ['@write', '@list', '@slow'];
 const LIST_R_SLOW = ['@read', '@list', '@slow'];
+const Z_W_FAST = ['@write', '@sortedset', '@fast'];
+const Z_W_SLOW = ['@write', '@sortedset', '@slow'];
+const Z_R_FAST = ['@read', '@sortedset', '@fast'];
+const Z_R_SLOW = ['@read', '@sortedset', '@slow'];
 
 /** Every data command, in Redis's order of documentation groups. */
 export const COMMANDS: readonly CommandSpec[] = [
@@ -167,7 +171,40 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('rpoplpush', 3, WD, [1, 2, 1], LIST_W_SLOW, 'list', '1.2.0', 'Remove the last element in a list, prepend it to another list and return it'),
   // Keys follow numkeys (movable keys), as for SINTERCARD.
   spec('lmpop', -4, W, NONE, LIST_W_SLOW, 'list', '7.0.0', 'Pop elements from a list'),
-  // ---- sorted sets (zset-commands.ts)
+  // ---- sorted sets (zset-commands.ts, zset-combine.ts)
+  spec('zadd', -4, WDF, ONE, Z_W_FAST, 'sorted_set', '1.2.0', 'Add one or more members to a sorted set, or update its score if it already exists'),
+  spec('zincrby', 4, WDF, ONE, Z_W_FAST, 'sorted_set', '1.2.0', 'Increment the score of a member in a sorted set'),
+  spec('zrem', -3, WF, ONE, Z_W_FAST, 'sorted_set', '1.2.0', 'Remove one or more members from a sorted set'),
+  spec('zcard', 2, RF, ONE, Z_R_FAST, 'sorted_set', '1.2.0', 'Get the number of members in a sorted set'),
+  spec('zscore', 3, RF, ONE, Z_R_FAST, 'sorted_set', '1.2.0', 'Get the score associated with the given member in a sorted set'),
+  spec('zmscore', -3, RF, ONE, Z_R_FAST, 'sorted_set', '6.2.0', 'Get the score associated with the given members in a sorted set'),
+  spec('zrank', 3, RF, ONE, Z_R_FAST, 'sorted_set', '2.0.0', 'Determine the index of a member in a sorted set'),
+  spec('zrevrank', 3, RF, ONE, Z_R_FAST, 'sorted_set', '2.0.0', 'Determine the index of a member in a sorted set, with scores ordered from high to low'),
+  spec('zcount', 4, RF, ONE, Z_R_FAST, 'sorted_set', '2.0.0', 'Count the members in a sorted set with scores within the given values'),
+  spec('zlexcount', 4, RF, ONE, Z_R_FAST, 'sorted_set', '2.8.9', 'Count the number of members in a sorted set between a given lexicographical range'),
+  spec('zrange', -4, R, ONE, Z_R_SLOW, 'sorted_set', '1.2.0', 'Return a range of members in a sorted set'),
+  spec('zrangestore', -5, WD, [1, 2, 1], Z_W_SLOW, 'sorted_set', '6.2.0', 'Store a range of members from sorted set into another key'),
+  spec('zrangebyscore', -4, R, ONE, Z_R_SLOW, 'sorted_set', '1.0.5', 'Return a range of members in a sorted set, by score'),
+  spec('zrevrangebyscore', -4, R, ONE, Z_R_SLOW, 'sorted_set', '2.2.0', 'Return a range of members in a sorted set, by score, with scores ordered from high to low'),
+  spec('zrangebylex', -4, R, ONE, Z_R_SLOW, 'sorted_set', '2.8.9', 'Return a range of members in a sorted set, by lexicographical range'),
+  spec('zrevrangebylex', -4, R, ONE, Z_R_SLOW, 'sorted_set', '2.8.9', 'Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.'),
+  spec('zrevrange', -4, R, ONE, Z_R_SLOW, 'sorted_set', '1.2.0', 'Return a range of members in a sorted set, by index, with scores ordered from high to low'),
+  spec('zremrangebyrank', 4, W, ONE, Z_W_SLOW, 'sorted_set', '2.0.0', 'Remove all members in a sorted set within the given indexes'),
+  spec('zremrangebyscore', 4, W, ONE, Z_W_SLOW, 'sorted_set', '1.2.0', 'Remove all members in a sorted set within the given scores'),
+  spec('zremrangebylex', 4, W, ONE, Z_W_SLOW, 'sorted_set', '2.8.9', 'Remove all members in a sorted set between the given lexicographical range'),
+  spec('zpopmin', -2, WF, ONE, Z_W_FAST, 'sorted_set', '5.0.0', 'Remove and return members with the lowest scores in a sorted set'),
+  spec('zpopmax', -2, WF, ONE, Z_W_FAST, 'sorted_set', '5.0.0', 'Remove and return members with the highest scores in a sorted set'),
+  // Keys follow numkeys (movable keys): COMMAND INFO reports no fixed key positions, as Redis does.
+  spec('zmpop', -4, W, NONE, Z_W_SLOW, 'sorted_set', '7.0.0', 'Remove and return members with scores in a sorted set'),
+  spec('zrandmember', -2, R, ONE, Z_R_SLOW, 'sorted_set', '6.2.0', 'Get one or multiple random elements from a sorted set'),
+  spec('zunion', -3, R, NONE, Z_R_SLOW, 'sorted_set', '6.2.0', 'Add multiple sorted sets'),
+  spec('zunionstore', -4, WD, ONE, Z_W_SLOW, 'sorted_set', '2.0.0', 'Add multiple sorted sets and store the resulting sorted set in a new key'),
+  spec('zinter', -3, R, NONE, Z_R_SLOW, 'sorted_set', '6.2.0', 'Intersect multiple sorted sets'),
+  spec('zinterstore', -4, WD, ONE, Z_W_SLOW, 'sorted_set', '2.0.0', 'Intersect multiple sorted sets and store the resulting sorted set in a new key'),
+  spec('zintercard', -3, R, NONE, Z_R_SLOW, 'sorted_set', '7.0.0', 'Intersect multiple sorted sets and return the cardinality of the result'),
+  spec('zdiff', -3, R, NONE, Z_R_SLOW, 'sorted_set', '6.2.0', 'Subtract multiple sorted sets'),
+  spec('zdiffstore', -4, WD, ONE, Z_W_SLOW, 'sorted_set', '6.2.0', 'Subtract multiple sorted sets and store the resulting sorted set in a new key'),
+  spec('zscan', -3, R, ONE, Z_R_SLOW, 'sorted_set', '2.8.0', 'Incrementally iterate sorted sets elements and associated scores'),
 ];
 
 /** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */

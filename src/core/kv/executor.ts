@@ -27,6 +27,8 @@ import { HASH_HANDLERS } from './hash-commands.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
 import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
+import { COMBINE_HANDLERS } from './zset-combine.ts';
+import { ZSET_HANDLERS } from './zset-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 
 /** Largest string value (Redis's proto-max-bulk-len default, 512 MiB). */
@@ -726,6 +728,8 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...SET_HANDLERS,
   ...LIST_HANDLERS,
   ...SORT_HANDLERS,
+  ...ZSET_HANDLERS,
+  ...COMBINE_HANDLERS,
 ]);
 
 /**
