@@ -2,6 +2,7 @@
 // topology, the fault options (swarm testing) and every delay, loss, crash and
 // partition. A safety phase under faults is followed by a liveness phase that
 // must converge. Same seed, same run.
+import { formatDouble } from '../src/core/kv/float-format.ts';
 import { type CoreConfig, DEFAULT_LIMITS, DEFAULT_TIMING, type MemberSpec } from '../src/core/config.ts';
 import type { CoreEvent } from '../src/core/ready.ts';
 import type { Reply } from '../src/core/reply.ts';
@@ -62,6 +63,9 @@ const FIELDS_PER_HASH = 3;
 const SETS_PER_WINDOW = 3;
 /** Share of the commands outside the history that are list commands (sim/list-workload.ts). */
 const LIST_SHARE = 0.4;
+/** Sorted sets per key window, and members per sorted set. */
+const ZSETS_PER_WINDOW = 2;
+const MEMBERS_PER_ZSET = 4;
 
 /** Events one run may take; a run beyond it is reported as a failure (a livelock, or a busy loop). */
 const MAX_STEPS = 3_000_000;
@@ -177,7 +181,7 @@ export function runSimulation(o: SimOptions): SimResult {
         const key = cprng.pick(COUNTERS);
         call = { kind: 'incr', key, by: 1 };
         cmd = ['INCR', key];
-      } else if (roll < 0.85) {
+      } else if (roll < 0.79) {
         // A hash field is a register of its own in the history: HSET writes it, HGET reads it,
         // HDEL deletes it, HINCRBY counts on fields no other command touches.
         const hash = `h${w}:${cprng.int(0, HASHES_PER_WINDOW - 1)}`;
@@ -199,6 +203,23 @@ export function runSimulation(o: SimOptions): SimResult {
           call = { kind: 'incr', key: `${hash}/${counter}`, by: 1 };
           cmd = ['HINCRBY', hash, counter, '1'];
         }
+      } else if (roll < 0.87) {
+        // A sorted-set member's score is a register too: ZADD writes it, ZSCORE reads it
+        // (integer scores print as written), ZREM deletes it.
+        const zset = `z${w}:${cprng.int(0, ZSETS_PER_WINDOW - 1)}`;
+        const member = `m${cprng.int(0, MEMBERS_PER_ZSET - 1)}`;
+        const r = cprng.float();
+        if (r < 0.45) {
+          const value = String(seq++);
+          call = { kind: 'write', key: `${zset}/${member}`, value };
+          cmd = ['ZADD', zset, value, member];
+        } else if (r < 0.8) {
+          call = { kind: 'read', key: `${zset}/${member}` };
+          cmd = ['ZSCORE', zset, member];
+        } else {
+          call = { kind: 'delete', key: `${zset}/${member}` };
+          cmd = ['ZREM', zset, member];
+        }
       } else {
         // Sets, lists and expiring hashes, outside the history: they exercise every type, TTLs
         // and the multi-key writes, and the identical-replicas invariant compares their elements.
@@ -212,8 +233,25 @@ export function runSimulation(o: SimOptions): SimResult {
         else if (r < 0.62) cmd = ['SMOVE', set(), set(), member];
         else if (r < 0.7) cmd = [cprng.pick(['SINTERSTORE', 'SUNIONSTORE', 'SDIFFSTORE']), set(), set(), set()];
         else if (r < 0.8) cmd = ['PEXPIRE', set(), String(cprng.int(20, 600))];
-        else if (r < 0.92) cmd = ['HSET', `t${w}:${cprng.int(0, 1)}`, `f${cprng.int(0, 5)}`, `${client}-${seq++}`];
-        else cmd = ['PEXPIRE', `t${w}:${cprng.int(0, 1)}`, String(cprng.int(20, 600))];
+        else if (r < 0.85) cmd = ['HSET', `t${w}:${cprng.int(0, 1)}`, `f${cprng.int(0, 5)}`, `${client}-${seq++}`];
+        else if (r < 0.88) cmd = ['PEXPIRE', `t${w}:${cprng.int(0, 1)}`, String(cprng.int(20, 600))];
+        else {
+          // Sorted sets outside the history: pops, range removals, INCR and the STORE commands.
+          const zs = (): string => `y${w}:${cprng.int(0, 1)}`;
+          cmd = cprng.pick([
+            ['ZADD', zs(), String(cprng.int(-3, 3)), `m${cprng.int(0, 7)}`, `${cprng.int(0, 9)}.5`, `m${cprng.int(0, 7)}`],
+            ['ZINCRBY', zs(), '1.25', `m${cprng.int(0, 7)}`],
+            ['ZPOPMIN', zs(), String(cprng.int(1, 2))],
+            ['ZPOPMAX', zs()],
+            ['ZREMRANGEBYSCORE', zs(), '(0', '2'],
+            ['ZREMRANGEBYRANK', zs(), '0', '0'],
+            ['ZRANGESTORE', zs(), zs(), '0', '2'],
+            ['ZUNIONSTORE', zs(), '2', zs(), zs(), 'WEIGHTS', '1', '2'],
+            ['ZINTERSTORE', zs(), '2', zs(), zs(), 'AGGREGATE', 'MAX'],
+            ['ZDIFFSTORE', zs(), '2', zs(), zs()],
+            ['PEXPIRE', zs(), String(cprng.int(20, 600))],
+          ]);
+        }
         submitUnrecorded(primary, cmd);
         q.schedule(cprng.float() * 2, next);
         return;
@@ -248,7 +286,9 @@ export function runSimulation(o: SimOptions): SimResult {
             call.kind === 'read'
               ? r.t === 'bulk' && r.b
                 ? r.b.toString('latin1')
-                : null
+                : r.t === 'double'
+                  ? formatDouble(r.d)
+                  : null
               : call.kind === 'incr' || (call.kind === 'delete' && r.t === 'int')
                 ? Number(r.t === 'int' ? r.n : NaN)
                 : null;
