@@ -69,6 +69,21 @@ export function delElem(c: Ctx, key: Buffer, type: CollectionType, elem: Buffer)
   c.ops.push({ k: 'elem', key, type, elem, value: null });
 }
 
+/**
+ * HDEL / SREM / ZREM: removes each named element the collection at key holds (a name given
+ * twice counts once); returns how many went. The last removal removes the key.
+ */
+export function removeNamed(c: Ctx, key: Buffer, type: CollectionType, names: readonly Buffer[]): number {
+  const gone = new Set<string>();
+  for (const n of names) {
+    const id = n.toString('latin1');
+    if (gone.has(id) || c.view.getElement(key, n) === undefined) continue;
+    gone.add(id);
+    delElem(c, key, type, n);
+  }
+  return gone.size;
+}
+
 /** Deletes an expired value still stored at key (once per command), before a new one is built there. */
 export function dropStale(c: Ctx, key: Buffer): void {
   const id = key.toString('latin1');

@@ -5,7 +5,7 @@ import { arr, bulk, err, int, NIL, OK } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Element, Entry } from '../types.ts';
 import { randomDistinct, randomElement, randomWithRepeats, parseScanArgs, parseScanCursor, scanElements, scanReply } from './collection-reads.ts';
-import { allElements, delElem, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
+import { allElements, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, removeNamed, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
 import type { Ctx, Handler, Typed } from './context.ts';
 import { addLongDouble, formatLongDoubleHuman, parseLongDouble } from './float-format.ts';
 import { intValue, LLONG_MAX, LLONG_MIN, parseI64 } from './numbers.ts';
@@ -85,15 +85,7 @@ const hdel: Handler = (c, a) => {
   const h = hashOf(c, key);
   if (h === WRONG) return WRONGTYPE;
   if (h === undefined) return int(0);
-  const gone = new Set<string>();
-  for (let i = 2; i < a.length; i++) {
-    const f = a[i]!;
-    const id = f.toString('latin1');
-    if (gone.has(id) || c.view.getElement(key, f) === undefined) continue;
-    gone.add(id);
-    delElem(c, key, 'hash', f);
-  }
-  return int(gone.size);
+  return int(removeNamed(c, key, 'hash', a.slice(2)));
 };
 
 const hlen: Handler = (c, a) => {

@@ -7,7 +7,7 @@ import { arr, bulk, err, int, NIL } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Element, Entry } from '../types.ts';
 import { parseScanArgs, parseScanCursor, randomDistinct, randomElement, scanElements, scanReply } from './collection-reads.ts';
-import { allElements, del, delElem, E_SYNTAX, ELEMENT_PAGE, is, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
+import { allElements, del, delElem, E_SYNTAX, ELEMENT_PAGE, is, removeNamed, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
 import type { Ctx, Handler, Typed } from './context.ts';
 import { parseRandomCount, randomByCount } from './hash-commands.ts';
 import { LLONG_MAX, parseI64 } from './numbers.ts';
@@ -42,15 +42,7 @@ const srem: Handler = (c, a) => {
   const h = setOf(c, key);
   if (h === WRONG) return WRONGTYPE;
   if (h === undefined) return int(0);
-  const gone = new Set<string>();
-  for (let i = 2; i < a.length; i++) {
-    const m = a[i]!;
-    const id = m.toString('latin1');
-    if (gone.has(id) || c.view.getElement(key, m) === undefined) continue;
-    gone.add(id);
-    delElem(c, key, 'set', m);
-  }
-  return int(gone.size);
+  return int(removeNamed(c, key, 'set', a.slice(2)));
 };
 
 const scard: Handler = (c, a) => {

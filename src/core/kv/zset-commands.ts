@@ -9,7 +9,7 @@ import { arr, bulk, err, int } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Element, Entry } from '../types.ts';
 import { parseScanArgs, parseScanCursor, randomElement, scanElements, scanReply } from './collection-reads.ts';
-import { allElements, del, delElem, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
+import { allElements, del, delElem, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, removeNamed, setElem, typed, WRONG, WRONGTYPE } from './context.ts';
 import type { Ctx, Handler, Typed } from './context.ts';
 import { formatDouble } from './float-format.ts';
 import { parseRandomCount, randomByCount } from './hash-commands.ts';
@@ -147,15 +147,7 @@ const zrem: Handler = (c, a) => {
   const h = zsetOf(c, key);
   if (h === WRONG) return WRONGTYPE;
   if (h === undefined) return int(0);
-  const gone = new Set<string>();
-  for (let i = 2; i < a.length; i++) {
-    const m = a[i]!;
-    const id = m.toString('latin1');
-    if (gone.has(id) || c.view.getElement(key, m) === undefined) continue;
-    gone.add(id);
-    delElem(c, key, 'zset', m);
-  }
-  return int(gone.size);
+  return int(removeNamed(c, key, 'zset', a.slice(2)));
 };
 
 const zcard: Handler = (c, a) => {

@@ -252,19 +252,26 @@ const scoreOrderKeyOf = (el: Element): Buffer => scoreOrderKey(el.value, el.elem
  * `offset` of them, at most `limit` (negative: no limit).
  */
 export function scoreRange(c: Ctx, key: Buffer, r: ScoreRange, reverse: boolean, offset: number, limit: number): Element[] {
-  const out: Element[] = [];
-  if (limit === 0) return out;
-  let skip = offset;
   const range: Omit<ElementRange, 'limit'> = reverse
     ? { by: 'score', start: scoreStart(r.max, !r.maxex), exclusive: true, reverse: true }
     : { by: 'score', start: scoreStart(r.min, r.minex) };
+  return collect(c, key, range, offset, limit, (el) => {
+    const s = decodeScore(el.value);
+    return reverse ? gteMin(r, s) : lteMax(r, s);
+  });
+}
+
+/** Walks from range.start while `inRange` holds: skips `offset` elements, keeps `limit` (negative: all). */
+function collect(c: Ctx, key: Buffer, range: Omit<ElementRange, 'limit'>, offset: number, limit: number, inRange: (el: Element) => boolean): Element[] {
+  const out: Element[] = [];
+  if (limit === 0) return out;
+  let skip = offset;
   walk(
     c,
     key,
     range,
     (el) => {
-      const s = decodeScore(el.value);
-      if (reverse ? !gteMin(r, s) : !lteMax(r, s)) return false;
+      if (!inRange(el)) return false;
       if (skip > 0) {
         skip--;
         return true;
@@ -283,28 +290,10 @@ export function scoreRange(c: Ctx, key: Buffer, r: ScoreRange, reverse: boolean,
  * member index answers them without reading the members before the range.
  */
 export function lexRange(c: Ctx, key: Buffer, r: LexRange, reverse: boolean, offset: number, limit: number): Element[] {
-  const out: Element[] = [];
-  if (limit === 0) return out;
   const from = reverse ? r.max : r.min;
-  if ('inf' in from && from.inf === (reverse ? -1 : 1)) return out;
+  if ('inf' in from && from.inf === (reverse ? -1 : 1)) return [];
   const range: Omit<ElementRange, 'limit'> = 'inf' in from ? { reverse } : { start: from.m, exclusive: from.ex, reverse };
-  let skip = offset;
-  walk(
-    c,
-    key,
-    range,
-    (el) => {
-      if (reverse ? !lexGteMin(r, el.elem) : !lexLteMax(r, el.elem)) return false;
-      if (skip > 0) {
-        skip--;
-        return true;
-      }
-      out.push(el);
-      return limit < 0 || out.length < limit;
-    },
-    limit < 0 ? 16 : offset + limit + 1,
-  );
-  return out;
+  return collect(c, key, range, offset, limit, (el) => (reverse ? lexGteMin(r, el.elem) : lexLteMax(r, el.elem)));
 }
 
 /**
