@@ -107,12 +107,18 @@ function startOf(cursor: bigint): Buffer {
 export interface ScanArgs {
   readonly count: number;
   readonly match: Buffer | undefined;
+  /** SCAN's TYPE (the keyspace scan only). */
+  readonly typeName?: Buffer;
 }
 
-/** MATCH / COUNT of HSCAN, SSCAN and ZSCAN, parsed after the key was found (as Redis does). */
-export function parseScanArgs(a: readonly Buffer[], from: number): ScanArgs | Reply {
+/**
+ * MATCH / COUNT of SCAN, HSCAN, SSCAN and ZSCAN (and TYPE with `allowType`, SCAN's own), from
+ * argument `from` on; the element scans parse them after the key was found, as Redis does.
+ */
+export function parseScanArgs(a: readonly Buffer[], from: number, allowType = false): ScanArgs | Reply {
   let count = DEFAULT_COUNT;
   let match: Buffer | undefined;
+  let typeName: Buffer | undefined;
   for (let i = from; i < a.length; ) {
     const left = a.length - i;
     const o = a[i]!;
@@ -126,9 +132,12 @@ export function parseScanArgs(a: readonly Buffer[], from: number): ScanArgs | Re
       const p = a[i + 1]!;
       match = p.length === 1 && p[0] === 0x2a ? undefined : p;
       i += 2;
+    } else if (allowType && is(o, 'type') && left >= 2) {
+      typeName = a[i + 1]!;
+      i += 2;
     } else return err(E_SYNTAX);
   }
-  return { count, match };
+  return typeName === undefined ? { count, match } : { count, match, typeName };
 }
 
 /** The cursor argument, or Redis's error. */

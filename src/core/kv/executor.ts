@@ -24,6 +24,7 @@ import { del, E_NOT_FLOAT, E_NOT_INT, E_SYNTAX, is, live, put, typed, WRONG, WRO
 import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
+import { parseScanArgs } from './collection-reads.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
 import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
@@ -35,8 +36,6 @@ import { Prng } from '../../lib/prng.ts';
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
 /** Entries read per storage call while walking a region (KEYS, SCAN group completion). */
 const REGION_PAGE = 256;
-/** SCAN's default COUNT, as in Redis. */
-const SCAN_DEFAULT_COUNT = 10;
 
 export interface ExecOptions {
   /**
@@ -529,27 +528,9 @@ export function scanStep(view: KvView, cursor: bigint, count: number): { next: b
 const scan: Handler = (c, a) => {
   const cursor = parseCursor(a[1]!);
   if (cursor === null) return err('ERR invalid cursor');
-  let count = SCAN_DEFAULT_COUNT;
-  let pat: Buffer | undefined;
-  let typeName: Buffer | undefined;
-  for (let i = 2; i < a.length; ) {
-    const left = a.length - i;
-    const o = a[i]!;
-    if (is(o, 'count') && left >= 2) {
-      const n = parseI64(a[i + 1]!);
-      if (n === null) return err(E_NOT_INT);
-      if (n < 1n) return err(E_SYNTAX);
-      count = n > 1000000000n ? 1000000000 : Number(n);
-      i += 2;
-    } else if (is(o, 'match') && left >= 2) {
-      const p = a[i + 1]!;
-      pat = p.length === 1 && p[0] === 0x2a ? undefined : p;
-      i += 2;
-    } else if (is(o, 'type') && left >= 2) {
-      typeName = a[i + 1]!;
-      i += 2;
-    } else return err(E_SYNTAX);
-  }
+  const args = parseScanArgs(a, 2, true);
+  if (!('count' in args)) return args;
+  const { count, match: pat, typeName } = args;
   const step = scanStep(c.view, cursor, count);
   const out: Reply[] = [];
   for (const [k, e] of step.entries) {
