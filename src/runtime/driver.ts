@@ -185,7 +185,7 @@ export class Driver {
   private flush(): void {
     if (this.storageBacklog.length > 0) this.carryOutStorage();
     const r: Ready = this.replica.ready();
-    const { log, storage, network } = this.o;
+    const { log, network } = this.o;
 
     // 1. The vote and epoch: nothing this Ready sends may leave before they are durable.
     if (r.hardState) {
@@ -204,10 +204,10 @@ export class Driver {
     // 2. The storage area, in order (it only ever applies what is already durable in the log).
     //    Carried out after this turn's messages and replies have left (an ack or a client's OK
     //    does not wait for a storage commit), and in any case before the core's next step; a log
-    //    restart needs the storage area's marks first, so then it is carried out now.
+    //    restart or truncation needs the storage area's marks first, so then it is carried out now.
     if (r.storage.length > 0) {
       this.storageBacklog.push(r.storage);
-      if (r.restartLog) this.carryOutStorage();
+      if (r.restartLog || r.truncateAfter >= 0) this.carryOutStorage();
       else if (!this.storageScheduled) {
         this.storageScheduled = true;
         this.o.defer(() => {
@@ -222,26 +222,20 @@ export class Driver {
     if (r.restartLog) {
       const { afterLsn, afterEpoch } = r.restartLog;
       // The storage area must record which regions it now lacks before the log forgets the
-      // updates it had not applied: sync it, then restart the log. Log work waits meanwhile.
-      this.logGate++;
-      const restart = (): void => {
+      // updates it had not applied: sync it, then restart the log.
+      this.afterStorageSync(() =>
         log.restartAfter(afterLsn, afterEpoch, (err) => {
           if (err && !this.halted) this.die(err);
-        });
-        this.logGate--;
-        if (this.logGate === 0) for (const f of this.logQueue.splice(0)) f();
-      };
-      if (storage) {
-        storage.sync((err) => {
-          if (this.halted) return;
-          if (err) return this.die(err);
-          restart();
-        });
-      } else restart();
+        }),
+      );
     }
     if (r.truncateAfter >= 0) {
       const lsn = r.truncateAfter;
-      this.withLog(() => {
+      // Likewise a truncation: the storage area may hold updates of the cut tail (applied once
+      // durable), and its lowered applied lsn and dirty regions must be durable before the log
+      // holds another history there. Otherwise a crash brings back a storage area that says it
+      // applied those lsns while the log holds different updates at them, and nothing refetches.
+      this.afterStorageSync(() => {
         if (lsn < log.lastLsn) {
           log.truncateAfter(lsn, (err) => {
             if (err && !this.halted) this.die(err);
@@ -293,10 +287,30 @@ export class Driver {
     }
   }
 
-  /** Runs a log operation now, or after a pending log restart. */
+  /** Runs a log operation now, or after the pending storage syncs that gate the log. */
   private withLog(f: () => void): void {
     if (this.logGate > 0) this.logQueue.push(f);
     else f();
+  }
+
+  /**
+   * Runs log operation f, in its turn among log operations, once the storage area has made what
+   * was carried out so far durable. Log operations called meanwhile wait behind it.
+   */
+  private afterStorageSync(f: () => void): void {
+    this.withLog(() => {
+      const storage = this.o.storage;
+      if (!storage) return f();
+      this.carryOutStorage();
+      this.logGate++;
+      storage.sync((err) => {
+        if (this.halted) return;
+        if (err) return this.die(err);
+        f();
+        this.logGate--;
+        while (this.logGate === 0 && this.logQueue.length > 0) this.logQueue.shift()!();
+      });
+    });
   }
 
   private carryOutStorage(): void {
