@@ -135,8 +135,9 @@ export async function runStart(f: StartFlags): Promise<number> {
   }).finally(() => {
     clearTimeout(timer);
     unwatch();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The signal handlers stay until the process ends: a second SIGTERM while it exits (the
+    // supervisor passing one on after another sender's) must not end it by the default action,
+    // which reports a killed node instead of a clean stop. Once stopped, request() ignores it.
     process.off('disconnect', onDisconnect);
   });
 }
