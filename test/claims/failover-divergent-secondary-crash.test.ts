@@ -6,25 +6,11 @@
 // fetches nothing, and its copy stays different for good (DESIGN.md invariant 6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assertConverged, awaitNewPrimary, eventsOf, Ledger, othersThan, replicaOf, restart, startCluster, storedValue, updateLogOf } from './helpers.ts';
+import { assertConverged, awaitNewPrimary, eventsOf, othersThan, replicaOf, restart, startWithDivergentSecondary, storedValue, updateLogOf } from './helpers.ts';
 
 test('a secondary that crashes just after truncating an applied divergent tail converges after restart', () => {
-  const members = [1, 2, 3, 4, 5].map((i) => ({ id: `n${i}`, kind: 'data' as const }));
-  const A = 'n5';
-  const { c, primary } = startCluster({
-    seed: 7070,
-    members,
-    mutate: (cfg) => (cfg.self === A ? { ...cfg, timing: { ...cfg.timing, electionTimeoutMs: 3000 } } : cfg),
-  });
-  const P = primary.id;
-  assert.notEqual(P, A);
-  const ledger = new Ledger();
-  for (let i = 0; i < 5; i++) ledger.set(c, P, `shared-${i}`, `s${i}`);
-  c.run(100);
-
+  const { c, P, A, ledger } = startWithDivergentSecondary();
   // Only A receives the next updates, and applies them to its storage area.
-  const rest = othersThan(c, P).filter((id) => id !== A);
-  for (const id of rest) c.net.partition(P, id, true);
   ledger.submit(c, P, 'shared-0', 'tail-0');
   ledger.submit(c, P, 'tail-only-0', 't0');
   const tailLast = replicaOf(c, P).log.last;

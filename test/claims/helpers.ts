@@ -223,3 +223,25 @@ export function awaitNewPrimary(c: SimCluster, not: NodeId | null, maxMs = 5000)
   assert.ok(ok, `no new primary within ${maxMs} ms (roles: ${c.nodes.map((n) => `${n.id}=${n.up ? n.driver!.replica.currentRole : 'down'}`).join(' ')})`);
   return c.primary()!;
 }
+
+/**
+ * The set-up of the divergent-secondary scenarios: five data nodes with A = n5 slow to stand
+ * (its epoch stays the old primary's while cut off), five shared keys written and committed,
+ * then the primary cut from everyone but A, so that only A receives what it submits next.
+ */
+export function startWithDivergentSecondary(): { c: SimCluster; P: NodeId; A: NodeId; ledger: Ledger } {
+  const members = [1, 2, 3, 4, 5].map((i) => ({ id: `n${i}`, kind: 'data' as const }));
+  const A = 'n5';
+  const { c, primary } = startCluster({
+    seed: 7070,
+    members,
+    mutate: (cfg) => (cfg.self === A ? { ...cfg, timing: { ...cfg.timing, electionTimeoutMs: 3000 } } : cfg),
+  });
+  const P = primary.id;
+  assert.notEqual(P, A);
+  const ledger = new Ledger();
+  for (let i = 0; i < 5; i++) ledger.set(c, P, `shared-${i}`, `s${i}`);
+  c.run(100);
+  for (const id of othersThan(c, P).filter((id) => id !== A)) c.net.partition(P, id, true);
+  return { c, P, A, ledger };
+}
