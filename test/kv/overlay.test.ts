@@ -80,6 +80,27 @@ function allRegionEntries(v: { regionEntries: MapView['regionEntries'] }, region
 }
 
 describe('Overlay', () => {
+  test('a put or del records no read of the base; an element op or expire starts from it', () => {
+    const base = new MapView();
+    base.apply([{ k: 'put', key: Buffer.from('s'), value: Buffer.from('old'), expireAtMs: 0 }]);
+    let reads = 0;
+    const counting = Object.assign(Object.create(base) as MapView, {
+      get: (key: Buffer) => {
+        reads++;
+        return base.get(key);
+      },
+    });
+    const ov = new Overlay(counting);
+    ov.applyOps([
+      { k: 'put', key: Buffer.from('s'), value: Buffer.from('new'), expireAtMs: 0 },
+      { k: 'del', key: Buffer.from('gone') },
+    ]);
+    assert.equal(reads, 0, 'a plain SET or DEL costs the primary no storage read');
+    ov.applyOps([{ k: 'elem', key: Buffer.from('h'), type: 'hash', elem: Buffer.from('f'), value: Buffer.from('v') }]);
+    assert.equal(reads, 1, 'an element op reads the key header it builds on');
+    assert.equal(ov.get(Buffer.from('s'))!.value.toString(), 'new');
+  });
+
   test('get, size and regionEntries equal those of base with the ops applied', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 40 }), fc.array(op, { maxLength: 40 }), fc.integer({ min: 1, max: 5 }), (baseOps, pending, page) => {

@@ -96,7 +96,9 @@ export class Overlay implements KvView {
         this.flushLsn = lsn;
         continue;
       }
-      const s = this.slot(op.key);
+      // A put or del replaces whatever the key held, so its slot needs no read of the base
+      // (a plain SET on the primary's hot path costs no storage read).
+      const s = this.slot(op.key, op.k !== 'put' && op.k !== 'del');
       s.lsn = lsn;
       switch (op.k) {
         case 'put':
@@ -161,11 +163,12 @@ export class Overlay implements KvView {
     s.header = headerAfterSet(s.header, op.type, !had, op.elem, op.value);
   }
 
-  private slot(key: Buffer): Slot {
+  /** The key's slot, created on first touch; `readBase` = start it from the base's header. */
+  private slot(key: Buffer, readBase: boolean): Slot {
     const id = key.toString('latin1');
     let s = this.slots.get(id);
     if (s === undefined) {
-      const baseEntry = this.flushed ? undefined : this.base.get(key);
+      const baseEntry = this.flushed || !readBase ? undefined : this.base.get(key);
       s = { key, header: baseEntry ?? null, inherits: baseEntry !== undefined, elems: null, lsn: 0, region: -1 };
       this.slots.set(id, s);
     }
