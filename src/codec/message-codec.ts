@@ -357,6 +357,17 @@ const CODECS: { readonly [T in MessageType]: MessageCodec<T> } = {
     },
     read: (r) => ({ t: 'recover-state', epoch: r.varint('epoch'), lastLsn: r.varint('lastLsn'), lastEpoch: r.varint('lastEpoch') }),
   },
+  publish: {
+    code: 16,
+    size: (m) => varintSize(m.epoch) + 1 + bytesSize(m.channel) + bytesSize(m.message),
+    write: (w, m) => {
+      w.varint(m.epoch);
+      w.bool(m.shard);
+      w.bytes(m.channel);
+      w.bytes(m.message);
+    },
+    read: (r) => ({ t: 'publish', epoch: r.varint('epoch'), shard: r.bool('shard'), channel: r.bytes('channel'), message: r.bytes('message') }),
+  },
 };
 
 /** Type byte → codec, built once from the table (and checked for duplicate codes). */

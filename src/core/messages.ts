@@ -197,6 +197,20 @@ export interface CatchUpMsg {
   readonly updates: readonly Update[];
 }
 
+/**
+ * Any data node → every other data node: a PUBLISH (SPUBLISH when `shard`) made by one of its
+ * clients, for the receivers' subscribers. Pub/sub is not replicated state: the host/runtime
+ * layer carries and delivers it (the Replica never sees it), at most once, as Redis does; the
+ * epoch is the sender's and fences nothing.
+ */
+export interface PublishMsg {
+  readonly t: 'publish';
+  readonly epoch: Epoch;
+  readonly shard: boolean;
+  readonly channel: Buffer;
+  readonly message: Buffer;
+}
+
 export type Message =
   | AppendMsg
   | AckMsg
@@ -212,7 +226,8 @@ export type Message =
   | TimeoutNowMsg
   | CatchUpMsg
   | RecoverRequestMsg
-  | RecoverStateMsg;
+  | RecoverStateMsg
+  | PublishMsg;
 
 export type MessageType = Message['t'];
 

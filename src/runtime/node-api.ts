@@ -99,6 +99,8 @@ export interface NodeEvents {
   /** Primary: a secondary came back with a newer incarnation (it lost data); its progress was reset. */
   peerLostData: (node: NodeId, incarnation: number, previousIncarnation: number, ackedLsn: Lsn, inDest: boolean) => void;
   committed: (lsn: Lsn) => void;
+  /** A PUBLISH (shard: SPUBLISH) made at another node, for this node's subscribers (peer channel, at most once). */
+  publish: (shard: boolean, channel: Buffer, message: Buffer) => void;
 }
 
 /** What status() computes beyond the cheap fields. */
@@ -125,6 +127,11 @@ export interface NodeHandle {
   /** The lsn of the last write this node accepted (for WAIT). */
   lastLsn(): Lsn;
   status(opts?: StatusOptions): NodeStatus;
+  /**
+   * Sends a PUBLISH made here to every other data node, whose 'publish' event delivers it there.
+   * Not replicated: at most once, as Redis pub/sub is. Absent where there are no peers.
+   */
+  relayPublish?(shard: boolean, channel: Buffer, message: Buffer): void;
   switchover(to: NodeId | undefined, cb: (err: Error | null) => void): void;
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;
   off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void;

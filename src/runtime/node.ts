@@ -102,8 +102,20 @@ export class RuntimeNode implements NodeHandle {
     let node: RuntimeNode | null = null;
     const early: CoreEvent[] = [];
     const userDefer = o.driver.defer;
+    const net = o.driver.network;
     const driverOpts: DriverOptions = {
       ...o.driver,
+      // Pub/sub messages are no business of the protocol: they go to the node's servers, never the Replica.
+      network: {
+        send: (to, msg) => net.send(to, msg),
+        onMessage: (handler) =>
+          net.onMessage((from, msg) => {
+            if (msg.t === 'publish') node?.emit('publish', msg.shard, msg.channel, msg.message);
+            else handler(from, msg);
+          }),
+        peerState: (peer) => net.peerState(peer),
+        close: () => net.close(),
+      },
       // After every flush, look for an epoch change no role event announced (a secondary
       // adopting a newer epoch from a vote request keeps its role and primary).
       defer: (fn) =>
@@ -165,6 +177,12 @@ export class RuntimeNode implements NodeHandle {
 
   lastLsn(): Lsn {
     return this.lastWriteLsn;
+  }
+
+  relayPublish(shard: boolean, channel: Buffer, message: Buffer): void {
+    // Every other data member has clients; a witness has none. Lost while a peer is unreachable.
+    const msg = { t: 'publish', epoch: this.driver.replica.currentEpoch, shard, channel, message } as const;
+    for (const id of this.dataSecondaries) this.network.send(id, msg);
   }
 
   waitReplicas(lsn: Lsn, numReplicas: number, timeoutMs: number, cb: (count: number) => void): void {

@@ -87,6 +87,18 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
   c('psubscribe', -2, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Listens for messages published to channels that match patterns.', '2.0.0'),
   c('unsubscribe', -1, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Stops listening to messages posted to channels.', '2.0.0'),
   c('punsubscribe', -1, ['pubsub', 'noscript', 'loading', 'stale', 'sentinel'], 'pubsub', 'Stops listening to messages published to channels that match patterns.', '2.0.0'),
+  c('ssubscribe', -2, ['pubsub', 'noscript', 'loading', 'stale'], 'pubsub', 'Listens for messages published to shard channels.', '7.0.0'),
+  c('sunsubscribe', -1, ['pubsub', 'noscript', 'loading', 'stale'], 'pubsub', 'Stops listening to messages posted to shard channels.', '7.0.0'),
+  c('publish', 3, ['pubsub', 'loading', 'stale', 'fast', 'may_replicate', 'sentinel'], 'pubsub', 'Posts a message to a channel (every node of the cluster delivers it).', '2.0.0'),
+  c('spublish', 3, ['pubsub', 'loading', 'stale', 'fast', 'may_replicate'], 'pubsub', 'Posts a message to a shard channel (every node of the cluster delivers it).', '7.0.0'),
+  c('pubsub', -2, [], 'pubsub', 'A container for Pub/Sub commands.', '2.8.0', [
+    c('pubsub|channels', -2, ['pubsub', 'loading', 'stale'], 'pubsub', 'Returns the active channels of this node.', '2.8.0'),
+    c('pubsub|numsub', -2, ['pubsub', 'loading', 'stale'], 'pubsub', "Returns a count of this node's subscribers to channels.", '2.8.0'),
+    c('pubsub|numpat', 2, ['pubsub', 'loading', 'stale'], 'pubsub', "Returns a count of this node's unique pattern subscriptions.", '2.8.0'),
+    c('pubsub|shardchannels', -2, ['pubsub', 'loading', 'stale'], 'pubsub', 'Returns the active shard channels of this node.', '7.0.0'),
+    c('pubsub|shardnumsub', -2, ['pubsub', 'loading', 'stale'], 'pubsub', "Returns a count of this node's subscribers to shard channels.", '7.0.0'),
+    c('pubsub|help', 2, ['loading', 'stale'], 'pubsub', 'Returns helpful text about the different subcommands.', '6.2.0'),
+  ]),
 ];
 
 /** Name → spec over connection-level and data commands (connection-level wins on a clash). */

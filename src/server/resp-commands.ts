@@ -9,6 +9,7 @@ import type { CommandSpec, CommandTable } from './resp-command-table.ts';
 import { arityError, type Connection, type Handler } from './resp-connection.ts';
 import { globMatch } from '../core/kv/glob.ts';
 import { INT_MAX, INT_MIN, parseI64 } from '../core/kv/numbers.ts';
+import { PubSubRegistry } from './pubsub.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 
 /** What the handlers need from the server beyond one connection. */
@@ -58,10 +59,10 @@ function validName(s: Buffer): boolean {
 /** One CLIENT LIST / CLIENT INFO line, Redis's fields in Redis's order (those that apply). */
 export function clientLine(c: Connection): string {
   const now = Date.now();
-  const flags = (c.multi ? 'x' : '') + (c.channels.size + c.patterns.size > 0 ? 'P' : '') || 'N';
+  const flags = (c.multi ? 'x' : '') + (PubSubRegistry.subscribed(c) ? 'P' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAtMs) / 1000)} ` +
-    `idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=0 ` +
+    `idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} ` +
     `multi=${c.multi ? c.multi.queue.length : -1} watch=${c.watched.size} qbuf=${c.queryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 ` +
     `rbs=0 rbp=0 obl=0 oll=${c.pendingReplies} omem=${c.socket.writableLength} tot-mem=0 events=r cmd=${c.lastCmd} user=default ` +
     `redir=-1 resp=${c.proto} lib-name=${c.libName} lib-ver=${c.libVer}`
@@ -104,7 +105,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
 
   h.set('ping', (c, argv, done) => {
     if (argv.length > 2) return done(arityError('ping'));
-    if (c.proto === 2 && c.channels.size + c.patterns.size > 0) return done(arr([bulk('pong'), bulk(argv[1] ?? '')]));
+    if (c.proto === 2 && PubSubRegistry.subscribed(c)) return done(arr([bulk('pong'), bulk(argv[1] ?? '')]));
     done(argv.length === 2 ? bulk(argv[1]!) : simple('PONG'));
   });
   h.set('echo', (_c, argv, done) => done(bulk(argv[1]!)));

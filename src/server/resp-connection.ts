@@ -14,6 +14,7 @@ import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { createRequestParser, encodeReply, encodePush } from './resp-codec.ts';
 import type { RespParser } from '../resp/parser.ts';
 import type { RespLimits } from './resp-limits.ts';
+import { PubSubRegistry } from './pubsub.ts';
 
 export type Proto = 2 | 3;
 
@@ -41,6 +42,8 @@ export interface ServerContext {
   watchKey(conn: Connection, key: string): void;
   unwatchAll(conn: Connection): void;
   removeConnection(conn: Connection): void;
+  /** Drops the connection's pub/sub subscriptions (close, RESET). */
+  dropSubscriptions(conn: Connection): void;
 }
 
 interface Slot {
@@ -59,11 +62,11 @@ let nextClientId = 1;
 /** Commands a client may send before AUTH when a password is configured. */
 const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 /** Commands allowed in RESP2 once the connection has subscriptions. */
-const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 /** Commands that act on the transaction itself and are never queued. */
 const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 /** Commands refused inside MULTI: their replies are pushes, or (SENTINEL FAILOVER) they wait on the cluster. */
-const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'sentinel']);
+const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'sentinel']);
 
 export function arityError(name: string): Reply {
   return err(`ERR wrong number of arguments for '${name}' command`);
@@ -89,6 +92,7 @@ export class Connection {
   watchDirty = false;
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
+  readonly shardChannels = new Set<string>();
   /** Node commands sent and not yet answered, by sequence number (for WAIT's ordering). */
   private execSeq = 0;
   private readonly pendingExecs = new Set<number>();
@@ -117,6 +121,7 @@ export class Connection {
     socket.on('close', () => {
       this.closing = true;
       ctx.unwatchAll(this);
+      ctx.dropSubscriptions(this);
       ctx.removeConnection(this);
     });
   }
@@ -301,10 +306,14 @@ export class Connection {
       if (sub && !CommandTable.arityOk(sub, argv.length)) return refuse(arityError(sub.name));
     }
     if (!this.authed && !NO_AUTH.has(name)) return refuse(err('NOAUTH Authentication required.'));
-    if (this.proto === 2 && this.channels.size + this.patterns.size > 0 && !SUBSCRIBED_ALLOWED.has(name))
-      return refuse(
-        err(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
-      );
+    if (this.proto === 2 && !SUBSCRIBED_ALLOWED.has(name) && PubSubRegistry.subscribed(this)) {
+      // Redis names the subcommand ("pubsub|numsub"); an unknown one gets its own error from the handler.
+      const sub = spec.subcommands && argv.length >= 2 ? spec.subcommands.find((s) => s.name === `${name}|${argv[1]!.toString('latin1').toLowerCase()}`) : undefined;
+      if (!spec.subcommands || sub || argv.length < 2)
+        return refuse(
+          err(`ERR Can't execute '${sub?.name ?? name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
+        );
+    }
     if (this.multi && !MULTI_CONTROL.has(name)) return done(this.enqueue(name, argv));
     this.execOne(name, argv, done);
   }
@@ -467,8 +476,7 @@ export class Connection {
   resetState(): void {
     this.multi = null;
     this.ctx.unwatchAll(this);
-    this.channels.clear();
-    this.patterns.clear();
+    this.ctx.dropSubscriptions(this);
     this.proto = 2;
     this.name = '';
     this.authed = this.ctx.requirePass === undefined;

@@ -18,6 +18,7 @@ import { connectionHandlers, type HandlerHost } from './resp-commands.ts';
 import { Connection, type Handler, type ServerContext } from './resp-connection.ts';
 import type { InfoContext } from './resp-info.ts';
 import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
+import { PubSubRegistry } from './pubsub.ts';
 
 export interface RespServerOptions {
   readonly node: NodeHandle;
@@ -52,6 +53,8 @@ export class RespServer {
   readonly limits: RespLimits;
   readonly runId = randomBytes(20).toString('hex');
   readonly startedAtMs = Date.now();
+  /** Subscriptions of this port's clients: on the data port fed by PUBLISH at any node of the cluster. */
+  readonly pubsub: PubSubRegistry;
   private readonly server: Server;
   private readonly conns = new Set<Connection>();
   /** key (latin1) → connections WATCHing it. */
@@ -59,6 +62,7 @@ export class RespServer {
   private readonly stats = { commandsProcessed: 0, connectionsReceived: 0, rejectedConnections: 0 };
   private readonly ctx: ServerContext;
   private readonly onRole: (role: Role, epoch: Epoch) => void;
+  private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private listeningPort = 0;
   private closed = false;
 
@@ -85,6 +89,13 @@ export class RespServer {
       for (const name of [...handlers.keys()])
         if (!['ping', 'info', 'role', 'client', 'hello', 'auth', 'command', 'quit', 'reset', 'echo'].includes(name)) handlers.delete(name);
     }
+    // The data port's PUBLISH reaches every node (the node's peer channel); the sentinel port only
+    // carries what the Sentinel emulation publishes (+switch-master).
+    const relay = this.mode === 'data' && opts.node.relayPublish ? opts.node.relayPublish.bind(opts.node) : undefined;
+    this.pubsub = new PubSubRegistry(relay);
+    for (const [name, h] of this.pubsub.handlers({ publish: this.mode === 'data' })) handlers.set(name, h);
+    this.onPeerPublish = (shard, channel, message) => void this.pubsub.deliver(shard, channel, message);
+    if (this.mode === 'data') opts.node.on('publish', this.onPeerPublish);
     for (const [name, h] of opts.extraHandlers ?? []) handlers.set(name, h);
     const self = this;
     this.ctx = {
@@ -100,6 +111,7 @@ export class RespServer {
       watchKey: (conn, key) => this.watchKey(conn, key),
       unwatchAll: (conn) => this.unwatchAll(conn),
       removeConnection: (conn) => self.conns.delete(conn),
+      dropSubscriptions: (conn) => self.pubsub.dropAll(conn),
     };
     this.server = createServer((socket) => this.accept(socket));
     this.server.maxConnections = Math.max(this.limits.maxClients + 64, 1024); // hard stop well above the polite refusal
@@ -151,6 +163,7 @@ export class RespServer {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.node.off('role', this.onRole);
+    this.node.off('publish', this.onPeerPublish);
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.closeAllClients('server closing');

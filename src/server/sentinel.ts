@@ -5,12 +5,12 @@
 // the node learns of a new primary. There is no separate Sentinel quorum: the
 // cluster's own election decides, and each node reports what it knows.
 import type { Logger } from 'pino';
-import { arr, bulk, err, int, type Reply } from '../core/reply.ts';
+import { arr, bulk, err, type Reply } from '../core/reply.ts';
 import type { NodeId } from '../core/types.ts';
 import type { NodeHandle } from '../runtime/node-api.ts';
 import type { CommandSpec } from './resp-command-table.ts';
-import type { Connection, Handler, Out } from './resp-connection.ts';
-import { globMatch } from '../core/kv/glob.ts';
+import type { Handler } from './resp-connection.ts';
+import type { PubSubRegistry } from './pubsub.ts';
 import { memberById, splitAddr } from './resp-info.ts';
 import type { RespLimits } from './resp-limits.ts';
 import { RespServer } from './resp-server.ts';
@@ -46,7 +46,8 @@ const fields = (pairs: ReadonlyArray<readonly [string, string]>): Reply => ({
 export class SentinelService {
   readonly masterName: string;
   private readonly node: NodeHandle;
-  private readonly subscribers = new Set<Connection>();
+  /** The registries +switch-master is published to (each sentinel port's). */
+  private readonly registries = new Set<PubSubRegistry>();
   /** The last primary this node knew of: kept through elections, so discovery always has an answer. */
   private lastPrimary: NodeId | null;
   private sentinelAddrs: Readonly<Record<NodeId, string>>;
@@ -102,25 +103,16 @@ export class SentinelService {
     this.publish(SWITCH_MASTER_CHANNEL, msg);
   }
 
-  /** Delivers a message to every subscriber of the channel (or of a matching pattern). */
+  /** Delivers a message to every subscriber of the channel (or of a matching pattern) on the sentinel ports. */
   publish(channel: string, message: string): number {
     let n = 0;
-    for (const c of [...this.subscribers]) {
-      if (c.isClosing) {
-        this.subscribers.delete(c);
-        continue;
-      }
-      if (c.channels.has(channel)) {
-        c.deliver([bulk('message'), bulk(channel), bulk(message)]);
-        n++;
-      }
-      for (const p of c.patterns) {
-        if (!globMatch(Buffer.from(p), Buffer.from(channel))) continue;
-        c.deliver([bulk('pmessage'), bulk(p), bulk(channel), bulk(message)]);
-        n++;
-      }
-    }
+    for (const r of this.registries) n += r.deliver(false, Buffer.from(channel), Buffer.from(message)).count;
     return n;
+  }
+
+  /** The pub/sub of a port whose subscribers get the Sentinel events (the sentinel port's). */
+  addRegistry(r: PubSubRegistry): void {
+    this.registries.add(r);
   }
 
   private addrOf(id: NodeId): { host: string; port: number } | null {
@@ -291,7 +283,7 @@ export class SentinelService {
     ];
   }
 
-  /** SENTINEL on any port; SUBSCRIBE family and Sentinel's ROLE only on the sentinel port. */
+  /** SENTINEL on any port; Sentinel's ROLE only on the sentinel port (its SUBSCRIBE family is the port's PubSubRegistry). */
   handlers(mode: 'data' | 'sentinel'): Map<string, Handler> {
     const h = new Map<string, Handler>();
     h.set('sentinel', (_c, argv, done) => {
@@ -300,36 +292,6 @@ export class SentinelService {
     });
     if (mode === 'data') return h;
     h.set('role', (_c, _argv, done) => done(arr([bulk('sentinel'), arr([bulk(this.masterName)])])));
-    const subscribe =
-      (kind: 'subscribe' | 'psubscribe'): Handler =>
-      (c, argv, done) => {
-        const set = kind === 'subscribe' ? c.channels : c.patterns;
-        const outs: Out[] = [];
-        for (const ch of argv.slice(1)) {
-          set.add(str(ch));
-          outs.push({ t: 'push', items: [bulk(kind), bulk(ch), int(c.channels.size + c.patterns.size)] });
-        }
-        this.subscribers.add(c);
-        done({ t: 'seq', outs });
-      };
-    const unsubscribe =
-      (kind: 'unsubscribe' | 'punsubscribe'): Handler =>
-      (c, argv, done) => {
-        const set = kind === 'unsubscribe' ? c.channels : c.patterns;
-        const names = argv.length > 1 ? argv.slice(1).map(str) : [...set];
-        const outs: Out[] = [];
-        for (const n of names) {
-          set.delete(n);
-          outs.push({ t: 'push', items: [bulk(kind), bulk(n), int(c.channels.size + c.patterns.size)] });
-        }
-        if (outs.length === 0) outs.push({ t: 'push', items: [bulk(kind), bulk(null), int(c.channels.size + c.patterns.size)] });
-        if (c.channels.size + c.patterns.size === 0) this.subscribers.delete(c);
-        done({ t: 'seq', outs });
-      };
-    h.set('subscribe', subscribe('subscribe'));
-    h.set('psubscribe', subscribe('psubscribe'));
-    h.set('unsubscribe', unsubscribe('unsubscribe'));
-    h.set('punsubscribe', unsubscribe('punsubscribe'));
     return h;
   }
 }
@@ -371,6 +333,7 @@ export async function startSentinelServer(opts: SentinelServerOptions, service =
     infoSections: { sentinel: () => service.infoSection() },
     closeClientsOnDemotion: false,
   });
+  service.addRegistry(server.pubsub);
   await server.listen();
   service.start();
   return new SentinelServer(service, server);

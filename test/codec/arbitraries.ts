@@ -172,6 +172,7 @@ export const messageByKind = {
   }),
   'recover-req': rec({ t: fc.constant('recover-req' as const), epoch: safeNat() }),
   'recover-state': rec({ t: fc.constant('recover-state' as const), epoch: safeNat(), lastLsn: safeNat(), lastEpoch: safeNat() }),
+  publish: rec({ t: fc.constant('publish' as const), epoch: safeNat(), shard: fc.boolean(), channel: bytes(), message: bytes() }),
 } satisfies { [T in Message['t']]: fc.Arbitrary<Extract<Message, { t: T }>> };
 
 export const message = (): fc.Arbitrary<Message> => fc.oneof(...Object.values(messageByKind));
