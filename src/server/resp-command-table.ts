@@ -64,6 +64,10 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
   ]),
   c('config', -2, [], 'server', 'A container for server configuration commands.', '2.0.0', [
     sub('config', 'get', -3, ['admin', 'noscript', 'loading', 'stale'], 'Returns the effective values of configuration parameters.', '2.0.0'),
+    sub('config', 'set', -4, ['admin', 'noscript', 'loading', 'stale'], 'Sets configuration parameters in-flight (those this node can change).', '2.0.0'),
+    sub('config', 'resetstat', 2, ['admin', 'noscript', 'loading', 'stale'], 'Resets the server\'s statistics.', '2.0.0'),
+    sub('config', 'rewrite', 2, ['admin', 'noscript', 'loading', 'stale'], 'Persists the effective configuration to file (there is none: the configuration is JSON).', '2.8.0'),
+    sub('config', 'help', 2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', '5.0.0'),
   ]),
   c('dbsize', 1, ['readonly', 'fast'], 'server', 'Returns the number of keys in the database.'),
   c('multi', 1, ['noscript', 'loading', 'stale', 'fast', 'allow_busy'], 'transactions', 'Starts a transaction.', '1.2.0'),

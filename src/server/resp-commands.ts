@@ -7,9 +7,9 @@ import { arr, bulk, err, int, OK, type Reply } from '../core/reply.ts';
 import type { NodeHandle } from '../runtime/node-api.ts';
 import type { CommandSpec, CommandTable } from './resp-command-table.ts';
 import { arityError, type Connection, type Handler } from './resp-connection.ts';
-import { globMatch } from '../core/kv/glob.ts';
 import { INT_MAX, INT_MIN, parseI64 } from '../core/kv/numbers.ts';
 import { PubSubRegistry } from './pubsub.ts';
+import { configCommand, type ConfigOptions } from './config-command.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 
 /** What the handlers need from the server beyond one connection. */
@@ -20,8 +20,8 @@ export interface HandlerHost {
   readonly table: CommandTable;
   clients(): Iterable<Connection>;
   infoContext(): InfoContext;
-  /** CONFIG GET's parameters (name → value), Redis names. */
-  configParams(): Readonly<Record<string, string>>;
+  /** What CONFIG reads and changes (src/server/config-command.ts). */
+  configOptions(): ConfigOptions;
   /** Whether DBSIZE is a data command of the executor (then it is not answered here). */
   readonly dbsizeOnNode: boolean;
 }
@@ -275,26 +275,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
     }
   });
 
-  h.set('config', (_c, argv, done) => {
-    const sub = lower(argv[1]);
-    if (sub === 'get') {
-      const params = host.configParams();
-      const entries: Array<readonly [Reply, Reply]> = [];
-      const seen = new Set<string>();
-      for (const p of argv.slice(2)) {
-        const pattern = str(p);
-        for (const [k, v] of Object.entries(params)) {
-          if (seen.has(k) || !globMatch(Buffer.from(pattern), Buffer.from(k), true)) continue;
-          seen.add(k);
-          entries.push([bulk(k), bulk(v)]);
-        }
-      }
-      return done({ t: 'map', entries });
-    }
-    if (sub === 'set' || sub === 'rewrite' || sub === 'resetstat')
-      return done(err(`ERR CONFIG ${sub.toUpperCase()} is not supported: change the node's configuration file (see docs/configuration.md) and restart the node`));
-    return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CONFIG HELP.`));
-  });
+  h.set('config', (_c, argv, done) => done(configCommand(host.configOptions(), argv)));
 
   if (!host.dbsizeOnNode) h.set('dbsize', (_c, _argv, done) => done(int(host.node.status().keys)));
 

@@ -19,6 +19,7 @@ import { Connection, type Handler, type ServerContext } from './resp-connection.
 import type { InfoContext } from './resp-info.ts';
 import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
 import { PubSubRegistry } from './pubsub.ts';
+import type { ConfigOptions, ServerSettings } from './config-command.ts';
 
 export interface RespServerOptions {
   readonly node: NodeHandle;
@@ -37,7 +38,7 @@ export interface RespServerOptions {
   readonly extraHandlers?: ReadonlyMap<string, Handler>;
   /** Extra INFO sections (name → lines). */
   readonly infoSections?: Readonly<Record<string, () => string[]>>;
-  /** CONFIG GET values beyond the built-in ones (Redis parameter names). */
+  /** CONFIG GET values beyond the built-in ones (Redis parameter names, read-only). */
   readonly configParams?: Readonly<Record<string, string>>;
   /** Close every client when the node stops being primary. Default: true in data mode. */
   readonly closeClientsOnDemotion?: boolean;
@@ -45,6 +46,9 @@ export interface RespServerOptions {
 }
 
 /** Redis's maxclients refusal, sent before closing a connection over the limit. */
+/** How often clients idle past CONFIG SET timeout are looked for. */
+export const IDLE_CHECK_INTERVAL_MS = 1000;
+
 export const MAX_CLIENTS_ERROR = '-ERR max number of clients reached\r\n';
 
 export class RespServer {
@@ -64,12 +68,19 @@ export class RespServer {
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private listeningPort = 0;
+  /** What CONFIG SET changes at run time (until the node restarts). */
+  readonly settings: ServerSettings;
+  private readonly idleTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly opts: RespServerOptions) {
     this.mode = opts.mode ?? 'data';
     this.node = opts.node;
     this.limits = { ...RESP_LIMITS_DEFAULTS, ...opts.limits };
+    this.settings = { notifyKeyspaceEvents: 0, timeoutSec: 0, maxClients: this.limits.maxClients };
+    // Redis checks idle clients from its cron; once a second is its granularity too (timeout is in seconds).
+    this.idleTimer = setInterval(() => this.closeIdleClients(), IDLE_CHECK_INTERVAL_MS);
+    this.idleTimer.unref();
     const dataCommands = opts.dataCommands ?? DATA_COMMANDS;
     const table = new CommandTable(dataCommands);
     const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
@@ -81,7 +92,7 @@ export class RespServer {
       dbsizeOnNode,
       clients: () => this.conns,
       infoContext: () => this.infoContext(),
-      configParams: () => this.configParams(),
+      configOptions: () => this.configOptions(),
     };
     const handlers = connectionHandlers(host);
     if (this.mode === 'sentinel') {
@@ -114,7 +125,7 @@ export class RespServer {
       dropSubscriptions: (conn) => self.pubsub.dropAll(conn),
     };
     this.server = createServer((socket) => this.accept(socket));
-    this.server.maxConnections = Math.max(this.limits.maxClients + 64, 1024); // hard stop well above the polite refusal
+    this.server.maxConnections = hardConnectionLimit(this.limits.maxClients);
     let wasPrimary = opts.node.role() === 'primary';
     this.onRole = (role) => {
       // Only a demotion closes connections: Sentinel-aware clients must then ask where the primary is.
@@ -162,6 +173,7 @@ export class RespServer {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    clearInterval(this.idleTimer);
     this.node.off('role', this.onRole);
     this.node.off('publish', this.onPeerPublish);
     return new Promise((resolve) => {
@@ -172,10 +184,10 @@ export class RespServer {
 
   private accept(socket: Socket): void {
     this.stats.connectionsReceived++;
-    if (this.closed || this.conns.size >= this.limits.maxClients) {
+    if (this.closed || this.conns.size >= this.settings.maxClients) {
       // Redis's exact text, so clients report it as they would for Redis; the limit is limits.maxClients.
       this.stats.rejectedConnections++;
-      this.opts.logger?.warn({ maxClients: this.limits.maxClients }, 'client refused: limits.maxClients reached');
+      this.opts.logger?.warn({ maxClients: this.settings.maxClients }, 'client refused: limits.maxClients (CONFIG SET maxclients) reached');
       socket.on('error', () => socket.destroy());
       // Write the refusal, then close at once: an unread socket would never see the peer's FIN.
       socket.end(MAX_CLIENTS_ERROR, () => socket.destroy());
@@ -223,7 +235,7 @@ export class RespServer {
       port: this.listeningPort,
       startedAtMs: this.startedAtMs,
       connectedClients: this.conns.size,
-      maxClients: this.limits.maxClients,
+      maxClients: this.settings.maxClients,
       blockedClients: 0,
       connectionsReceived: this.stats.connectionsReceived,
       rejectedConnections: this.stats.rejectedConnections,
@@ -232,26 +244,36 @@ export class RespServer {
     };
   }
 
-  private configParams(): Record<string, string> {
+  private configOptions(): ConfigOptions {
     return {
-      // No snapshots: durability is the update log, fsynced (group commit) before every acknowledgement.
-      save: '',
-      appendonly: 'yes',
-      appendfsync: 'always',
-      maxclients: String(this.limits.maxClients),
-      databases: '1',
-      port: String(this.listeningPort),
+      settings: this.settings,
+      port: () => this.listeningPort,
       bind: this.opts.host ?? '127.0.0.1',
-      timeout: '0',
-      'proto-max-bulk-len': String(this.limits.maxValueBytes),
-      maxmemory: '0',
-      'maxmemory-policy': 'noeviction',
-      'replica-read-only': 'yes',
-      'slave-read-only': 'yes',
-      'cluster-enabled': 'no',
-      ...this.opts.configParams,
+      maxValueBytes: this.limits.maxValueBytes,
+      ...(this.opts.configParams ? { extra: this.opts.configParams } : {}),
+      // The hard stop follows maxclients, well above the polite refusal.
+      changed: () => (this.server.maxConnections = hardConnectionLimit(this.settings.maxClients)),
+      resetStats: () => {
+        this.stats.commandsProcessed = 0;
+        this.stats.connectionsReceived = 0;
+        this.stats.rejectedConnections = 0;
+      },
     };
   }
+
+  /** Redis's `timeout`: closes clients idle longer than it, except subscribers and those awaiting a reply. */
+  private closeIdleClients(): void {
+    const limitMs = this.settings.timeoutSec * 1000;
+    if (limitMs === 0) return;
+    const now = Date.now();
+    for (const c of [...this.conns])
+      if (now - c.lastActiveMs > limitMs && c.pendingReplies === 0 && !PubSubRegistry.subscribed(c)) c.destroy();
+  }
+}
+
+/** Connections the listener takes at all: well above maxclients, so that the polite refusal is what clients see. */
+function hardConnectionLimit(maxClients: number): number {
+  return Math.max(maxClients + 64, 1024);
 }
 
 /** Creates a RESP server and waits until it listens. */

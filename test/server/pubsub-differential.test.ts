@@ -4,11 +4,11 @@
 // RESP3. Scripts avoid what Redis orders by hash (UNSUBSCRIBE of several
 // channels at once, PUBSUB CHANNELS with several channels).
 import { test, before, after } from 'node:test';
-import assert from 'node:assert/strict';
 import { RedisServer } from '../kv/redis-server.ts';
 import { RespServer } from '../../src/server/resp-server.ts';
 import { SingleNodeHarness } from './single-node.ts';
-import { cmd as c, rawConnect, type RawConn } from './raw-client.ts';
+import { cmd as c } from './raw-client.ts';
+import { sameSession, type Step } from './differential-session.ts';
 
 let redis: RedisServer;
 let ours: RespServer;
@@ -24,39 +24,7 @@ after(async () => {
   await ours.close();
 });
 
-/** One step: connection `on` sends `send`; the step ends when its PING marker is answered. */
-type Step = readonly [on: number, send: string];
-
-/**
- * Runs the steps over `conns` connections, each step followed by a marker PING (answered in
- * the subscribed context too) so the next starts after its replies; returns every connection's bytes.
- */
-async function session(port: number, conns: number, steps: readonly Step[]): Promise<string[]> {
-  const cs: RawConn[] = [];
-  for (let i = 0; i < conns; i++) cs.push(await rawConnect(port));
-  let n = 0;
-  for (const [on, send] of steps) {
-    const mark = `mark-${++n}`;
-    cs[on]!.write(Buffer.from(send + c('PING', mark), 'latin1'));
-    await cs[on]!.until((d) => d.includes(`${mark}\r\n`), mark);
-  }
-  // A last marker on every connection: every message pushed to it has arrived.
-  for (const x of cs) {
-    const mark = `mark-${++n}`;
-    x.write(c('PING', mark));
-    await x.until((d) => d.includes(`${mark}\r\n`), mark);
-  }
-  // HELLO's map names the server (id, version): compare everything but that reply.
-  const out = cs.map((x) => x.received().toString('latin1').replace(/%7\r\n\$6\r\nserver\r\n[\s\S]*?\$7\r\nmodules\r\n\*0\r\n/g, '<hello>'));
-  for (const x of cs) x.end();
-  return out;
-}
-
-async function same(name: string, conns: number, steps: readonly Step[]): Promise<void> {
-  const theirs = await session(redis.port, conns, steps);
-  const mine = await session(ours.port, conns, steps);
-  for (let i = 0; i < conns; i++) assert.equal(mine[i], theirs[i], `${name}: connection ${i} differs from redis-server's`);
-}
+const same = (name: string, conns: number, steps: readonly Step[]): Promise<void> => sameSession(redis.port, ours.port, name, conns, steps);
 
 const HELLO3 = c('HELLO', '3');
 
