@@ -58,6 +58,7 @@ export const ERRORS = {
   SWITCHOVER_FAILED: { resp: 'ERR', http: 409 },
   // Configuration (src/config)
   CONFIG_INVALID: { resp: 'ERR', http: 400 },
+  DATA_DIR_NOT_EMPTY: { resp: 'ERR', http: 409 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

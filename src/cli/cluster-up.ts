@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { ConfigInput } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
+import { dataDirEmpty, initDataDir } from '../host/init-data-dir.ts';
 import { answeringSupervisor, startControl } from './cluster-control.ts';
 import { ClusterSupervisor } from './cluster-supervisor.ts';
 import { watchParent } from './parent-watch.ts';
@@ -172,6 +173,19 @@ export function nodeLogPath(plan: readonly PlannedNode[], id: string): string {
 }
 
 /** Writes the configs, starts the children, and resolves with an exit code once they are all gone. */
+/**
+ * When no member's data directory holds anything yet, the cluster is new: each member's directory
+ * is initialised (src/host/init-data-dir.ts), so the members need not ask each other what they
+ * lost and the first election needs a majority, not every voter. One member with data means an
+ * existing cluster, where an empty directory is a lost disk and must be refilled as such: then
+ * nothing is initialised. Returns whether the cluster was new.
+ */
+export async function initNewCluster(plan: readonly PlannedNode[]): Promise<boolean> {
+  if (!plan.every((n) => dataDirEmpty(String(n.config.dataDir)))) return false;
+  for (const n of plan) await initDataDir(String(n.config.dataDir));
+  return true;
+}
+
 export async function runClusterUp(o: ClusterUpOptions, io: { out: NodeJS.WritableStream; err: NodeJS.WritableStream } = { out: process.stdout, err: process.stderr }): Promise<number> {
   const plan = planCluster(o);
   const blocker = await startBlocker(plan, o);
@@ -179,6 +193,7 @@ export async function runClusterUp(o: ClusterUpOptions, io: { out: NodeJS.Writab
     io.err.write(`understudy cluster up: ${blocker}\n`);
     return 1;
   }
+  await initNewCluster(plan);
   for (const n of plan) {
     mkdirSync(join(n.configPath, '..'), { recursive: true });
     mkdirSync(String(n.config.dataDir), { recursive: true });

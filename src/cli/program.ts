@@ -8,7 +8,7 @@ import { runClusterCommand } from './cluster-control.ts';
 import { DEFAULT_CLUSTER_DATA, runClusterUp } from './cluster-up.ts';
 import { LOG_FORMATS, type LogFormat } from './node-log-lines.ts';
 import { DEFAULT_ADMIN_URL, parseAdminUrls } from './admin-client.ts';
-import { runStart } from './start.ts';
+import { resolveConfig, runStart } from './start.ts';
 import { runStatus, runSwitchover } from './status.ts';
 
 function intArg(name: string, min: number, max: number) {
@@ -73,6 +73,28 @@ Stops cleanly on SIGINT / SIGTERM (exits with code 1 if that takes over 8 s). St
     )
     .action(async (opts: { config?: string; nodeId?: string; dataDir?: string; storage?: string; logLevel?: string; requirePass?: string; demo?: boolean; set: string[]; repairLog?: boolean }) => {
       result.code = await runStart(opts);
+    });
+
+  program
+    .command('init')
+    .description('Prepare the data directory of a member of a new cluster, once, before its first start: it then votes and stands at once instead of asking the others what it may have lost.')
+    .option('-c, --config <file>', 'configuration file (JSON); default: $UNDERSTUDY_CONFIG')
+    .option('--data-dir <dir>', 'data directory (config: dataDir)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ understudy init --config /etc/understudy/n1.json     on each member of a new cluster, then start them
+
+Refuses a data directory that holds anything. Never init a member whose data directory was
+emptied or replaced: start it as it is, and it is refilled from the others (README, "A node loses
+its disk"). \`cluster up\` does this itself when no member's directory holds anything yet.`,
+    )
+    .action(async (opts: { config?: string; dataDir?: string }) => {
+      const config = resolveConfig(opts, process.env);
+      const { initDataDir } = await import('../host/init-data-dir.ts');
+      await initDataDir(config.dataDir);
+      io.out.write(`understudy init: ${config.dataDir} is ready for ${config.nodeId}, a member of a new cluster\n`);
     });
 
   const cluster = program.command('cluster').description('Run a whole cluster on this machine (for trying things out).');
@@ -255,7 +277,7 @@ export async function runCli(argv: readonly string[], io?: { out: NodeJS.Writabl
       // Help and version exit 0; usage errors were already printed by commander.
       return ce.exitCode ?? 1;
     }
-    if (isUnderstudyError(e, 'CONFIG_INVALID')) {
+    if (isUnderstudyError(e, 'CONFIG_INVALID') || isUnderstudyError(e, 'DATA_DIR_NOT_EMPTY')) {
       err.write(`understudy: ${e.message}\n`);
       return 2;
     }

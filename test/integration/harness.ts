@@ -3,7 +3,7 @@
 // directory and free ports; tests kill -9 and restart them by PID. Every wait
 // is bounded in time, and after() kills only the PIDs started here.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -124,6 +124,8 @@ export interface ClusterOptions {
   readonly storage?: 'lmdb' | 'memory';
   /** Extra configuration keys for every node (e.g. timing). */
   readonly extra?: Partial<ConfigInput>;
+  /** Run `understudy init` on every member's configuration before any start (a new cluster). */
+  readonly init?: boolean;
 }
 
 interface Running {
@@ -185,6 +187,10 @@ export class ProcessCluster {
         ...o.extra,
       };
       writeFileSync(s.configPath, JSON.stringify(config, null, 2));
+      if (o.init) {
+        const r = spawnSync(process.execPath, [BIN, 'init', '--config', s.configPath], { cwd: REPO_ROOT, encoding: 'utf8', timeout: NODE_START_TIMEOUT_MS });
+        assert.equal(r.status, 0, `understudy init for ${s.id}: ${r.stderr}`);
+      }
     }
     return new ProcessCluster(dir, specs);
   }
