@@ -43,11 +43,15 @@ export interface DriverListener {
   fatal(err: Error): void;
   /** After each batch made durable: size and time, for metrics. */
   batch?(updates: number, seconds: number): void;
+  /** Primary: the collections a flush's new updates put elements into (see Driver.reportWrittenKeys). */
+  written?(keys: readonly Buffer[]): void;
 }
 
 export class Driver {
   readonly replica: Replica;
   readonly id: NodeId;
+  /** Whether to report written keys to the listener (off while nobody waits on a key: it costs a walk over the ops). */
+  reportWrittenKeys = false;
   private readonly o: DriverOptions;
   private readonly listener: DriverListener;
   private nextClientId = 1;
@@ -243,6 +247,7 @@ export class Driver {
         }
       });
     }
+    if (r.appends.length > 0 && this.reportWrittenKeys && this.listener.written) this.reportWritten(r.appends);
     if (r.appends.length > 0) {
       const records: LogRecord[] = r.appends.map((u) => ({ lsn: u.lsn, epoch: u.epoch, payload: encodeUpdate(u) }));
       const last = r.appends[r.appends.length - 1]!;
@@ -285,6 +290,25 @@ export class Driver {
       }
       this.listener.event(e);
     }
+  }
+
+  /**
+   * Tells the listener which lists and sorted sets the primary's new updates put elements into:
+   * what wakes clients blocked on those keys (BLPOP, BZPOPMIN…) without polling. Only elements
+   * set count (a pop or a delete gives a blocked client nothing); each key once, in op order.
+   */
+  private reportWritten(appends: readonly Update[]): void {
+    if (this.replica.currentRole !== 'primary') return;
+    const seen = new Map<string, Buffer>();
+    for (const u of appends) {
+      if (u.kind !== 'data') continue;
+      for (const op of u.ops) {
+        if (op.k !== 'elem' || op.value === null || (op.type !== 'list' && op.type !== 'zset')) continue;
+        const id = op.key.toString('latin1');
+        if (!seen.has(id)) seen.set(id, op.key);
+      }
+    }
+    if (seen.size > 0) this.listener.written!([...seen.values()]);
   }
 
   /** Runs a log operation now, or after the pending storage syncs that gate the log. */

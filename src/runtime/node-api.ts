@@ -101,6 +101,11 @@ export interface NodeEvents {
   committed: (lsn: Lsn) => void;
   /** A PUBLISH (shard: SPUBLISH) made at another node, for this node's subscribers (peer channel, at most once). */
   publish: (shard: boolean, channel: Buffer, message: Buffer) => void;
+  /**
+   * Primary: lists and sorted sets that got elements from updates just appended (not yet
+   * committed), each key once, in the order written. Wakes clients blocked on those keys.
+   */
+  written: (keys: readonly Buffer[]) => void;
 }
 
 /** What status() computes beyond the cheap fields. */

@@ -137,6 +137,7 @@ export class RuntimeNode implements NodeHandle {
           o.onFatal(err);
         },
         batch: (updates, seconds) => o.onBatch?.(updates, seconds),
+        written: (keys) => node?.emit('written', keys),
       },
       (err, driver) => {
         if (err || !driver) return cb(err ?? new Error('Driver.open returned no driver'));
@@ -263,10 +264,12 @@ export class RuntimeNode implements NodeHandle {
 
   on<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void {
     this.emitter.on(event, listener);
+    if (event === 'written') this.driver.reportWrittenKeys = true;
   }
 
   off<E extends keyof NodeEvents>(event: E, listener: NodeEvents[E]): void {
     this.emitter.off(event, listener);
+    if (event === 'written') this.driver.reportWrittenKeys = this.emitter.listenerCount('written') > 0;
   }
 
   /** Orderly stop: pending WAITs answer, the driver halts and closes the log and the storage area. */

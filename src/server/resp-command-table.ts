@@ -52,6 +52,7 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
     sub('client', 'id', 2, ['noscript', 'loading', 'stale'], 'Returns the unique client ID of the connection.', '5.0.0'),
     sub('client', 'list', -2, ['admin', 'noscript', 'loading', 'stale'], 'Lists open connections.'),
     sub('client', 'kill', -3, ['admin', 'noscript', 'loading', 'stale'], 'Terminates open connections.'),
+    sub('client', 'unblock', -3, ['admin', 'noscript', 'loading', 'stale'], 'Unblocks a client blocked by a blocking command from a different connection.', '5.0.0'),
     sub('client', 'info', 2, ['noscript', 'loading', 'stale'], 'Returns information about the connection.', '6.2.0'),
   ]),
   c('info', -1, ['loading', 'stale', 'sentinel'], 'server', 'Returns information and statistics about the server.'),

@@ -10,6 +10,7 @@ import { arityError, type Connection, type Handler } from './resp-connection.ts'
 import { INT_MAX, INT_MIN, parseI64 } from '../core/kv/numbers.ts';
 import { PubSubRegistry } from './pubsub.ts';
 import { configCommand, type ConfigOptions } from './config-command.ts';
+import { clientUnblock, type BlockingRegistry } from './blocking.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 
 /** What the handlers need from the server beyond one connection. */
@@ -24,6 +25,8 @@ export interface HandlerHost {
   configOptions(): ConfigOptions;
   /** Whether DBSIZE is a data command of the executor (then it is not answered here). */
   readonly dbsizeOnNode: boolean;
+  /** The clients blocked in BLPOP and the like (CLIENT UNBLOCK); none on the sentinel port. */
+  readonly blocking?: BlockingRegistry;
 }
 
 const str = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('utf8'));
@@ -59,7 +62,7 @@ function validName(s: Buffer): boolean {
 /** One CLIENT LIST / CLIENT INFO line, Redis's fields in Redis's order (those that apply). */
 export function clientLine(c: Connection): string {
   const now = Date.now();
-  const flags = (c.multi ? 'x' : '') + (PubSubRegistry.subscribed(c) ? 'P' : '') || 'N';
+  const flags = (c.multi ? 'x' : '') + (c.isBlocked ? 'b' : '') + (PubSubRegistry.subscribed(c) ? 'P' : '') || 'N';
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAtMs) / 1000)} ` +
     `idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} ` +
@@ -244,6 +247,9 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
       }
       case 'kill':
         return done(clientKill(host, c, argv));
+      case 'unblock':
+        if (argv.length > 4) return done(err(`ERR unknown subcommand or wrong number of arguments for '${str(argv[1])}'. Try CLIENT HELP.`));
+        return done(clientUnblock(host.blocking, argv));
       default:
         return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CLIENT HELP.`));
     }

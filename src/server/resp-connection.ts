@@ -15,6 +15,7 @@ import { createRequestParser, encodeReply, encodePush } from './resp-codec.ts';
 import type { RespParser } from '../resp/parser.ts';
 import type { RespLimits } from './resp-limits.ts';
 import { PubSubRegistry } from './pubsub.ts';
+import type { BlockingRegistry } from './blocking.ts';
 
 export type Proto = 2 | 3;
 
@@ -44,6 +45,8 @@ export interface ServerContext {
   removeConnection(conn: Connection): void;
   /** Drops the connection's pub/sub subscriptions (close, RESET). */
   dropSubscriptions(conn: Connection): void;
+  /** Blocking pops (BLPOP…) outside MULTI wait here; absent on the sentinel port. */
+  readonly blocking?: BlockingRegistry;
 }
 
 interface Slot {
@@ -105,6 +108,11 @@ export class Connection {
   private flushScheduled = false;
   private paused = false;
   private partialBytes = 0;
+  /**
+   * Commands received while a blocking command (BLPOP…) is unanswered: Redis processes nothing
+   * more from a blocked client, so a pipelined LPUSH behind a BLPOP does not feed it.
+   */
+  private held: Buffer[][] | null = null;
 
   constructor(
     readonly socket: Socket,
@@ -128,6 +136,11 @@ export class Connection {
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** In a blocking command (CLIENT LIST flag b). */
+  get isBlocked(): boolean {
+    return this.held !== null;
   }
 
   get pendingReplies(): number {
@@ -167,7 +180,8 @@ export class Connection {
       // Bounded by the commands in this chunk; stops early after QUIT or a CLIENT KILL of itself.
       for (const argv of commands) {
         if (this.closing) break;
-        this.dispatch(argv);
+        if (this.held) this.held.push(argv);
+        else this.dispatch(argv);
       }
       // Bytes held for the command in progress: everything received since the last complete one
       // (the parser's own count leaves out arguments it has already cut out of the input).
@@ -257,7 +271,7 @@ export class Connection {
   /** Backpressure: stop reading while replies pile up, here or in the socket. */
   private updateFlow(): void {
     if (this.closing) return;
-    const busy = this.pendingReplies > MAX_PENDING_REPLIES || this.socket.writableNeedDrain;
+    const busy = this.pendingReplies + (this.held?.length ?? 0) > MAX_PENDING_REPLIES || this.socket.writableNeedDrain;
     if (busy && !this.paused) {
       this.paused = true;
       this.socket.pause();
@@ -360,7 +374,39 @@ export class Connection {
       return handler(this, argv, done);
     }
     if (this.ctx.mode === 'sentinel') return done(unknownCommandError(argv));
+    const blocking = this.ctx.blocking;
+    if (blocking?.isBlocking(name)) {
+      this.held = [];
+      return blocking.start(this, name, argv, (out) => {
+        done(out);
+        this.release();
+      });
+    }
     this.executeOnNode([argv as Buffer[]], (replies) => done(replies[0]!));
+  }
+
+  /** A blocking command was answered: the commands held behind it run now, in order. */
+  private release(): void {
+    const held = this.held;
+    this.held = null;
+    if (!held || held.length === 0) return this.updateFlow();
+    const wasProcessing = this.processing;
+    this.processing = true;
+    try {
+      for (let i = 0; i < held.length; i++) {
+        if (this.closing) break;
+        // Set again by a blocking command among them: the rest waits behind it.
+        const again = this.held as Buffer[][] | null;
+        if (again) {
+          for (let j = i; j < held.length; j++) again.push(held[j]!);
+          break;
+        }
+        this.dispatch(held[i]!);
+      }
+    } finally {
+      this.processing = wasProcessing;
+    }
+    if (!wasProcessing) this.flush();
   }
 
   /** Sends data commands to the node (one batch = one atomic update) and remembers the lsn for WAIT. */

@@ -15,6 +15,7 @@ import type { NodeHandle, Role } from '../runtime/node-api.ts';
 import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { DATA_COMMANDS } from './resp-data-commands.ts';
 import { connectionHandlers, type HandlerHost } from './resp-commands.ts';
+import { BlockingRegistry } from './blocking.ts';
 import { Connection, type Handler, type ServerContext } from './resp-connection.ts';
 import type { InfoContext } from './resp-info.ts';
 import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
@@ -65,6 +66,7 @@ export class RespServer {
   private readonly watchers = new Map<string, Set<Connection>>();
   private readonly stats = { commandsProcessed: 0, connectionsReceived: 0, rejectedConnections: 0 };
   private readonly ctx: ServerContext;
+  private readonly blocking: BlockingRegistry | undefined;
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private listeningPort = 0;
@@ -84,7 +86,10 @@ export class RespServer {
     const dataCommands = opts.dataCommands ?? DATA_COMMANDS;
     const table = new CommandTable(dataCommands);
     const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
+    this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node) : undefined;
+    const blocking = this.blocking;
     const host: HandlerHost = {
+      ...(blocking ? { blocking } : {}),
       mode: this.mode,
       node: opts.node,
       requirePass: opts.requirePass,
@@ -121,8 +126,12 @@ export class RespServer {
       hasWatchers: () => this.watchers.size > 0,
       watchKey: (conn, key) => this.watchKey(conn, key),
       unwatchAll: (conn) => this.unwatchAll(conn),
-      removeConnection: (conn) => self.conns.delete(conn),
+      removeConnection: (conn) => {
+        self.conns.delete(conn);
+        blocking?.drop(conn);
+      },
       dropSubscriptions: (conn) => self.pubsub.dropAll(conn),
+      ...(blocking ? { blocking } : {}),
     };
     this.server = createServer((socket) => this.accept(socket));
     this.server.maxConnections = hardConnectionLimit(this.limits.maxClients);
@@ -236,7 +245,7 @@ export class RespServer {
       startedAtMs: this.startedAtMs,
       connectedClients: this.conns.size,
       maxClients: this.settings.maxClients,
-      blockedClients: 0,
+      blockedClients: this.blocking?.size ?? 0,
       connectionsReceived: this.stats.connectionsReceived,
       rejectedConnections: this.stats.rejectedConnections,
       commandsProcessed: this.stats.commandsProcessed,

@@ -73,6 +73,10 @@ export class SingleNodeHarness implements NodeHandle {
       if (r.ops.length) {
         this.view.apply(r.ops);
         this.lsn++;
+        // As a primary's node does: the lists and sorted sets that got elements (wakes blocked clients).
+        const written = new Map<string, Buffer>();
+        for (const op of r.ops) if (op.k === 'elem' && op.value !== null && (op.type === 'list' || op.type === 'zset')) written.set(op.key.toString('latin1'), op.key);
+        if (written.size > 0) this.events.emit('written', [...written.values()]);
       }
       replies = r.replies;
     }

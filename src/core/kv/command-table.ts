@@ -3,7 +3,7 @@
 // checks arity from here, the replication layer asks it which commands write and which keys a
 // command touches (regions), and the server can answer COMMAND INFO / COUNT / DOCS from it.
 
-export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast';
+export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast' | 'noscript' | 'blocking';
 export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set';
 
 export interface CommandSpec {
@@ -171,6 +171,16 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('rpoplpush', 3, WD, [1, 2, 1], LIST_W_SLOW, 'list', '1.2.0', 'Remove the last element in a list, prepend it to another list and return it'),
   // Keys follow numkeys (movable keys), as for SINTERCARD.
   spec('lmpop', -4, W, NONE, LIST_W_SLOW, 'list', '7.0.0', 'Pop elements from a list'),
+  // ---- blocking pops (blocking-commands.ts; the waiting is src/server/blocking.ts)
+  spec('blpop', -3, ['write', 'noscript', 'blocking'], [1, -2, 1], ['@write', '@list', '@slow', '@blocking'], 'list', '2.0.0', 'Remove and get the first element in a list, or block until one is available'),
+  spec('brpop', -3, ['write', 'noscript', 'blocking'], [1, -2, 1], ['@write', '@list', '@slow', '@blocking'], 'list', '2.0.0', 'Remove and get the last element in a list, or block until one is available'),
+  spec('brpoplpush', 4, ['write', 'denyoom', 'noscript', 'blocking'], [1, 2, 1], ['@write', '@list', '@slow', '@blocking'], 'list', '2.2.0', 'Pop an element from a list, push it to another list and return it; or block until one is available'),
+  spec('blmove', 6, ['write', 'denyoom', 'noscript', 'blocking'], [1, 2, 1], ['@write', '@list', '@slow', '@blocking'], 'list', '6.2.0', 'Pop an element from a list, push it to another list and return it; or block until one is available'),
+  // Keys follow numkeys (movable keys), as for LMPOP.
+  spec('blmpop', -5, ['write', 'blocking'], NONE, ['@write', '@list', '@slow', '@blocking'], 'list', '7.0.0', 'Pop elements from a list, or block until one is available'),
+  spec('bzpopmin', -3, ['write', 'noscript', 'blocking', 'fast'], [1, -2, 1], ['@write', '@sortedset', '@fast', '@blocking'], 'sorted_set', '5.0.0', 'Remove and return the member with the lowest score from one or more sorted sets, or block until one is available'),
+  spec('bzpopmax', -3, ['write', 'noscript', 'blocking', 'fast'], [1, -2, 1], ['@write', '@sortedset', '@fast', '@blocking'], 'sorted_set', '5.0.0', 'Remove and return the member with the highest score from one or more sorted sets, or block until one is available'),
+  spec('bzmpop', -5, ['write', 'blocking'], NONE, ['@write', '@sortedset', '@slow', '@blocking'], 'sorted_set', '7.0.0', 'Remove and return members with scores in a sorted set or block until one is available'),
   // ---- sorted sets (zset-commands.ts, zset-combine.ts)
   spec('zadd', -4, WDF, ONE, Z_W_FAST, 'sorted_set', '1.2.0', 'Add one or more members to a sorted set, or update its score if it already exists'),
   spec('zincrby', 4, WDF, ONE, Z_W_FAST, 'sorted_set', '1.2.0', 'Increment the score of a member in a sorted set'),

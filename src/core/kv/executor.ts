@@ -26,6 +26,7 @@ import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
 import { parseScanArgs } from './collection-reads.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
+import { BLOCKING_HANDLERS } from './blocking-commands.ts';
 import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
 import { COMBINE_HANDLERS } from './zset-combine.ts';
@@ -711,6 +712,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...SORT_HANDLERS,
   ...ZSET_HANDLERS,
   ...COMBINE_HANDLERS,
+  ...BLOCKING_HANDLERS,
 ]);
 
 /**

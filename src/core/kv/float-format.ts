@@ -224,3 +224,22 @@ export function formatDouble(d: number): string {
   if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
   return sign + s;
 }
+
+const I64_MAX = (1n << 63n) - 1n;
+const I64_MIN = -(1n << 63n);
+
+/**
+ * C's `(long long)(v * 1000.0)` for a long double v on x86-64 (how Redis turns a timeout in
+ * seconds into milliseconds): the product rounded to long double, then truncated toward zero;
+ * infinities and products outside int64 give LLONG_MIN, the x87 "integer indefinite".
+ */
+export function longDoubleMillis(v: LongDouble): bigint {
+  if (v.kind !== 'finite') return I64_MIN;
+  if (v.m === 0n) return 0n;
+  const num = v.m * 1000n;
+  const p = v.e >= 0 ? roundRational(v.neg, num << BigInt(v.e), 1n) : roundRational(v.neg, num, 1n << BigInt(-v.e));
+  if (p.kind !== 'finite') return I64_MIN;
+  const mag = p.e >= 0 ? p.m << BigInt(p.e) : p.m >> BigInt(-p.e);
+  const t = p.neg ? -mag : mag;
+  return t > I64_MAX || t < I64_MIN ? I64_MIN : t;
+}

@@ -12,7 +12,7 @@ import { atIndex, E_LIST_POSITIONS, elementsFrom, endElement, insertBetween, pus
 import type { End } from './list-positions.ts';
 import { LLONG_MAX, LLONG_MIN, parseI64 } from './numbers.ts';
 
-const listOf = (c: Ctx, key: Buffer): Typed => typed(c, key, 'list');
+export const listOf = (c: Ctx, key: Buffer): Typed => typed(c, key, 'list');
 const NIL_ARRAY: Reply = arr(null);
 const EMPTY_ARRAY: Reply = arr([]);
 const E_POSITIVE = 'ERR value is out of range, must be positive';
@@ -24,7 +24,7 @@ function positive(b: Buffer, msg = E_POSITIVE): bigint | Reply {
 }
 
 /** LEFT / RIGHT in any case, or undefined. */
-function endOf(b: Buffer): End | undefined {
+export function endOf(b: Buffer): End | undefined {
   if (is(b, 'left')) return 'left';
   if (is(b, 'right')) return 'right';
   return undefined;
@@ -39,7 +39,7 @@ function removeElements(c: Ctx, key: Buffer, h: Entry, els: readonly Element[]):
 }
 
 /** Pops up to `n` elements from `end` of a live list: the popped ones, in pop order. */
-function popN(c: Ctx, key: Buffer, h: Entry, end: End, n: number): Element[] {
+export function popN(c: Ctx, key: Buffer, h: Entry, end: End, n: number): Element[] {
   const els = walk(c, key, end, 0, Math.min(n, h.count));
   removeElements(c, key, h, els);
   return els;
@@ -255,7 +255,7 @@ const lpos: Handler = (c, a) => {
  * lmoveGenericCommand): src missing → nil, WRONGTYPE for either key. On one key the element is
  * set at its new place before its old one goes.
  */
-function lmoveOf(c: Ctx, src: Buffer, dst: Buffer, from: End, to: End): Reply {
+export function lmoveOf(c: Ctx, src: Buffer, dst: Buffer, from: End, to: End): Reply {
   const hs = listOf(c, src);
   if (hs === undefined) return NIL;
   if (hs === WRONG) return WRONGTYPE;
@@ -284,10 +284,18 @@ const lmove: Handler = (c, a) => {
 
 const rpoplpush: Handler = (c, a) => lmoveOf(c, a[1]!, a[2]!, 'right', 'left');
 
-const lmpop: Handler = (c, a) => {
-  const numkeys = parseI64(a[1]!);
+/** What LMPOP and BLMPOP name: the keys, the end, and the count (undefined: no COUNT). */
+export interface MpopArgs {
+  readonly keys: readonly Buffer[];
+  readonly end: End;
+  readonly count: bigint | undefined;
+}
+
+/** lmpopGenericCommand's parsing: numkeys at `numkeysAt`, the keys, LEFT|RIGHT, then [COUNT n]. */
+export function parseLmpop(a: readonly Buffer[], numkeysAt: number): MpopArgs | Reply {
+  const numkeys = parseI64(a[numkeysAt]!);
   if (numkeys === null || numkeys < 1n) return err('ERR numkeys should be greater than 0');
-  const whereAt = 2n + numkeys;
+  const whereAt = BigInt(numkeysAt + 1) + numkeys;
   if (whereAt >= BigInt(a.length)) return err(E_SYNTAX);
   const end = endOf(a[Number(whereAt)]!);
   if (end === undefined) return err(E_SYNTAX);
@@ -299,15 +307,24 @@ const lmpop: Handler = (c, a) => {
       count = n;
     } else return err(E_SYNTAX);
   }
-  for (let i = 2; i < Number(whereAt); i++) {
-    const key = a[i]!;
+  return { keys: a.slice(numkeysAt + 1, Number(whereAt)), end, count };
+}
+
+/** Pops from the first non-empty list of `p.keys`: [key, [elements]], or the nil array if all are empty. */
+export function lmpopOf(c: Ctx, p: MpopArgs): Reply {
+  for (const key of p.keys) {
     const h = listOf(c, key);
     if (h === undefined) continue;
     if (h === WRONG) return WRONGTYPE;
-    const n = count === undefined ? 1 : count > BigInt(h.count) ? h.count : Number(count);
-    return arr([bulk(key), values(popN(c, key, h, end, n))]);
+    const n = p.count === undefined ? 1 : p.count > BigInt(h.count) ? h.count : Number(p.count);
+    return arr([bulk(key), values(popN(c, key, h, p.end, n))]);
   }
   return NIL_ARRAY;
+}
+
+const lmpop: Handler = (c, a) => {
+  const p = parseLmpop(a, 1);
+  return 'keys' in p ? lmpopOf(c, p) : p;
 };
 
 export const LIST_HANDLERS: ReadonlyArray<readonly [string, Handler]> = [

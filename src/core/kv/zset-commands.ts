@@ -34,7 +34,7 @@ export const zsetOf = (c: Ctx, key: Buffer): Typed => typed(c, key, 'zset');
 const NULL: Reply = { t: 'null' };
 const EMPTY = Buffer.alloc(0);
 const EMPTY_ARRAY: Reply = arr([]);
-const score = (d: number): Reply => ({ t: 'double', d });
+export const score = (d: number): Reply => ({ t: 'double', d });
 
 /** Removes `els` from the zset at key; every member gone removes the key at once. */
 function removeMembers(c: Ctx, key: Buffer, h: Entry, els: readonly Element[]): void {
@@ -352,7 +352,7 @@ function zremrange(type: RangeType): Handler {
 // ---- ZPOPMIN / ZPOPMAX / ZMPOP
 
 /** Pops up to `count` lowest (or highest, `max`) members of the zset at key. */
-function popMembers(c: Ctx, key: Buffer, h: Entry, max: boolean, count: number): Element[] {
+export function popMembers(c: Ctx, key: Buffer, h: Entry, max: boolean, count: number): Element[] {
   const els = c.view.elements(key, { by: 'score', reverse: max, limit: Math.min(count, h.count) });
   removeMembers(c, key, h, els);
   return els;
@@ -380,10 +380,18 @@ function zpop(max: boolean): Handler {
   };
 }
 
-const zmpop: Handler = (c, a) => {
-  const nk = parseI64(a[1]!);
+/** What ZMPOP and BZMPOP name: the keys, MIN or MAX, and the count (1 without COUNT). */
+export interface ZmpopArgs {
+  readonly keys: readonly Buffer[];
+  readonly max: boolean;
+  readonly count: number;
+}
+
+/** zmpopGenericCommand's parsing: numkeys at `numkeysAt`, the keys, MIN|MAX, then [COUNT n]. */
+export function parseZmpop(a: readonly Buffer[], numkeysAt: number): ZmpopArgs | Reply {
+  const nk = parseI64(a[numkeysAt]!);
   if (nk === null || nk < 1n) return err('ERR numkeys should be greater than 0');
-  const whereIdx = 2n + nk > BigInt(a.length) ? a.length : 2 + Number(nk);
+  const whereIdx = BigInt(numkeysAt + 1) + nk > BigInt(a.length) ? a.length : numkeysAt + 1 + Number(nk);
   if (whereIdx >= a.length) return err(E_SYNTAX);
   const w = a[whereIdx]!;
   const max = is(w, 'max');
@@ -396,15 +404,24 @@ const zmpop: Handler = (c, a) => {
       count = clamp(n);
     } else return err(E_SYNTAX);
   }
-  if (count === -1) count = 1;
-  for (const key of a.slice(2, whereIdx)) {
+  return { keys: a.slice(numkeysAt + 1, whereIdx), max, count: count === -1 ? 1 : count };
+}
+
+/** Pops from the first non-empty zset of `p.keys`: [key, [[member, score]…]], or the nil array. */
+export function zmpopOf(c: Ctx, p: ZmpopArgs): Reply {
+  for (const key of p.keys) {
     const h = zsetOf(c, key);
     if (h === undefined) continue;
     if (h === WRONG) return WRONGTYPE;
-    const els = popMembers(c, key, h, max, count);
+    const els = popMembers(c, key, h, p.max, p.count);
     return arr([bulk(key), arr(els.map(pair))]);
   }
   return arr(null);
+}
+
+const zmpop: Handler = (c, a) => {
+  const p = parseZmpop(a, 1);
+  return 'keys' in p ? zmpopOf(c, p) : p;
 };
 
 // ---- ZRANDMEMBER / ZSCAN
