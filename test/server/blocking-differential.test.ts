@@ -395,3 +395,24 @@ test('a secondary answers a blocking pop as a Redis replica answers a write', as
   assert.equal(await c.until((d) => d.length >= 3 * ro.length), ro.repeat(3));
   c.end();
 });
+
+test('when the primary steps down its blocked clients are disconnected, unanswered, and pop nothing afterwards', async () => {
+  const p = new Peer(primaryPort);
+  await p.open(1);
+  const c = await rawConnect(primaryPort);
+  try {
+    c.write(cmd('BLPOP', 'parked', '0'));
+    await p.blocked(1);
+    const old = nodes.find((n) => n.node.role() === 'primary')!;
+    await new Promise<void>((resolve, reject) => old.node.switchover(undefined, (e) => (e ? reject(e) : resolve())));
+    assert.equal(await c.closed(), '', 'the blocked client got no reply before its connection closed');
+    const next = await waitFor('a new primary with a lease', WAIT_MS, () => nodes.find((n) => n !== old && n.node.role() === 'primary' && n.node.status().leaseValid));
+    const exec = (...args: string[]): Promise<unknown> =>
+      new Promise((resolve) => next.node.execute([args.map((a) => Buffer.from(a))], (r) => resolve(r[0])));
+    assert.deepEqual(await exec('RPUSH', 'parked', 'x'), { t: 'int', n: 1 });
+    assert.deepEqual(await exec('LLEN', 'parked'), { t: 'int', n: 1 }, 'no pop of the disconnected client took the element');
+  } finally {
+    p.close();
+    c.socket.destroy();
+  }
+});
