@@ -114,6 +114,22 @@ export const limitsSchema = z.strictObject({
   maxUpdateBytes: z.number().int().min(1).max(8 * MiB).default(LIMITS_DEFAULTS.maxUpdateBytes),
 });
 
+export const DIAGNOSTICS_DEFAULTS = {
+  slowlogLogSlowerThanUs: 10_000,
+  slowlogMaxLen: 128,
+  latencyMonitorThresholdMs: 0,
+} as const;
+
+/** SLOWLOG and LATENCY settings of a node's Redis port (Redis's slowlog-log-slower-than, slowlog-max-len, latency-monitor-threshold). */
+export const diagnosticsSchema = z.strictObject({
+  /** A command at least this slow (µs) goes into SLOWLOG; -1 turns the log off, 0 logs every command. */
+  slowlogLogSlowerThanUs: z.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(DIAGNOSTICS_DEFAULTS.slowlogLogSlowerThanUs),
+  /** SLOWLOG entries kept (the oldest go first). */
+  slowlogMaxLen: z.number().int().min(0).max(1_000_000).default(DIAGNOSTICS_DEFAULTS.slowlogMaxLen),
+  /** A command at least this slow (ms) is a LATENCY event; 0 turns the monitor off. */
+  latencyMonitorThresholdMs: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(DIAGNOSTICS_DEFAULTS.latencyMonitorThresholdMs),
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const configSchema = z.strictObject({
@@ -131,6 +147,7 @@ export const configSchema = z.strictObject({
   storage: z.enum(['lmdb', 'memory']).default('lmdb'),
   timing: timingSchema.default(TIMING_DEFAULTS),
   limits: limitsSchema.default(LIMITS_DEFAULTS),
+  diagnostics: diagnosticsSchema.default(DIAGNOSTICS_DEFAULTS),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Clients must AUTH with this password (Redis: requirepass). Unset = no auth. */
   requirePass: z.string().min(1).optional(),

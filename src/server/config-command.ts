@@ -21,7 +21,8 @@ export interface ServerSettings {
 /** Redis's range for `timeout` and `maxclients`. */
 const INT_MAX = 2147483647;
 
-interface Param {
+/** One CONFIG parameter: its value, and how CONFIG SET checks and applies a new one. */
+export interface ConfigParam {
   readonly name: string;
   readonly alias?: string;
   get(): string;
@@ -51,7 +52,7 @@ function intValue(v: string, min: number, max: number): number | string {
 }
 
 /** A parameter understudy fixes: a valid value other than `value` is refused, saying why. */
-function fixed(name: string, value: string, valid: (v: string) => string | null, why: string, alias?: string): Param {
+function fixed(name: string, value: string, valid: (v: string) => string | null, why: string, alias?: string): ConfigParam {
   return {
     name,
     ...(alias !== undefined ? { alias } : {}),
@@ -69,6 +70,8 @@ export interface ConfigOptions {
   readonly maxValueBytes: number;
   /** Further read-only values (e.g. dir), Redis names. */
   readonly extra?: Readonly<Record<string, string>>;
+  /** Further parameters with their own checks (SLOWLOG's and LATENCY's, src/server/diagnostics.ts). */
+  readonly more?: readonly ConfigParam[];
   /** CONFIG RESETSTAT: zero the statistics INFO reports. */
   readonly resetStats: () => void;
   /** After a CONFIG SET changed settings (the server follows what depends on them). */
@@ -76,9 +79,9 @@ export interface ConfigOptions {
 }
 
 /** The parameter table of docs/pubsub.md ("CONFIG"). */
-function params(o: ConfigOptions): Param[] {
+function params(o: ConfigOptions): ConfigParam[] {
   const s = o.settings;
-  const list: Param[] = [
+  const list: ConfigParam[] = [
     {
       name: 'notify-keyspace-events',
       get: () => formatKeyspaceFlags(s.notifyKeyspaceEvents),
@@ -126,6 +129,7 @@ function params(o: ConfigOptions): Param[] {
     { name: 'daemonize', get: () => 'no' },
   ];
   for (const [name, value] of Object.entries(o.extra ?? {})) list.push({ name, get: () => value });
+  list.push(...(o.more ?? []));
   return list;
 }
 
@@ -148,7 +152,7 @@ const CONFIG_HELP = [
 export function configCommand(o: ConfigOptions, argv: readonly Buffer[]): Reply {
   const sub = argv[1]!.toString('latin1').toLowerCase();
   const table = params(o);
-  const find = (name: string): Param | undefined => table.find((p) => p.name === name || p.alias === name);
+  const find = (name: string): ConfigParam | undefined => table.find((p) => p.name === name || p.alias === name);
   switch (sub) {
     case 'get': {
       // Redis 7: several patterns, each a glob over names and aliases; each parameter once.
@@ -169,7 +173,7 @@ export function configCommand(o: ConfigOptions, argv: readonly Buffer[]): Reply 
     case 'set': {
       if (argv.length % 2 !== 0) return err('ERR syntax error');
       const failed = (name: string, why: string): Reply => err(`ERR CONFIG SET failed (possibly related to argument '${name}') - ${why}`);
-      const chosen: Array<{ name: string; param: Param; value: string }> = [];
+      const chosen: Array<{ name: string; param: ConfigParam; value: string }> = [];
       // Redis's order: every name is looked up (unknown, immutable, duplicate) before any value is checked.
       for (let i = 2; i < argv.length; i += 2) {
         const name = argv[i]!.toString('utf8');

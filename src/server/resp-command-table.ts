@@ -34,7 +34,7 @@ function c(
 }
 
 const sub = (parent: string, name: string, arity: number, flags: string[], summary: string, since = '2.4.0'): CommandSpec =>
-  c(`${parent}|${name}`, arity, flags, parent === 'sentinel' ? 'sentinel' : 'connection', summary, since);
+  c(`${parent}|${name}`, arity, flags, parent === 'sentinel' ? 'sentinel' : parent === 'slowlog' || parent === 'latency' ? 'server' : 'connection', summary, since);
 
 /** Commands answered by the RESP server itself rather than by the data executor. */
 export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
@@ -54,6 +54,25 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
     sub('client', 'kill', -3, ['admin', 'noscript', 'loading', 'stale'], 'Terminates open connections.'),
     sub('client', 'unblock', -3, ['admin', 'noscript', 'loading', 'stale'], 'Unblocks a client blocked by a blocking command from a different connection.', '5.0.0'),
     sub('client', 'info', 2, ['noscript', 'loading', 'stale'], 'Returns information about the connection.', '6.2.0'),
+    sub('client', 'pause', -3, ['admin', 'noscript', 'loading', 'stale'], 'Suspends commands processing.', '3.0.0'),
+    sub('client', 'unpause', 2, ['admin', 'noscript', 'loading', 'stale'], 'Resumes processing commands from paused clients.', '6.2.0'),
+    sub('client', 'no-evict', 3, ['admin', 'noscript', 'loading', 'stale'], 'Sets the client eviction mode of the connection.', '7.0.0'),
+    sub('client', 'no-touch', 3, ['noscript', 'loading', 'stale'], 'Controls whether commands sent by the client affect the LRU/LFU of accessed keys.', '7.2.0'),
+    sub('client', 'help', 2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', '5.0.0'),
+  ]),
+  c('monitor', 1, ['admin', 'noscript', 'loading', 'stale'], 'server', 'Listens for all requests received by the server in real-time.'),
+  c('slowlog', -2, [], 'server', 'A container for slow log commands.', '2.2.12', [
+    sub('slowlog', 'get', -2, ['admin', 'loading', 'stale'], 'Returns the slow log\'s entries.', '2.2.12'),
+    sub('slowlog', 'len', 2, ['admin', 'loading', 'stale'], 'Returns the number of entries in the slow log.', '2.2.12'),
+    sub('slowlog', 'reset', 2, ['admin', 'loading', 'stale'], 'Clears all entries from the slow log.', '2.2.12'),
+    sub('slowlog', 'help', 2, ['loading', 'stale'], 'Show helpful text about the different subcommands', '6.2.0'),
+  ]),
+  c('latency', -2, [], 'server', 'A container for latency diagnostics commands.', '2.8.13', [
+    sub('latency', 'latest', 2, ['admin', 'noscript', 'loading', 'stale'], 'Returns the latest latency samples for all events.', '2.8.13'),
+    sub('latency', 'history', 3, ['admin', 'noscript', 'loading', 'stale'], 'Returns timestamp-latency samples for an event.', '2.8.13'),
+    sub('latency', 'reset', -2, ['admin', 'noscript', 'loading', 'stale'], 'Resets the latency data for one or more events.', '2.8.13'),
+    sub('latency', 'doctor', 2, ['admin', 'noscript', 'loading', 'stale'], 'Returns a human-readable latency analysis report.', '2.8.13'),
+    sub('latency', 'help', 2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', '2.8.13'),
   ]),
   c('info', -1, ['loading', 'stale', 'sentinel'], 'server', 'Returns information and statistics about the server.'),
   c('role', 1, ['noscript', 'loading', 'stale', 'fast', 'sentinel'], 'server', 'Returns the replication role.', '2.8.12'),
@@ -121,6 +140,19 @@ export class CommandTable {
 
   get(name: string): CommandSpec | undefined {
     return this.byName.get(name.toLowerCase());
+  }
+
+  /** The spec that governs this call: its subcommand's when it has one ("client|kill"), else the command's. */
+  specOf(argv: readonly Buffer[]): CommandSpec | undefined {
+    const spec = this.get(argv[0]!.toString('latin1'));
+    if (!spec?.subcommands || argv.length < 2) return spec;
+    const name = `${spec.name}|${argv[1]!.toString('latin1').toLowerCase()}`;
+    return spec.subcommands.find((s) => s.name === name) ?? spec;
+  }
+
+  /** Whether this call's command (or subcommand) carries one of `flags`. */
+  hasFlag(argv: readonly Buffer[], ...flags: readonly string[]): boolean {
+    return this.specOf(argv)?.flags.some((f) => flags.includes(f)) ?? false;
   }
 
   all(): CommandSpec[] {

@@ -12,9 +12,10 @@ import { PubSubRegistry } from './pubsub.ts';
 import { configCommand, type ConfigOptions } from './config-command.ts';
 import { clientUnblock, type BlockingRegistry } from './blocking.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
+import { CLIENT_HELP, clientFlags, clientKill, clientPause, clientType, onOff, type ClientAdminHost } from './client-admin.ts';
 
 /** What the handlers need from the server beyond one connection. */
-export interface HandlerHost {
+export interface HandlerHost extends ClientAdminHost {
   readonly mode: 'data' | 'sentinel';
   readonly node: NodeHandle;
   readonly requirePass: string | undefined;
@@ -62,7 +63,7 @@ function validName(s: Buffer): boolean {
 /** One CLIENT LIST / CLIENT INFO line, Redis's fields in Redis's order (those that apply). */
 export function clientLine(c: Connection): string {
   const now = Date.now();
-  const flags = (c.multi ? 'x' : '') + (c.isBlocked ? 'b' : '') + (PubSubRegistry.subscribed(c) ? 'P' : '') || 'N';
+  const flags = clientFlags(c);
   return (
     `id=${c.id} addr=${c.addr} laddr=${c.laddr} fd=-1 name=${c.name} age=${Math.floor((now - c.createdAtMs) / 1000)} ` +
     `idle=${Math.floor((now - c.lastActiveMs) / 1000)} flags=${flags} db=0 sub=${c.channels.size} psub=${c.patterns.size} ssub=${c.shardChannels.size} ` +
@@ -223,13 +224,13 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
         return done(verbatim(clientLine(c) + '\n'));
       case 'list': {
         let ids: Set<number> | null = null;
+        let type: string | null = null;
         for (let i = 2; i < argv.length; i++) {
           const opt = lower(argv[i]);
           if (opt === 'type' && i + 1 < argv.length) {
-            const type = lower(argv[++i]);
+            type = lower(argv[++i]);
             if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type))
               return done(err(`ERR Unknown client type '${str(argv[i])}'`));
-            if (type !== 'normal' && type !== 'pubsub') ids = new Set();
           } else if (opt === 'id' && i + 1 < argv.length) {
             ids ??= new Set();
             for (i++; i < argv.length; i++) {
@@ -242,7 +243,8 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
           }
         }
         let text = '';
-        for (const other of host.clients()) if (!ids || ids.has(other.id)) text += clientLine(other) + '\n';
+        for (const other of host.clients())
+          if ((!ids || ids.has(other.id)) && (type === null || clientType(other) === type)) text += clientLine(other) + '\n';
         return done(verbatim(text));
       }
       case 'kill':
@@ -250,6 +252,17 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
       case 'unblock':
         if (argv.length > 4) return done(err(`ERR unknown subcommand or wrong number of arguments for '${str(argv[1])}'. Try CLIENT HELP.`));
         return done(clientUnblock(host.blocking, argv));
+      case 'pause':
+        return done(clientPause(host, argv));
+      case 'unpause':
+        host.unpause();
+        return done(OK);
+      case 'no-evict':
+        return done(onOff(argv, (on) => (c.noEvict = on)));
+      case 'no-touch':
+        return done(onOff(argv, (on) => (c.noTouch = on)));
+      case 'help':
+        return done(arr(CLIENT_HELP.map(simple)));
       default:
         return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CLIENT HELP.`));
     }
@@ -339,51 +352,3 @@ function subOrCommand(table: CommandTable, name: string): CommandSpec | undefine
   return table.get(name.slice(0, bar))?.subcommands?.find((s) => s.name === name);
 }
 
-/** CLIENT KILL addr (old form: OK or error) and CLIENT KILL ID id | ADDR addr | LADDR addr | SKIPME yes/no (count). */
-function clientKill(host: HandlerHost, self: Connection, argv: readonly Buffer[]): Reply {
-  if (argv.length === 3) {
-    const addr = str(argv[2]);
-    for (const other of host.clients()) {
-      if (other.addr !== addr) continue;
-      kill(self, other);
-      return OK;
-    }
-    return err('ERR No such client');
-  }
-  if ((argv.length - 2) % 2 !== 0) return SYNTAX;
-  let id: number | null = null;
-  let addr: string | null = null;
-  let laddr: string | null = null;
-  let skipme = true;
-  for (let i = 2; i < argv.length; i += 2) {
-    const opt = lower(argv[i]);
-    const v = argv[i + 1]!;
-    if (opt === 'id') {
-      const n = parseInteger(v);
-      if (n === null || n <= 0n) return err('ERR client-id should be greater than 0');
-      id = Number(n); // ids past 2^53 match no client either way
-    } else if (opt === 'addr') addr = str(v);
-    else if (opt === 'laddr') laddr = str(v);
-    else if (opt === 'skipme') {
-      const yn = lower(v);
-      if (yn !== 'yes' && yn !== 'no') return SYNTAX;
-      skipme = yn === 'yes';
-    } else return SYNTAX;
-  }
-  let killed = 0;
-  for (const other of [...host.clients()]) {
-    if (id !== null && other.id !== id) continue;
-    if (addr !== null && other.addr !== addr) continue;
-    if (laddr !== null && other.laddr !== laddr) continue;
-    if (skipme && other === self) continue;
-    kill(self, other);
-    killed++;
-  }
-  return int(killed);
-}
-
-function kill(self: Connection, other: Connection): void {
-  // Killing oneself closes after this reply is written, as Redis does; others go at once.
-  if (other === self) self.closeAfterReplies();
-  else other.destroy();
-}

@@ -16,6 +16,7 @@ import type { RespParser } from '../resp/parser.ts';
 import type { RespLimits } from './resp-limits.ts';
 import { PubSubRegistry } from './pubsub.ts';
 import type { BlockingRegistry } from './blocking.ts';
+import type { ClientPause } from './client-pause.ts';
 
 export type Proto = 2 | 3;
 
@@ -47,6 +48,16 @@ export interface ServerContext {
   dropSubscriptions(conn: Connection): void;
   /** Blocking pops (BLPOP…) outside MULTI wait here; absent on the sentinel port. */
   readonly blocking?: BlockingRegistry;
+  /** CLIENT PAUSE's state: commands it holds wait in their connection until it ends. */
+  readonly pause: ClientPause;
+  /** A command starts to run (it was not refused): MONITOR shows it. */
+  started(conn: Connection, argv: readonly Buffer[]): void;
+  /** A command ran for this long: SLOWLOG and LATENCY see it (a transaction is timed as its EXEC). */
+  ran(conn: Connection, argv: readonly Buffer[], durationUs: number): void;
+  /** A batch of data commands is about to run on the node: notes the keys they access (OBJECT IDLETIME). */
+  accessed(conn: Connection, cmds: readonly Buffer[][]): void;
+  /** Rewrites what the node answers for the server (OBJECT IDLETIME) and maps its replies back. */
+  forNode(cmds: Buffer[][]): { cmds: Buffer[][]; replies: (replies: Reply[]) => Reply[] } | null;
 }
 
 interface Slot {
@@ -70,6 +81,10 @@ const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'un
 const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 /** Commands refused inside MULTI: their replies are pushes, or (SENTINEL FAILOVER) they wait on the cluster. */
 const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'sentinel']);
+/** Command flags that make a command part of what a CLIENT PAUSE WRITE holds (Redis's is_may_replicate_command). */
+const MAY_WRITE_FLAGS = ['write', 'may_replicate'];
+/** Command flags of commands that touch the keyspace, which a MONITOR client may not send (Redis: a replica's rule). */
+const KEYSPACE_FLAGS = ['write', 'may_replicate', 'readonly'];
 
 export function arityError(name: string): Reply {
   return err(`ERR wrong number of arguments for '${name}' command`);
@@ -96,6 +111,16 @@ export class Connection {
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
   readonly shardChannels = new Set<string>();
+  /** MONITOR: every command the server runs is streamed to this connection. */
+  monitoring = false;
+  /** CLIENT NO-EVICT: kept and shown; no client is ever evicted here (there is no maxmemory-clients). */
+  noEvict = false;
+  /** CLIENT NO-TOUCH: this client's commands leave keys' access times alone (TOUCH excepted). */
+  noTouch = false;
+  /** True while EXEC runs its queued connection-level commands (Redis: CLIENT_DENY_BLOCKING). */
+  inExec = false;
+  /** Commands held by CLIENT PAUSE (the first one paused and every one after it), in arrival order. */
+  private pauseHeld: Array<{ name: string; argv: Buffer[]; done: Done }> = [];
   /** Node commands sent and not yet answered, by sequence number (for WAIT's ordering). */
   private execSeq = 0;
   private readonly pendingExecs = new Set<number>();
@@ -128,6 +153,8 @@ export class Connection {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.closing = true;
+      this.pauseHeld = [];
+      ctx.pause.forget(this);
       ctx.unwatchAll(this);
       ctx.dropSubscriptions(this);
       ctx.removeConnection(this);
@@ -141,6 +168,11 @@ export class Connection {
   /** In a blocking command (CLIENT LIST flag b). */
   get isBlocked(): boolean {
     return this.held !== null;
+  }
+
+  /** Whether CLIENT PAUSE holds commands of this connection. */
+  get isHeld(): boolean {
+    return this.pauseHeld.length > 0;
   }
 
   get pendingReplies(): number {
@@ -169,6 +201,13 @@ export class Connection {
   deliver(items: readonly Reply[]): void {
     if (this.closing) return;
     this.slots.push({ buf: encodePush(items, this.proto), close: false });
+    this.scheduleFlush();
+  }
+
+  /** Sends a status line (a MONITOR feed) after any replies already queued. */
+  deliverStatus(line: string): void {
+    if (this.closing) return;
+    this.slots.push({ buf: encodeReply({ t: 'simple', s: line }, this.proto), close: false });
     this.scheduleFlush();
   }
 
@@ -301,6 +340,12 @@ export class Connection {
    * subscribed context, then MULTI queueing. Any refusal inside MULTI makes the EXEC abort.
    */
   private run(name: string, argv: Buffer[], done: Done): void {
+    // A held client runs nothing, not even a refusal, until its held commands have run (Redis
+    // stops reading a postponed client).
+    if (this.pauseHeld.length > 0) {
+      this.pauseHeld.push({ name, argv, done });
+      return;
+    }
     const refuse = (r: Reply): void => {
       if (name === 'exec' && r.t === 'error') {
         // Redis (execCommandAbort): a refused EXEC discards the transaction and says why.
@@ -328,8 +373,37 @@ export class Connection {
           err(`ERR Can't execute '${sub?.name ?? name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`),
         );
     }
+    if (this.monitoring && this.ctx.table.hasFlag(argv, ...KEYSPACE_FLAGS)) return refuse(err("ERR Replica can't interact with the keyspace"));
+    // A MONITOR client is exempt from pauses, as Redis's replicas are.
+    if (!this.monitoring && this.ctx.pause.holds(this.mayWrite(name, argv))) {
+      this.pauseHeld.push({ name, argv, done });
+      this.ctx.pause.hold(this);
+      return;
+    }
     if (this.multi && !MULTI_CONTROL.has(name)) return done(this.enqueue(name, argv));
-    this.execOne(name, argv, done);
+    if (name === 'exec' && this.multi && !this.multi.dirty && !this.watchDirty) {
+      // MONITOR shows the commands an EXEC runs, in order, then the EXEC (Redis feeds each after it runs).
+      for (const q of this.multi.queue) this.ctx.started(this, q);
+    }
+    this.ctx.started(this, argv);
+    const startNs = process.hrtime.bigint();
+    this.execOne(name, argv, (out, opts) => {
+      this.ctx.ran(this, argv, Number((process.hrtime.bigint() - startNs) / 1000n));
+      done(out, opts);
+    });
+  }
+
+  /** The pause is over: runs the held commands in order (a new pause may hold them again). */
+  resumeHeld(): void {
+    const held = this.pauseHeld;
+    this.pauseHeld = [];
+    for (const h of held) this.run(h.name, h.argv, h.done);
+  }
+
+  /** Redis's is_may_replicate_command: a write, or an EXEC whose queue holds one. */
+  private mayWrite(name: string, argv: readonly Buffer[]): boolean {
+    if (name === 'exec' && this.multi) return this.multi.queue.some((q) => this.ctx.table.hasFlag(q, ...MAY_WRITE_FLAGS));
+    return this.ctx.table.hasFlag(argv, ...MAY_WRITE_FLAGS);
   }
 
   /** MULTI: validate now (errors abort the EXEC, as in Redis), run at EXEC. */
@@ -413,9 +487,12 @@ export class Connection {
   executeOnNode(cmds: Buffer[][], cb: (replies: Reply[]) => void): void {
     // WATCH bookkeeping costs nothing while nobody watches.
     if (this.ctx.hasWatchers()) this.touchWrittenKeys(cmds);
+    this.ctx.accessed(this, cmds);
     const seq = ++this.execSeq;
     this.pendingExecs.add(seq);
-    this.ctx.node.execute(cmds, (replies) => {
+    const rewritten = this.ctx.forNode(cmds);
+    this.ctx.node.execute(rewritten?.cmds ?? cmds, (nodeReplies) => {
+      const replies = rewritten ? rewritten.replies(nodeReplies) : nodeReplies;
       assert(replies.length === cmds.length, () => `node answered ${replies.length} replies to ${cmds.length} commands`);
       this.lastLsn = Math.max(this.lastLsn, this.ctx.node.lastLsn());
       this.pendingExecs.delete(seq);
@@ -496,12 +573,14 @@ export class Connection {
           const argv = m.queue[i]!;
           let sync = true;
           let answered = false;
+          this.inExec = true;
           this.execOne(argv[0]!.toString('latin1').toLowerCase(), argv, (out) => {
             results[i] = isReply(out) ? out : err('ERR Command not allowed inside a transaction');
             answered = true;
             if (!sync) step();
           });
           sync = false;
+          this.inExec = false;
           if (!answered) return;
         }
         done(arr(results));
@@ -523,6 +602,9 @@ export class Connection {
     this.multi = null;
     this.ctx.unwatchAll(this);
     this.ctx.dropSubscriptions(this);
+    this.monitoring = false;
+    this.noEvict = false;
+    this.noTouch = false;
     this.proto = 2;
     this.name = '';
     this.authed = this.ctx.requirePass === undefined;

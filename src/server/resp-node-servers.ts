@@ -51,6 +51,7 @@ export async function startClientServers(node: NodeHandle, config: Config, logge
     limits,
     extraHandlers: service.handlers('data'),
     configParams: { dir: config.dataDir },
+    diagnostics: config.diagnostics,
     ...(config.requirePass !== undefined ? { requirePass: config.requirePass } : {}),
     ...(logger ? { logger } : {}),
   });

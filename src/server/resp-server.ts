@@ -21,6 +21,8 @@ import type { InfoContext } from './resp-info.ts';
 import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
 import { PubSubRegistry } from './pubsub.ts';
 import type { ConfigOptions, ServerSettings } from './config-command.ts';
+import { ClientPause } from './client-pause.ts';
+import { Diagnostics, type DiagnosticsSettings } from './diagnostics.ts';
 
 export interface RespServerOptions {
   readonly node: NodeHandle;
@@ -43,6 +45,8 @@ export interface RespServerOptions {
   readonly configParams?: Readonly<Record<string, string>>;
   /** Close every client when the node stops being primary. Default: true in data mode. */
   readonly closeClientsOnDemotion?: boolean;
+  /** SLOWLOG and LATENCY thresholds (Redis's defaults when left out). */
+  readonly diagnostics?: Partial<DiagnosticsSettings>;
   readonly logger?: Logger;
 }
 
@@ -67,6 +71,9 @@ export class RespServer {
   private readonly stats = { commandsProcessed: 0, connectionsReceived: 0, rejectedConnections: 0 };
   private readonly ctx: ServerContext;
   private readonly blocking: BlockingRegistry | undefined;
+  /** MONITOR, SLOWLOG, LATENCY and key access times of this server's clients. */
+  readonly diagnostics: Diagnostics;
+  private readonly pause = new ClientPause();
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private listeningPort = 0;
@@ -88,6 +95,7 @@ export class RespServer {
     const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
     this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node) : undefined;
     const blocking = this.blocking;
+    this.diagnostics = new Diagnostics(table, opts.diagnostics);
     const host: HandlerHost = {
       ...(blocking ? { blocking } : {}),
       mode: this.mode,
@@ -98,8 +106,11 @@ export class RespServer {
       clients: () => this.conns,
       infoContext: () => this.infoContext(),
       configOptions: () => this.configOptions(),
+      pause: (mode, endMs) => this.pause.pause(mode, endMs),
+      unpause: () => this.pause.unpause(),
     };
     const handlers = connectionHandlers(host);
+    for (const [name, h] of this.diagnostics.handlers()) handlers.set(name, h);
     if (this.mode === 'sentinel') {
       // A Sentinel answers only discovery, pub/sub and connection housekeeping.
       for (const name of [...handlers.keys()])
@@ -129,9 +140,15 @@ export class RespServer {
       removeConnection: (conn) => {
         self.conns.delete(conn);
         blocking?.drop(conn);
+        self.diagnostics.monitors.remove(conn);
       },
       dropSubscriptions: (conn) => self.pubsub.dropAll(conn),
       ...(blocking ? { blocking } : {}),
+      pause: this.pause,
+      started: (conn, argv) => this.diagnostics.started(conn, argv),
+      ran: (conn, argv, durationUs) => this.diagnostics.ran(conn, argv, durationUs),
+      accessed: (conn, cmds) => this.diagnostics.access.accessed(cmds, conn.noTouch),
+      forNode: (cmds) => this.diagnostics.access.forNode(cmds),
     };
     this.server = createServer((socket) => this.accept(socket));
     this.server.maxConnections = hardConnectionLimit(this.limits.maxClients);
@@ -185,6 +202,7 @@ export class RespServer {
     clearInterval(this.idleTimer);
     this.node.off('role', this.onRole);
     this.node.off('publish', this.onPeerPublish);
+    this.pause.stop();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.closeAllClients('server closing');
@@ -260,6 +278,7 @@ export class RespServer {
       bind: this.opts.host ?? '127.0.0.1',
       maxValueBytes: this.limits.maxValueBytes,
       ...(this.opts.configParams ? { extra: this.opts.configParams } : {}),
+      more: this.diagnostics.configParams(),
       // The hard stop follows maxclients, well above the polite refusal.
       changed: () => (this.server.maxConnections = hardConnectionLimit(this.settings.maxClients)),
       resetStats: () => {
