@@ -160,3 +160,28 @@ test('SLOWLOG keeps a slow command as Redis shapes an entry; LATENCY records it 
   assert.match(lat, /The system is slow to execute Redis code paths/);
   conn.end();
 });
+
+test('OBJECT IDLETIME grows while nobody names the key; a CLIENT NO-TOUCH client\'s GET leaves it, a plain GET resets it', async () => {
+  const conn = await rawConnect(server.port);
+  const ask = async (script: string): Promise<string> => {
+    const before = conn.received().length;
+    conn.write(script);
+    await conn.until((d) => d.length > before && d.endsWith('\r\n'), script);
+    return conn.received().toString('latin1').slice(before);
+  };
+  assert.equal(await ask(c('SET', 'idle:k', 'v')), '+OK\r\n');
+  assert.equal(await ask(c('OBJECT', 'IDLETIME', 'idle:nokey')), '$-1\r\n');
+  const deadline = Date.now() + WAIT_MS;
+  while ((await ask(c('OBJECT', 'IDLETIME', 'idle:k'))) === ':0\r\n') {
+    assert.ok(Date.now() < deadline, 'idle time never grew');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const touchless = await rawConnect(server.port);
+  touchless.write(c('CLIENT', 'NO-TOUCH', 'on') + c('GET', 'idle:k') + c('TYPE', 'idle:k'));
+  await touchless.until((d) => d.endsWith('+string\r\n'));
+  touchless.end();
+  assert.notEqual(await ask(c('OBJECT', 'IDLETIME', 'idle:k')), ':0\r\n');
+  assert.equal(await ask(c('GET', 'idle:k')), '$1\r\nv\r\n');
+  assert.equal(await ask(c('OBJECT', 'IDLETIME', 'idle:k')), ':0\r\n');
+  conn.end();
+});
