@@ -12,7 +12,7 @@ import { PubSubRegistry } from './pubsub.ts';
 import { configCommand, type ConfigOptions } from './config-command.ts';
 import { clientUnblock, type BlockingRegistry } from './blocking.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
-import { CLIENT_HELP, clientFlags, clientKill, clientPause, clientType, onOff, type ClientAdminHost } from './client-admin.ts';
+import { CLIENT_HELP, CLIENT_TYPES, clientFlags, clientKill, clientPause, clientType, onOff, type ClientAdminHost } from './client-admin.ts';
 
 /** What the handlers need from the server beyond one connection. */
 export interface HandlerHost extends ClientAdminHost {
@@ -229,7 +229,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
           const opt = lower(argv[i]);
           if (opt === 'type' && i + 1 < argv.length) {
             type = lower(argv[++i]);
-            if (!['normal', 'master', 'replica', 'slave', 'pubsub'].includes(type))
+            if (!(CLIENT_TYPES as readonly string[]).includes(type))
               return done(err(`ERR Unknown client type '${str(argv[i])}'`));
           } else if (opt === 'id' && i + 1 < argv.length) {
             ids ??= new Set();
@@ -244,7 +244,7 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
         }
         let text = '';
         for (const other of host.clients())
-          if ((!ids || ids.has(other.id)) && (type === null || clientType(other) === type)) text += clientLine(other) + '\n';
+          if ((!ids || ids.has(other.id)) && (type === null || clientType(other) === (type === 'slave' ? 'replica' : type))) text += clientLine(other) + '\n';
         return done(verbatim(text));
       }
       case 'kill':

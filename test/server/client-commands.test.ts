@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { RespServer } from '../../src/server/resp-server.ts';
 import type { Connection } from '../../src/server/resp-connection.ts';
 import { SingleNodeHarness } from './single-node.ts';
-import { cmd as c, rawConnect, WAIT_MS } from './raw-client.ts';
+import { cmd as c, rawConnect, WAIT_MS, type RawConn } from './raw-client.ts';
 
 let server: RespServer;
 
@@ -36,6 +36,14 @@ async function serverSide(localPort: number): Promise<Connection> {
   const find = (): Connection | undefined => [...server.connections()].find((x) => x.addr.endsWith(`:${localPort}`));
   await eventually(() => find() !== undefined, `the server to accept port ${localPort}`);
   return find()!;
+}
+
+/** Sends a command whose reply is one line and answers that reply. */
+async function askOn(conn: RawConn, script: string): Promise<string> {
+  const before = conn.received().length;
+  conn.write(script);
+  await conn.until((d) => d.length > before && d.endsWith('\r\n'), script);
+  return conn.received().toString('latin1').slice(before);
 }
 
 async function one(port: number, script: string, until: (d: string) => boolean): Promise<string> {
@@ -103,12 +111,7 @@ test('CLIENT KILL by ID, ADDR, LADDR, TYPE, USER and MAXAGE counts and closes th
   const victims = await Promise.all([1, 2, 3].map(() => rawConnect(server.port)));
   const sides = await Promise.all(victims.map((v) => serverSide(v.socket.localPort!)));
   const admin = await rawConnect(server.port);
-  const ask = async (script: string): Promise<string> => {
-    const before = admin.received().length;
-    admin.write(script);
-    await admin.until((d) => d.length > before && d.endsWith('\r\n'), script);
-    return admin.received().toString('latin1').slice(before);
-  };
+  const ask = (script: string): Promise<string> => askOn(admin, script);
   assert.equal(await ask(c('CLIENT', 'KILL', 'ID', String(sides[0]!.id))), ':1\r\n');
   await victims[0]!.closed();
   assert.equal(await ask(c('CLIENT', 'KILL', 'ADDR', sides[1]!.addr, 'TYPE', 'pubsub')), ':0\r\n');
@@ -163,12 +166,7 @@ test('SLOWLOG keeps a slow command as Redis shapes an entry; LATENCY records it 
 
 test('OBJECT IDLETIME grows while nobody names the key; a CLIENT NO-TOUCH client\'s GET leaves it, a plain GET resets it', async () => {
   const conn = await rawConnect(server.port);
-  const ask = async (script: string): Promise<string> => {
-    const before = conn.received().length;
-    conn.write(script);
-    await conn.until((d) => d.length > before && d.endsWith('\r\n'), script);
-    return conn.received().toString('latin1').slice(before);
-  };
+  const ask = (script: string): Promise<string> => askOn(conn, script);
   assert.equal(await ask(c('SET', 'idle:k', 'v')), '+OK\r\n');
   assert.equal(await ask(c('OBJECT', 'IDLETIME', 'idle:nokey')), '$-1\r\n');
   const deadline = Date.now() + WAIT_MS;
