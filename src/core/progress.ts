@@ -31,9 +31,16 @@ export interface Progress {
   regionQueue: Array<{ region: number; after: RegionCursor | undefined; atLsn: Lsn; first: boolean; seq: number }>;
   /** Regions it has resynced (for the failover report). */
   regionsResynced: number;
-  /** The incarnation its acknowledgements and reports came from (0: none heard yet). */
+  /** The incarnation its acknowledgements and reports came from (NONE_HEARD: none yet). */
   incarnation: number;
 }
+
+/**
+ * No report heard yet in this epoch. Not 0: 0 is a real incarnation (a member initialised for a
+ * new cluster, or a hard state of format 1), and a node that later lost data reports 1 or more,
+ * which must read as lost data, never as a first report that keeps what was counted for it.
+ */
+export const NONE_HEARD = -1;
 
 /** A secondary the primary has heard nothing from yet in its epoch: probe from the end of its log. */
 export function newProgress(id: NodeId, kind: 'data' | 'witness', nextLsn: Lsn, nowMs: number): Progress {
@@ -55,7 +62,7 @@ export function newProgress(id: NodeId, kind: 'data' | 'witness', nextLsn: Lsn, 
     catchingUpAfter: null,
     regionQueue: [],
     regionsResynced: 0,
-    incarnation: 0,
+    incarnation: NONE_HEARD,
   };
 }
 
@@ -70,7 +77,7 @@ export function newProgress(id: NodeId, kind: 'data' | 'witness', nextLsn: Lsn, 
  */
 export function incarnationVerdict(p: Progress, incarnation: number): 'same' | 'first' | 'lost-data' | 'stale' {
   if (incarnation === p.incarnation) return 'same';
-  if (p.incarnation === 0) return 'first';
+  if (p.incarnation === NONE_HEARD) return 'first';
   return incarnation > p.incarnation ? 'lost-data' : 'stale';
 }
 

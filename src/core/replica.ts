@@ -360,7 +360,7 @@ export class Replica {
       resyncRegions: p.resyncRegions?.size ?? 0,
       waived: p.resyncRegions !== null || p.mode === 'resync' || p.catchingUpAfter !== null,
       mode: p.mode,
-      incarnation: p.incarnation,
+      incarnation: Math.max(0, p.incarnation), // NONE_HEARD shows as 0, as the status has always said
     }));
   }
   get nowMs(): number {

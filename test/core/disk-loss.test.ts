@@ -42,3 +42,12 @@ test('incarnations: the first heard is taken, a higher one means lost data and r
   assert.deepEqual([p.incarnation, p.matchLsn, p.nextLsn, p.mode], [101, 0, 11, 'probe']);
   assert.equal(p.inDest, true, 'dest is left by the replica, by the majority rule');
 });
+
+test('incarnation 0 is a real incarnation (an initialised member, a format-1 hard state): 1 after it is lost data, not a first report', () => {
+  const p = newProgress('n2', 'data', 11, 0);
+  assert.equal(incarnationVerdict(p, 0), 'first');
+  p.incarnation = 0;
+  p.matchLsn = 10;
+  assert.equal(incarnationVerdict(p, 0), 'same');
+  assert.equal(incarnationVerdict(p, 1), 'lost-data');
+});
