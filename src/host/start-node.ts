@@ -8,6 +8,7 @@
 // on a witness).
 import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import type { Config } from '../config/schema.ts';
 import { coreConfigOf } from '../config/core-config.ts';
 import { isWriteCommand } from '../core/kv/command-table.ts';
@@ -24,6 +25,7 @@ import { LmdbStorage } from '../storage/lmdb-storage.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { StorageArea } from '../storage/storage-area.ts';
 import { FsDisk } from './fs-disk.ts';
+import { dataDirEmpty } from './init-data-dir.ts';
 import { PeerTransport } from './peer-transport.ts';
 import { createRealClock } from './real-clock.ts';
 
@@ -116,6 +118,13 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
   const disk = new FsDisk();
   const dir = config.dataDir;
 
+  // storage: memory — the storage area does not outlive the process, and the log alone cannot
+  // bring it back (its records are cleared once applied everywhere, claim 4). So a restarted
+  // node starts as one whose disk was replaced: its old log is dropped and it is refilled from
+  // the others (src/core/disk-loss.ts); when every node restarts, the cluster starts empty, as
+  // Redis does without persistence. Its vote (the hard state) is kept, which only helps.
+  const memoryRestart = self.kind === 'data' && config.storage === 'memory' && !dataDirEmpty(join(dir, 'log'));
+  if (memoryRestart) await rm(join(dir, 'log'), { recursive: true, force: true });
   await cb2p<void>((cb) => disk.mkdirp(join(dir, 'log'), cb));
   const [log, report] = await new Promise<[UpdateLog, RecoveryReport]>((resolve, reject) =>
     UpdateLog.open(disk, join(dir, 'log'), { repair: options.repairLog ?? false }, (err, l, r) => (err || !l || !r ? reject(err ?? new Error('no log')) : resolve([l, r]))),
@@ -164,6 +173,7 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
             log,
             hardState,
             storage,
+            dataLost: memoryRestart,
             defer: setImmediate,
           },
           members: memberInfos(config),
@@ -219,7 +229,7 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
     if (lost) {
       logger.warn(
         { code: 'DATA_LOST', incarnation: node.status().incarnation },
-        'this node starts without all of its data (an empty data directory, or a log tail cut): it asks the other voters where they stand ' +
+        'this node starts without all of its data (an empty data directory, a log tail cut, or a memory storage area restarted): it asks the other voters where they stand ' +
           'and serves no reads until refilled',
       );
     }

@@ -28,6 +28,8 @@ export interface DriverOptions {
   readonly hardState: HardStateFile;
   /** null for a witness. */
   readonly storage: StorageArea | null;
+  /** The host knows this node lost what it held (a memory storage area after a restart). */
+  readonly dataLost?: boolean;
   /** Runs fn soon, after the current input burst (setImmediate in production). */
   readonly defer: (fn: () => void) => void;
   readonly tickMs?: number;
@@ -101,7 +103,7 @@ export class Driver {
       // No hard state (a new node, or an emptied data directory), or records cut from the log that
       // it may have acknowledged: it lost data (src/core/disk-loss.ts). A higher incarnation tells
       // the primary that its earlier acknowledgements are void; it is durable before anything leaves.
-      const lost = o.hardState.missing || cut;
+      const lost = o.hardState.missing || cut || o.dataLost === true;
       const hs = lost ? { ...found, incarnation: Math.max(found.incarnation + 1, o.clock.wallMs()), lostData: true } : found;
       const s = o.storage;
       const rec = {

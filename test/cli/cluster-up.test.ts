@@ -430,8 +430,8 @@ test('cluster up refuses to start over a running cluster: its ports (named), or 
 const SIGTERM_ROUNDS = 3;
 
 test('SIGTERM to every node at once, repeated: each stops cleanly (exit code 0) within the bound, whatever its peers are doing, and is restarted', { timeout: TEST_TIMEOUT_MS * 2 }, async () => {
-  // LMDB storage: with memory storage a restart of every node leaves every storage area empty,
-  // and no node with an empty one may stand for election (a different matter from stopping).
+  // LMDB storage: with memory storage a restart of every node starts an empty cluster, which
+  // would test the refill of lost data rather than stopping.
   const c = await launch(3, ['--log-level', 'warn', '--storage', 'lmdb']);
   const seen: number[] = [];
   try {
