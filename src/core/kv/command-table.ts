@@ -4,7 +4,7 @@
 // command touches (regions), and the server can answer COMMAND INFO / COUNT / DOCS from it.
 
 export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast' | 'noscript' | 'blocking';
-export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set';
+export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set' | 'bitmap' | 'hyperloglog';
 
 export interface CommandSpec {
   /** Lower-case name, as Redis reports it. */
@@ -215,6 +215,14 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('zdiff', -3, R, NONE, Z_R_SLOW, 'sorted_set', '6.2.0', 'Subtract multiple sorted sets'),
   spec('zdiffstore', -4, WD, ONE, Z_W_SLOW, 'sorted_set', '6.2.0', 'Subtract multiple sorted sets and store the resulting sorted set in a new key'),
   spec('zscan', -3, R, ONE, Z_R_SLOW, 'sorted_set', '2.8.0', 'Incrementally iterate sorted sets elements and associated scores'),
+  // ---- bitmaps (bitmap-commands.ts) and HyperLogLog (hll-commands.ts)
+  spec('setbit', 4, WD, ONE, ['@write', '@bitmap', '@slow'], 'bitmap', '2.2.0', 'Sets or clears the bit at offset in the string value stored at key'),
+  spec('getbit', 3, RF, ONE, ['@read', '@bitmap', '@fast'], 'bitmap', '2.2.0', 'Returns the bit value at offset in the string value stored at key'),
+  spec('bitcount', -2, R, ONE, ['@read', '@bitmap', '@slow'], 'bitmap', '2.6.0', 'Count set bits in a string'),
+  spec('bitpos', -3, R, ONE, ['@read', '@bitmap', '@slow'], 'bitmap', '2.8.7', 'Find first bit set or clear in a string'),
+  spec('bitop', -4, WD, [2, -1, 1], ['@write', '@bitmap', '@slow'], 'bitmap', '2.6.0', 'Perform bitwise operations between strings'),
+  spec('bitfield', -2, WD, ONE, ['@write', '@bitmap', '@slow'], 'bitmap', '3.2.0', 'Perform arbitrary bitfield integer operations on strings'),
+  spec('bitfield_ro', -2, RF, ONE, ['@read', '@bitmap', '@fast'], 'bitmap', '6.0.0', 'Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD'),
 ];
 
 /** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */

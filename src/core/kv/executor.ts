@@ -30,6 +30,7 @@ import { BLOCKING_HANDLERS } from './blocking-commands.ts';
 import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
 import { COMBINE_HANDLERS } from './zset-combine.ts';
+import { BITMAP_HANDLERS } from './bitmap-commands.ts';
 import { ZSET_HANDLERS } from './zset-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 
@@ -713,6 +714,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...ZSET_HANDLERS,
   ...COMBINE_HANDLERS,
   ...BLOCKING_HANDLERS,
+  ...BITMAP_HANDLERS,
 ]);
 
 /**
