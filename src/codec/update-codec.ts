@@ -21,6 +21,10 @@
 //             u8 tag 5 elem del:  bytes key, u8 type, bytes elem
 //           (type: 1 hash, 2 list, 3 set, 4 zset; tags 3-5 came with collections, format 1
 //           still: every older record decodes as before)
+// Update, format 2 (written only when the update carries keyspace notifications): format 1's
+// fields, then
+//   varint  event count, then per event: u8 event code (KEY_EVENT_NAMES), varint op index
+// (an update without events is still written as format 1, so those bytes never changed).
 // where `bytes` is a varint length followed by that many raw bytes, and
 // `varint` is unsigned LEB128 of a safe integer (at most 8 bytes, minimal).
 //
@@ -33,10 +37,13 @@
 import { assert } from '../lib/assert.ts';
 import { UnderstudyError } from '../errors.ts';
 import { stringEntry, TYPE_BY_CODE, TYPE_CODE } from '../core/collections.ts';
-import type { CollectionType, EpochStart, NodeId, Op, RegionItem, Update, UpdateKind } from '../core/types.ts';
+import type { CollectionType, EpochStart, KeyEvent, NodeId, Op, RegionItem, Update, UpdateKind } from '../core/types.ts';
+import { KEY_EVENT_CODE, KEY_EVENT_NAMES } from '../core/kv/key-events.ts';
 
 /** The leading format byte of an encoded Update; bump it when the layout changes. */
 export const UPDATE_FORMAT_VERSION = 1;
+/** The format byte of an update that carries keyspace notifications (format 1 + an event list). */
+export const UPDATE_FORMAT_WITH_EVENTS = 2;
 /** The leading format byte of an encoded region item list (2: typed items; 1 was strings only). */
 export const REGION_ITEMS_FORMAT_VERSION = 2;
 /** The leading format byte of an encoded EpochStart list. */
@@ -312,12 +319,20 @@ export function encodedSize(u: Update): number {
   }
   n += varintSize(u.ops.length);
   for (const op of u.ops) n += opSize(op);
+  if (u.keyEvents?.length) {
+    n += varintSize(u.keyEvents.length);
+    for (const e of u.keyEvents) {
+      assert(KEY_EVENT_CODE.has(e.event) && e.op < u.ops.length && u.ops[e.op]!.k !== 'flush', () => `key event ${e.event} on op ${e.op} of ${u.ops.length} is not encodable`);
+      n += 1 + varintSize(e.op);
+    }
+  }
   return n;
 }
 
 /** Writes u (format byte included) at w.pos; w must have encodedSize(u) bytes room. */
 export function writeUpdate(w: ByteWriter, u: Update): void {
-  w.u8(UPDATE_FORMAT_VERSION);
+  const events = u.keyEvents?.length ? u.keyEvents : null;
+  w.u8(events ? UPDATE_FORMAT_WITH_EVENTS : UPDATE_FORMAT_VERSION);
   w.varint(u.lsn);
   w.varint(u.epoch);
   w.u8(KIND_CODE[u.kind]);
@@ -355,6 +370,13 @@ export function writeUpdate(w: ByteWriter, u: Update): void {
         break;
     }
   }
+  if (events) {
+    w.varint(events.length);
+    for (const e of events) {
+      w.u8(KEY_EVENT_CODE.get(e.event)!);
+      w.varint(e.op);
+    }
+  }
 }
 
 /** A collection type byte (1..4). */
@@ -371,9 +393,9 @@ function readCollectionType(r: ByteReader, field: string): CollectionType {
 /** Reads one Update starting at r.pos (format byte included). */
 export function readUpdate(r: ByteReader): Update {
   const format = r.u8('format');
-  if (format !== UPDATE_FORMAT_VERSION) {
+  if (format !== UPDATE_FORMAT_VERSION && format !== UPDATE_FORMAT_WITH_EVENTS) {
     r.pos--;
-    r.fail('format', `unsupported update format ${format} (this build reads format ${UPDATE_FORMAT_VERSION})`);
+    r.fail('format', `unsupported update format ${format} (this build reads formats ${UPDATE_FORMAT_VERSION} and ${UPDATE_FORMAT_WITH_EVENTS})`);
   }
   const lsn = r.varint('lsn');
   const epoch = r.varint('epoch');
@@ -414,7 +436,22 @@ export function readUpdate(r: ByteReader): Update {
       r.fail('op.tag', `unknown op tag ${tag}`);
     }
   }
-  return { lsn, epoch, dest, kind, ops, regions };
+  if (format === UPDATE_FORMAT_VERSION) return { lsn, epoch, dest, kind, ops, regions };
+  // Smallest event: code byte + one-byte op index.
+  const eventCount = r.count('keyEvents.length', 2);
+  const keyEvents: KeyEvent[] = new Array<KeyEvent>(eventCount);
+  for (let i = 0; i < eventCount; i++) {
+    const code = r.u8('keyEvent.code');
+    const event = KEY_EVENT_NAMES[code];
+    if (event === undefined) {
+      r.pos--;
+      r.fail('keyEvent.code', `unknown key event code ${code}`);
+    }
+    const op = r.varint('keyEvent.op');
+    if (op >= opCount || ops[op]!.k === 'flush') r.fail('keyEvent.op', `key event on op ${op}, not a keyed op of this update's ${opCount}`);
+    keyEvents[i] = { event, op };
+  }
+  return { lsn, epoch, dest, kind, ops, regions, keyEvents };
 }
 
 /** The binary form of an Update: an UpdateLog record payload. */

@@ -24,6 +24,7 @@ import { answersNeeded, type Floor, logAtLeast, LostData } from './disk-loss.ts'
 import { incarnationVerdict, newProgress, type Progress, resetAfterLostData } from './progress.ts';
 import { isWriteCommand } from './kv/command-table.ts';
 import { executeBatch, type ExecOptions } from './kv/executor.ts';
+import { expiredEvents } from './kv/key-events.ts';
 import { LogView, opsBytes } from './log-view.ts';
 import type {
   AckMsg,
@@ -47,7 +48,7 @@ import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
 import { readRegionChunk, type RegionCursor } from './region-content.ts';
 import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
-import type { Epoch, Lsn, NodeId, Op, Update } from './types.ts';
+import type { Epoch, KeyEvent, Lsn, NodeId, Op, Update } from './types.ts';
 import type { StateReader } from './state-reader.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
@@ -207,7 +208,7 @@ export class Replica {
    * the input burst ends (in ready()) or before anything else is stamped. Its lsn is reserved
    * (the log's next), so replies and reads can wait for it; it is atomic like any update.
    */
-  private gathered: { readonly lsn: Lsn; readonly ops: Op[]; bytes: number } | null = null;
+  private gathered: { readonly lsn: Lsn; readonly ops: Op[]; readonly keyEvents: KeyEvent[]; bytes: number } | null = null;
   private readonly fullyAcked: Lsn[] = [];
   private readonly waiting: Waiting[] = [];
   private readonly queued: Queued[] = [];
@@ -441,7 +442,8 @@ export class Replica {
       } else c.afterKey = entries[entries.length - 1]![0];
     }
     if (expired.length === 0) return;
-    const u = this.stamp('data', expired.map((key) => ({ k: 'del' as const, key })));
+    const dels = expired.map((key) => ({ k: 'del' as const, key }));
+    const u = this.stamp('data', dels, expiredEvents(dels));
     this.pending.record(u.lsn, u.ops);
   }
 
@@ -864,8 +866,9 @@ export class Replica {
       const bytes = opsBytes(res.ops);
       // A write that would take the gathered update past its size limit starts the next one.
       if (this.gathered && this.gathered.bytes + bytes > this.cfg.limits.maxUpdateBytes) this.sealGathered();
-      this.gathered ??= { lsn: this.log.last + 1, ops: [], bytes: 0 };
+      this.gathered ??= { lsn: this.log.last + 1, ops: [], keyEvents: [], bytes: 0 };
       const g = this.gathered;
+      for (const e of res.keyEvents) g.keyEvents.push({ event: e.event, op: g.ops.length + e.op });
       for (const op of res.ops) g.ops.push(op);
       g.bytes += bytes;
       this.pending!.record(g.lsn, res.ops);
@@ -923,11 +926,11 @@ export class Replica {
   // ------------------------------------------------------------------ primary: stamping and sending (claim 1)
 
   /** Claim 1: identify the secondaries (dest) and stamp the update with lsn and epoch. */
-  private stamp(kind: Update['kind'], ops: Update['ops']): Update {
+  private stamp(kind: Update['kind'], ops: Update['ops'], keyEvents: readonly KeyEvent[] = []): Update {
     // The gathered client writes were executed first: they take the lsn reserved for them.
     this.sealGathered();
     const regions = kind === 'data' ? regionsOfOps(ops) : [];
-    const u: Update = { lsn: this.log.last + 1, epoch: this.epoch, dest: [...this.dest], kind, ops, regions };
+    const u: Update = { lsn: this.log.last + 1, epoch: this.epoch, dest: [...this.dest], kind, ops, regions, ...(keyEvents.length > 0 ? { keyEvents } : {}) };
     this.appendLocal(u, true);
     return u;
   }
@@ -937,7 +940,7 @@ export class Replica {
     const g = this.gathered;
     if (!g) return;
     this.gathered = null;
-    const u = this.stamp('data', g.ops);
+    const u = this.stamp('data', g.ops, g.keyEvents);
     assert(u.lsn === g.lsn, () => `gathered writes promised lsn ${g.lsn}, stamped at ${u.lsn}`);
   }
 
@@ -1824,7 +1827,9 @@ export class Replica {
 
 /** A witness logs update headers only: it votes on log positions and holds no data. */
 function stripForWitness(u: Update): Update {
-  return u.ops.length === 0 ? u : { ...u, ops: [] };
+  if (u.ops.length === 0) return u;
+  const { keyEvents: _events, ...header } = u;
+  return { ...header, ops: [] };
 }
 
 /** Two optional element cursors name the same place. */

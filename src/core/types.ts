@@ -99,6 +99,16 @@ export type RegionItem =
  */
 export type UpdateKind = 'data' | 'config' | 'epoch-start';
 
+/**
+ * A keyspace notification a command caused (src/core/kv/key-events.ts): Redis's event name and
+ * the index, in its update's ops, of an op on the key. Carried so that every node applying the
+ * update can publish what the command was (an INCR is a put of its result).
+ */
+export interface KeyEvent {
+  readonly event: string;
+  readonly op: number;
+}
+
 /** One replicated unit (claim 1's "update"). */
 export interface Update {
   readonly lsn: Lsn;
@@ -109,6 +119,8 @@ export interface Update {
   readonly ops: readonly Op[];
   /** Sorted, unique region ids the ops touch (claim 26's regions). */
   readonly regions: readonly number[];
+  /** Keyspace notifications of the commands in it, in command order; absent when there are none. */
+  readonly keyEvents?: readonly KeyEvent[];
 }
 
 /** The first lsn of each epoch present in a log: lets two nodes find where their logs part. */

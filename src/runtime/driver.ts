@@ -47,6 +47,8 @@ export interface DriverListener {
   batch?(updates: number, seconds: number): void;
   /** Primary: the collections a flush's new updates put elements into (see Driver.reportWrittenKeys). */
   written?(keys: readonly Buffer[]): void;
+  /** An update is now in the storage area (keyspace notifications and client tracking follow it). */
+  applied?(update: Update): void;
 }
 
 export class Driver {
@@ -350,6 +352,7 @@ export class Driver {
         switch (op.k) {
           case 'apply':
             storage.apply(op.update);
+            this.listener.applied?.(op.update);
             break;
           case 'install':
             storage.installRegion(op.region, op.items, op.first);

@@ -3,7 +3,7 @@
 // except through this.
 import type { FailoverSummary } from '../core/failover-sync.ts';
 import type { Reply } from '../core/reply.ts';
-import type { Epoch, Lsn, NodeId } from '../core/types.ts';
+import type { Epoch, Lsn, NodeId, Update } from '../core/types.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
 
@@ -99,6 +99,11 @@ export interface NodeEvents {
   /** Primary: a secondary came back with a newer incarnation (it lost data); its progress was reset. */
   peerLostData: (node: NodeId, incarnation: number, previousIncarnation: number, ackedLsn: Lsn, inDest: boolean) => void;
   committed: (lsn: Lsn) => void;
+  /**
+   * A data update is in this node's storage area (on the primary once committed, on a secondary
+   * once logged): its keys changed here. Keyspace notifications and client tracking follow it.
+   */
+  applied: (update: Update) => void;
   /** A PUBLISH (shard: SPUBLISH) made at another node, for this node's subscribers (peer channel, at most once). */
   publish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   /**

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { CoreEvent } from '../core/ready.ts';
 import type { Reply } from '../core/reply.ts';
-import type { Epoch, Lsn, NodeId } from '../core/types.ts';
+import type { Epoch, Lsn, NodeId, Update } from '../core/types.ts';
 import type { UpdateLog } from '../log/update-log.ts';
 import type { Clock, Timer } from '../ports/clock.ts';
 import type { Network } from '../ports/network.ts';
@@ -138,6 +138,7 @@ export class RuntimeNode implements NodeHandle {
         },
         batch: (updates, seconds) => o.onBatch?.(updates, seconds),
         written: (keys) => node?.emit('written', keys),
+        applied: (u) => node?.onApplied(u),
       },
       (err, driver) => {
         if (err || !driver) return cb(err ?? new Error('Driver.open returned no driver'));
@@ -288,6 +289,11 @@ export class RuntimeNode implements NodeHandle {
   }
 
   // ------------------------------------------------------------------ events
+
+  private onApplied(u: Update): void {
+    // Only data updates change keys; nothing to build while nobody listens.
+    if (u.kind === 'data' && u.ops.length > 0 && this.emitter.listenerCount('applied') > 0) this.emit('applied', u);
+  }
 
   private onCoreEvent(e: CoreEvent): void {
     switch (e.t) {

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { Epoch } from '../core/types.ts';
+import type { Epoch, Update } from '../core/types.ts';
+import { publishKeyEvents } from './keyspace-events.ts';
 import type { NodeHandle, Role } from '../runtime/node-api.ts';
 import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { DATA_COMMANDS } from './resp-data-commands.ts';
@@ -76,6 +77,7 @@ export class RespServer {
   private readonly pause = new ClientPause();
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
+  private readonly onApplied: (u: Update) => void;
   private listeningPort = 0;
   /** What CONFIG SET changes at run time (until the node restarts). */
   readonly settings: ServerSettings;
@@ -122,7 +124,12 @@ export class RespServer {
     this.pubsub = new PubSubRegistry(relay);
     for (const [name, h] of this.pubsub.handlers({ publish: this.mode === 'data' })) handlers.set(name, h);
     this.onPeerPublish = (shard, channel, message) => void this.pubsub.deliver(shard, channel, message);
-    if (this.mode === 'data') opts.node.on('publish', this.onPeerPublish);
+    // Keyspace notifications are published by the node that applies the change, to its own subscribers.
+    this.onApplied = (u) => publishKeyEvents(this.pubsub, this.settings.notifyKeyspaceEvents, u);
+    if (this.mode === 'data') {
+      opts.node.on('publish', this.onPeerPublish);
+      opts.node.on('applied', this.onApplied);
+    }
     for (const [name, h] of opts.extraHandlers ?? []) handlers.set(name, h);
     const self = this;
     this.ctx = {
@@ -203,6 +210,7 @@ export class RespServer {
     this.node.off('role', this.onRole);
     this.node.off('publish', this.onPeerPublish);
     this.pause.stop();
+    this.node.off('applied', this.onApplied);
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.closeAllClients('server closing');

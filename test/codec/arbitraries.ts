@@ -2,6 +2,7 @@
 // contents, including empty buffers, binary keys, large values and integers
 // up to the largest safe integer.
 import fc from 'fast-check';
+import { KEY_EVENT_NAMES } from '../../src/core/kv/key-events.ts';
 import type { Message } from '../../src/core/messages.ts';
 import type { CollectionType, EpochStart, Op, RegionItem, Update, UpdateKind } from '../../src/core/types.ts';
 
@@ -58,14 +59,24 @@ export const op = (): fc.Arbitrary<Op> =>
   );
 
 export const update = (): fc.Arbitrary<Update> =>
-  rec({
-    lsn: safeNat(),
-    epoch: safeNat(),
-    dest: fc.array(nodeId(), { maxLength: 5 }),
-    kind: fc.constantFrom<UpdateKind>('data', 'config', 'epoch-start'),
-    ops: fc.array(op(), { maxLength: 6 }),
-    regions: fc.array(safeNat(), { maxLength: 8 }),
-  });
+  fc
+    .tuple(
+      rec({
+        lsn: safeNat(),
+        epoch: safeNat(),
+        dest: fc.array(nodeId(), { maxLength: 5 }),
+        kind: fc.constantFrom<UpdateKind>('data', 'config', 'epoch-start'),
+        ops: fc.array(op(), { maxLength: 6 }),
+        regions: fc.array(safeNat(), { maxLength: 8 }),
+      }),
+      fc.array(fc.tuple(fc.constantFrom(...KEY_EVENT_NAMES), fc.nat()), { maxLength: 4 }),
+    )
+    // Keyspace notifications name an op of their update; an update with none carries no list.
+    .map(([u, events]) => {
+      const keyed = u.ops.flatMap((o, i) => (o.k === 'flush' ? [] : [i]));
+      const keyEvents = keyed.length === 0 ? [] : events.map(([event, i]) => ({ event, op: keyed[i % keyed.length]! }));
+      return keyEvents.length === 0 ? u : { ...u, keyEvents };
+    });
 
 /** One item of a region's content: a header (a string's, or an empty collection's) or an element. */
 export const regionItem = (): fc.Arbitrary<RegionItem> =>

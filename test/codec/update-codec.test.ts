@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
   UPDATE_FORMAT_VERSION,
+  UPDATE_FORMAT_WITH_EVENTS,
   decodeRegionItems,
   decodeEpochStarts,
   decodeUpdate,
@@ -38,7 +39,8 @@ test('an Update round-trips exactly, and encodedSize is the encoded length', () 
     fc.property(update(), (u) => {
       const buf = encodeUpdate(u);
       assert.equal(buf.length, encodedSize(u));
-      assert.equal(buf[0], UPDATE_FORMAT_VERSION);
+      // Format 1 unless it carries keyspace notifications: records without them never changed.
+      assert.equal(buf[0], u.keyEvents ? UPDATE_FORMAT_WITH_EVENTS : UPDATE_FORMAT_VERSION);
       assert.deepStrictEqual(decodeUpdate(buf), u);
     }),
     { numRuns: 300 },
@@ -103,7 +105,7 @@ test('precise messages for specific malformations', () => {
   const good = encodeUpdate({ lsn: 1, epoch: 2, dest: ['n1'], kind: 'config', ops: [{ k: 'flush' }], regions: [] });
   const wrongFormat = Buffer.from(good);
   wrongFormat[0] = 9;
-  assert.match(throwsCorrupt(() => decodeUpdate(wrongFormat)), /unsupported update format 9 .*reads format 1.*'format' at offset 0/);
+  assert.match(throwsCorrupt(() => decodeUpdate(wrongFormat)), /unsupported update format 9 .*reads formats 1 and 2.*'format' at offset 0/);
   const badKind = Buffer.from(good);
   badKind[3] = 7;
   assert.match(throwsCorrupt(() => decodeUpdate(badKind)), /unknown update kind 7 in 'kind' at offset 3/);

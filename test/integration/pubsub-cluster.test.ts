@@ -96,3 +96,30 @@ test('SPUBLISH reaches shard subscribers on every node; +switch-master subscribe
   await sentinel.ping(); // anything already queued for the sentinel subscriber came before this reply
   assert.deepEqual(sentinelGot, []);
 });
+
+test('keyspace notifications, expired included, are published by every node that applies the change', async () => {
+  const primary = await cluster.waitPrimary();
+  const ids = cluster.specs.map((s) => s.id);
+  const got: Array<{ node: string; channel: string; message: string }> = [];
+  for (const id of ids) {
+    const admin = client(id);
+    // A per-node setting, as on Redis: each node is told what to publish.
+    assert.equal(await admin.config('SET', 'notify-keyspace-events', 'KEA'), 'OK');
+    const sub = client(id);
+    sub.on('pmessage', (_p: string, channel: string, message: string) => got.push({ node: id, channel, message }));
+    await sub.psubscribe('__key*@0__:ks-*', '__keyevent@0__:*');
+  }
+  const w = client(primary);
+  await w.set('ks-a', '1', 'PX', 300); // set, expire, and later expired (active expiry at the primary)
+  await w.incr('ks-n');
+  await w.rpush('ks-l', 'x');
+  await w.lpop('ks-l'); // empties it: lpop, then del
+  const keyspace = (node: string): string[] => got.filter((g) => g.node === node && g.channel.startsWith('__keyspace@0__:ks-')).map((g) => `${g.channel.slice(15)} ${g.message}`);
+  const want = ['ks-a set', 'ks-a expire', 'ks-n incrby', 'ks-l rpush', 'ks-l lpop', 'ks-l del', 'ks-a expired'];
+  await waitFor('every node publishes the events, expired last', DELIVERY_TIMEOUT_MS, () => (ids.every((id) => keyspace(id).length >= want.length) ? true : undefined));
+  for (const id of ids) {
+    assert.deepEqual(keyspace(id), want, id);
+    assert.ok(got.some((g) => g.node === id && g.channel === '__keyevent@0__:expired' && g.message === 'ks-a'), `${id} keyevent expired`);
+  }
+  for (const id of ids) assert.equal(await client(id).config('SET', 'notify-keyspace-events', ''), 'OK');
+});

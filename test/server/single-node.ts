@@ -13,7 +13,7 @@ import { executeBatch } from '../../src/core/kv/executor.ts';
 import { isWriteCommand } from '../../src/core/kv/command-table.ts';
 import { MapView } from '../kv/map-view.ts';
 import { err, type Reply } from '../../src/core/reply.ts';
-import type { Epoch, Lsn, NodeId } from '../../src/core/types.ts';
+import type { Epoch, Lsn, NodeId, Update } from '../../src/core/types.ts';
 import type { MemberInfo, NodeEvents, NodeHandle, NodeStatus, Role, SecondaryStatus } from '../../src/runtime/node-api.ts';
 
 export interface SingleNodeOptions {
@@ -77,6 +77,9 @@ export class SingleNodeHarness implements NodeHandle {
         const written = new Map<string, Buffer>();
         for (const op of r.ops) if (op.k === 'elem' && op.value !== null && (op.type === 'list' || op.type === 'zset')) written.set(op.key.toString('latin1'), op.key);
         if (written.size > 0) this.events.emit('written', [...written.values()]);
+        // What a node announces once an update is in its storage area (keyspace notifications, tracking).
+        const u: Update = { lsn: this.lsn, epoch: this.currentEpoch, dest: [], kind: 'data', ops: r.ops, regions: [], ...(r.keyEvents.length ? { keyEvents: r.keyEvents } : {}) };
+        this.events.emit('applied', u);
       }
       replies = r.replies;
     }

@@ -8,7 +8,8 @@
 // produce ops; deleting an expired-but-stored key does, which lets storage drop it.
 import { arr, bulk, err, int, NIL, OK } from '../reply.ts';
 import type { Reply } from '../reply.ts';
-import type { Entry, Op } from '../types.ts';
+import type { Entry, KeyEvent, Op } from '../types.ts';
+import { keyEventsOf } from './key-events.ts';
 import { opsBytes } from '../log-view.ts';
 import { REGION_COUNT, regionOfKey } from '../regions.ts';
 import { arityOk, lookupCommand } from './command-table.ts';
@@ -69,12 +70,16 @@ export interface ExecResult {
   readonly reply: Reply;
   /** Deterministic writes with final values; empty for reads and for refused commands. */
   readonly ops: Op[];
+  /** Keyspace notifications of the command (op indexes into `ops`). */
+  readonly keyEvents: KeyEvent[];
 }
 
 export interface BatchResult {
   readonly replies: Reply[];
   /** Every command's ops in order; applied in order they give the batch's final state. */
   readonly ops: Op[];
+  /** Every command's keyspace notifications in order (op indexes into `ops`). */
+  readonly keyEvents: KeyEvent[];
 }
 
 const E_OVERFLOW = 'ERR increment or decrement would overflow';
@@ -763,9 +768,19 @@ function run(args: readonly Buffer[], ctx: Ctx): Reply {
 function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number, random: () => number): ExecResult {
   const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [], random, fresh: new Set() };
   const reply = run(args, ctx);
-  if (ctx.ops.length === 0) return { reply, ops: ctx.ops };
+  if (ctx.ops.length === 0) return { reply, ops: ctx.ops, keyEvents: [] };
   const refused = checkWrite(ctx.ops, limits, priorBytes);
-  return refused ? { reply: refused, ops: [] } : { reply, ops: ctx.ops };
+  if (refused) return { reply: refused, ops: [], keyEvents: [] };
+  // The state after the command, built only if an event rule asks (emptied collections).
+  let after: Overlay | undefined;
+  const liveAfter = (key: Buffer): boolean => {
+    if (!after) {
+      after = new Overlay(view);
+      after.applyOps(ctx.ops);
+    }
+    return isLive(after.get(key), nowMs);
+  };
+  return { reply, ops: ctx.ops, keyEvents: keyEventsOf(args, ctx.ops, (key) => live(ctx, key) !== undefined, liveAfter) };
 }
 
 /** Executes one command against `view` at time `nowMs`. */
@@ -783,11 +798,12 @@ export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView,
   // One command (every request outside MULTI/EXEC) has no later command to show its effects to.
   if (cmds.length === 1) {
     const r = execute(cmds[0]!, view, nowMs, options);
-    return { replies: [r.reply], ops: r.ops };
+    return { replies: [r.reply], ops: r.ops, keyEvents: r.keyEvents };
   }
   const overlay = new Overlay(view);
   const replies: Reply[] = [];
   const ops: Op[] = [];
+  const keyEvents: KeyEvent[] = [];
   const limits = limitsOf(options);
   const random = randomOf(options, nowMs);
   let bytes = 0;
@@ -796,9 +812,10 @@ export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView,
     replies.push(r.reply);
     if (r.ops.length > 0) {
       overlay.applyOps(r.ops);
+      for (const e of r.keyEvents) keyEvents.push({ event: e.event, op: ops.length + e.op });
       for (const op of r.ops) ops.push(op);
       bytes += opsBytes(r.ops);
     }
   }
-  return { replies, ops };
+  return { replies, ops, keyEvents };
 }
