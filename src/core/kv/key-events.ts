@@ -221,7 +221,10 @@ const RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ['zdiffstore', storeRule('zdiffstore')],
   ['zrangestore', storeRule('zrangestore')],
   ['setbit', on('setbit')],
+  ['bitfield', on('setbit')],
+  ['bitop', storeRule('set', 2)],
   ['pfadd', on('pfadd')],
+  ['pfmerge', on('pfadd')],
 ]);
 
 /**
