@@ -144,6 +144,13 @@ export const configSchema = z.strictObject({
   clusterName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1–64 characters of letters, digits, ".", "_" or "-"' }).default('understudy'),
   /** The name Sentinel-aware clients ask for (SENTINEL get-master-addr-by-name <masterName>). */
   masterName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be 1–64 characters of letters, digits, ".", "_" or "-"' }).default('understudy'),
+  /**
+   * Address every port of this node binds (e.g. "0.0.0.0" in a container), instead of the host of
+   * its own member addresses. The member addresses stay what the other nodes and clients are told
+   * (a DNS name, a service address); only the ports are taken from them. Unset = bind the host of
+   * each member address.
+   */
+  listenHost: z.string().regex(/^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.:_-]{1,253})$/, { message: 'must be an address or host name to bind, e.g. "0.0.0.0" or "[::]"' }).optional(),
   storage: z.enum(['lmdb', 'memory']).default('lmdb'),
   timing: timingSchema.default(TIMING_DEFAULTS),
   limits: limitsSchema.default(LIMITS_DEFAULTS),

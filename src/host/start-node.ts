@@ -19,7 +19,7 @@ import { RuntimeNode } from '../runtime/node.ts';
 import { buildAdminApp, type AdminApp } from '../server/admin/app.ts';
 import { createNodeLogger, type Logger } from '../server/logger.ts';
 import { Metrics } from '../server/metrics.ts';
-import { startClientServers, type ClientServers } from '../server/resp-node-servers.ts';
+import { listenAddr, startClientServers, type ClientServers } from '../server/resp-node-servers.ts';
 import { splitAddr } from '../server/resp-info.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
@@ -82,11 +82,6 @@ function memberInfos(config: Config): MemberInfo[] {
   }));
 }
 
-function addrOf(addr: string, key: string): { host: string; port: number } {
-  const a = splitAddr(addr);
-  if (!a) throw new Error(`${key}: "${addr}" is not host:port`);
-  return a;
-}
 
 /**
  * A damaged tail cut off (or a repair) is worth a warning with its code: the node rejoins behind
@@ -141,7 +136,7 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
     const hardState = await cb2p<HardStateFile>((cb) => HardStateFile.load(disk, join(dir, 'hard-state'), cb));
     if (self.kind === 'data') storage = config.storage === 'memory' ? new MemoryStorage() : LmdbStorage.open(join(dir, 'storage'));
 
-    const peerListen = addrOf(self.peerAddr, `members[${config.nodeId}].peerAddr`);
+    const peerListen = listenAddr(self.peerAddr, `members[${config.nodeId}].peerAddr`, config.listenHost);
     transport = new PeerTransport({
       self: config.nodeId,
       listenHost: peerListen.host,
@@ -272,7 +267,7 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
         if (partial.servers.sentinel && self.sentinelAddr !== undefined) sentinel = self.sentinelAddr;
       }
       if (self.adminAddr !== undefined) {
-        const a = addrOf(self.adminAddr, `members[${config.nodeId}].adminAddr`);
+        const a = listenAddr(self.adminAddr, `members[${config.nodeId}].adminAddr`, config.listenHost);
         const adminOf = (id: string): string | undefined => {
           const m = config.members.find((x) => x.id === id);
           return m?.adminAddr !== undefined ? `http://${m.adminAddr}` : undefined;

@@ -16,10 +16,11 @@ export interface ClientServers {
   close(): Promise<void>;
 }
 
-function listenAddr(addr: string, key: string): { host: string; port: number } {
+/** Where to bind a member address: its port, on config.listenHost when set, else on its host. */
+export function listenAddr(addr: string, key: string, listenHost?: string): { host: string; port: number } {
   const a = splitAddr(addr);
   if (!a) throw new Error(`${key}: cannot listen on "${addr}" (expected host:port)`);
-  return a;
+  return listenHost === undefined ? a : { host: listenHost.replace(/^\[(.*)\]$/, '$1'), port: a.port };
 }
 
 /** The Redis and sentinel servers of a data node; throws for a witness (it serves no clients). */
@@ -43,7 +44,7 @@ export async function startClientServers(node: NodeHandle, config: Config, logge
     downAfterMs: config.timing.electionTimeoutMs,
     ...(logger ? { logger } : {}),
   });
-  const main = listenAddr(self.redisAddr, `members[${config.nodeId}].redisAddr`);
+  const main = listenAddr(self.redisAddr, `members[${config.nodeId}].redisAddr`, config.listenHost);
   const resp = new RespServer({
     node,
     host: main.host,
@@ -59,7 +60,7 @@ export async function startClientServers(node: NodeHandle, config: Config, logge
   let sentinel: SentinelServer | null = null;
   try {
     if (self.sentinelAddr !== undefined) {
-      const s = listenAddr(self.sentinelAddr, `members[${config.nodeId}].sentinelAddr`);
+      const s = listenAddr(self.sentinelAddr, `members[${config.nodeId}].sentinelAddr`, config.listenHost);
       sentinel = await startSentinelServer({ node, host: s.host, port: s.port, limits, ...(logger ? { logger } : {}) }, service);
     } else {
       service.start();

@@ -111,6 +111,8 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 
 export interface NodeSpec {
   readonly id: string;
+  /** The address its ports are on: 127.0.0.1, or its own host's (ClusterOptions.hosts). */
+  readonly host: string;
   readonly redisPort: number;
   readonly peerPort: number;
   readonly sentinelPort: number;
@@ -126,7 +128,18 @@ export interface ClusterOptions {
   readonly extra?: Partial<ConfigInput>;
   /** Run `understudy init` on every member's configuration before any start (a new cluster). */
   readonly init?: boolean;
+  /** Each node on a host of its own (test/netns/hosts.ts) instead of all on 127.0.0.1. */
+  readonly hosts?: SeparateHosts;
 }
+
+/** Where node i runs: its address, and the command line that starts a process there. */
+export interface SeparateHosts {
+  addressOf(i: number): string;
+  command(i: number, argv: readonly string[]): string[];
+}
+
+/** On a host of its own a node has every port to itself: the same ports on every host. */
+const HOST_PORTS = { redis: 7001, peer: 7101, sentinel: 7201, admin: 7301 } as const;
 
 interface Running {
   readonly child: ChildProcess;
@@ -144,7 +157,11 @@ export class ProcessCluster {
   /** How each node's last process ended. */
   readonly lastExit = new Map<string, { code: number | null; signal: NodeJS.Signals | null }>();
 
-  private constructor(dir: string, specs: NodeSpec[]) {
+  private constructor(
+    dir: string,
+    specs: NodeSpec[],
+    private readonly hosts?: SeparateHosts,
+  ) {
     this.dir = dir;
     this.specs = specs;
   }
@@ -152,16 +169,18 @@ export class ProcessCluster {
   static async create(o: ClusterOptions): Promise<ProcessCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'understudy-it-'));
     liveDirs.add(dir);
-    const ports = await freePorts(4 * o.nodes);
+    const ports = o.hosts ? [] : await freePorts(4 * o.nodes);
     const specs: NodeSpec[] = [];
     for (let i = 0; i < o.nodes; i++) {
       const id = `n${i + 1}`;
+      const h = o.hosts;
       specs.push({
         id,
-        redisPort: ports[4 * i]!,
-        peerPort: ports[4 * i + 1]!,
-        sentinelPort: ports[4 * i + 2]!,
-        adminPort: ports[4 * i + 3]!,
+        host: h ? h.addressOf(i) : '127.0.0.1',
+        redisPort: h ? HOST_PORTS.redis : ports[4 * i]!,
+        peerPort: h ? HOST_PORTS.peer : ports[4 * i + 1]!,
+        sentinelPort: h ? HOST_PORTS.sentinel : ports[4 * i + 2]!,
+        adminPort: h ? HOST_PORTS.admin : ports[4 * i + 3]!,
         configPath: join(dir, `${id}.json`),
         logPath: join(dir, `${id}.log`),
       });
@@ -169,10 +188,10 @@ export class ProcessCluster {
     const members = specs.map((s) => ({
       id: s.id,
       kind: 'data' as const,
-      peerAddr: `127.0.0.1:${s.peerPort}`,
-      redisAddr: `127.0.0.1:${s.redisPort}`,
-      sentinelAddr: `127.0.0.1:${s.sentinelPort}`,
-      adminAddr: `127.0.0.1:${s.adminPort}`,
+      peerAddr: `${s.host}:${s.peerPort}`,
+      redisAddr: `${s.host}:${s.redisPort}`,
+      sentinelAddr: `${s.host}:${s.sentinelPort}`,
+      adminAddr: `${s.host}:${s.adminPort}`,
     }));
     const secret = randomBytes(16).toString('hex');
     for (const s of specs) {
@@ -192,7 +211,7 @@ export class ProcessCluster {
         assert.equal(r.status, 0, `understudy init for ${s.id}: ${r.stderr}`);
       }
     }
-    return new ProcessCluster(dir, specs);
+    return new ProcessCluster(dir, specs, o.hosts);
   }
 
   spec(id: string): NodeSpec {
@@ -206,7 +225,9 @@ export class ProcessCluster {
     assert.ok(!this.running.has(id), `${id} is already running`);
     const s = this.spec(id);
     const out = createWriteStream(s.logPath, { flags: 'a' });
-    const child = spawn(process.execPath, [BIN, 'start', '--config', s.configPath], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [process.execPath, BIN, 'start', '--config', s.configPath];
+    const [cmd, ...args] = this.hosts ? this.hosts.command(this.specs.indexOf(s), argv) : argv;
+    const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     assert.ok(child.pid !== undefined, `${id} did not spawn`);
     this.pids.add(child.pid);
     liveChildren.add(child);
@@ -254,7 +275,8 @@ export class ProcessCluster {
   }
 
   adminUrl(id: string): string {
-    return `http://127.0.0.1:${this.spec(id).adminPort}`;
+    const s = this.spec(id);
+    return `http://${s.host}:${s.adminPort}`;
   }
 
   async status(id: string, digest = false): Promise<NodeStatus> {
@@ -432,7 +454,7 @@ export async function lostWrites(client: { mget(...keys: string[]): Promise<Arra
  */
 export function sentinelClient(cluster: ProcessCluster): Redis {
   const r = new Redis({
-    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
+    sentinels: cluster.specs.map((s) => ({ host: s.host, port: s.sentinelPort })),
     name: MASTER_NAME,
     commandTimeout: 3000,
     connectTimeout: 2000,
