@@ -120,6 +120,13 @@ export async function getCluster(opts: AdminClientOptions): Promise<ClusterView>
  * POST /switchover to each admin URL in turn: only the primary carries out a switchover, and
  * a node that is not the primary answers 409 (or does not answer at all, if it is down).
  */
+/** One node's /status, from the first URL (the node this command runs beside, for --if-primary). */
+export async function getNodeStatus(opts: AdminClientOptions): Promise<NodeStatus> {
+  const base = opts.urls[0];
+  if (base === undefined) throw noUrls();
+  return (await request(opts, base, 'GET', 'status')) as NodeStatus;
+}
+
 export async function postSwitchover(opts: AdminClientOptions, to: string | undefined): Promise<{ primaryId: string | null; epoch: number }> {
   let last: Error = noUrls();
   const refused: string[] = [];

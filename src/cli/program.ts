@@ -215,6 +215,7 @@ Exit code 2 when some node did not answer.`,
   adminOptions(program.command('switchover'))
     .description('Move the primary role to another data node (a planned failover with no lost writes).')
     .option('--to <id>', 'the node to become primary (default: the most up-to-date secondary)')
+    .option('--if-primary', 'only if the node of the first --admin URL is the primary (else exit 0): for a stop hook on every node', false)
     .addHelpText(
       'after',
       `
@@ -225,8 +226,8 @@ Examples:
   $ understudy switchover --to n2 --admin http://127.0.0.1:7301,http://127.0.0.1:7302,http://127.0.0.1:7303
   $ UNDERSTUDY_ADMIN_URL=http://10.0.0.1:7301,http://10.0.0.2:7301 understudy switchover`,
     )
-    .action(async (opts: { admin?: string; token?: string; to?: string }) => {
-      result.code = await runSwitchover({ ...adminOf(opts), ...(opts.to !== undefined ? { to: opts.to } : {}) }, io.out);
+    .action(async (opts: { admin?: string; token?: string; to?: string; ifPrimary: boolean }) => {
+      result.code = await runSwitchover({ ...adminOf(opts), ...(opts.to !== undefined ? { to: opts.to } : {}), ifPrimary: opts.ifPrimary }, io.out);
     });
 
   program

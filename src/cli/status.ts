@@ -1,7 +1,7 @@
 // `understudy status` and `understudy switchover`: the operator's view of the
 // cluster from any node's admin API.
 import type { NodeStatus } from '../runtime/node-api.ts';
-import { getCluster, isUnreachable, postSwitchover, type AdminClientOptions, type ClusterView } from './admin-client.ts';
+import { getCluster, getNodeStatus, isUnreachable, postSwitchover, type AdminClientOptions, type ClusterView } from './admin-client.ts';
 
 /** Left-aligned text table with a header row and a rule under it. */
 export function formatTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -126,7 +126,16 @@ async function watchStatus(opts: AdminClientOptions & { watchSeconds?: number },
   }
 }
 
-export async function runSwitchover(opts: AdminClientOptions & { to?: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export async function runSwitchover(opts: AdminClientOptions & { to?: string; ifPrimary?: boolean }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (opts.ifPrimary) {
+    // A stop hook (Kubernetes preStop, systemd ExecStop) on every node: only the primary's hands over.
+    const st = await getNodeStatus(opts);
+    if (st.role !== 'primary') {
+      out.write(`${st.id} is not the primary (${st.role}); nothing to hand over\n`);
+      return 0;
+    }
+    opts = { ...opts, urls: opts.urls.slice(0, 1) };
+  }
   const r = await postSwitchover(opts, opts.to);
   // Right after the hand-over the answering node may not have heard from the new primary yet.
   out.write(

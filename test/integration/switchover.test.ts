@@ -73,3 +73,16 @@ test('switchover under load through the CLI and the admin API: zero acknowledged
       `switchover ${first} → ${target} after ${acksWhenSwitched} acks; longest client-observed gap ${load.maxGapMs} ms`,
   );
 });
+
+test('switchover --if-primary, as a stop hook on every node: a secondary does nothing, the primary hands over', async () => {
+  const primary = await cluster.waitPrimary();
+  const secondary = cluster.specs.map((s) => s.id).find((id) => id !== primary)!;
+  const run = (id: string) => promisify(execFile)(process.execPath, [BIN, 'switchover', '--if-primary', '--admin', cluster.adminUrl(id)], { cwd: REPO_ROOT, timeout: CLI_TIMEOUT_MS });
+  const s = await run(secondary);
+  assert.equal(s.stdout, `${secondary} is not the primary (secondary); nothing to hand over\n`);
+  assert.equal(await cluster.waitPrimary(), primary, 'the primary stays where it was');
+  const p = await run(primary);
+  assert.match(p.stdout, /^switchover done/);
+  const next = await cluster.waitPrimary(undefined, primary);
+  assert.notEqual(next, primary);
+});
