@@ -49,6 +49,8 @@ export interface DriverListener {
   written?(keys: readonly Buffer[]): void;
   /** An update is now in the storage area (keyspace notifications and client tracking follow it). */
   applied?(update: Update): void;
+  /** A region's content was installed wholesale (a region resync): any of its keys may have changed. */
+  installed?(): void;
 }
 
 export class Driver {
@@ -356,6 +358,7 @@ export class Driver {
             break;
           case 'install':
             storage.installRegion(op.region, op.items, op.first);
+            this.listener.installed?.();
             break;
           case 'dirty':
             storage.markDirty(op.regions);

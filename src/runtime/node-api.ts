@@ -104,6 +104,8 @@ export interface NodeEvents {
    * once logged): its keys changed here. Keyspace notifications and client tracking follow it.
    */
   applied: (update: Update) => void;
+  /** A region's content was replaced in the storage area (a region resync): any key may have changed. */
+  replaced: () => void;
   /** A PUBLISH (shard: SPUBLISH) made at another node, for this node's subscribers (peer channel, at most once). */
   publish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   /**

@@ -139,6 +139,7 @@ export class RuntimeNode implements NodeHandle {
         batch: (updates, seconds) => o.onBatch?.(updates, seconds),
         written: (keys) => node?.emit('written', keys),
         applied: (u) => node?.onApplied(u),
+        installed: () => node?.emit('replaced'),
       },
       (err, driver) => {
         if (err || !driver) return cb(err ?? new Error('Driver.open returned no driver'));

@@ -10,6 +10,7 @@ import { arityError, type Connection, type Handler } from './resp-connection.ts'
 import { INT_MAX, INT_MIN, parseI64 } from '../core/kv/numbers.ts';
 import { PubSubRegistry } from './pubsub.ts';
 import { configCommand, type ConfigOptions } from './config-command.ts';
+import type { TrackingTable } from './tracking.ts';
 import { clientUnblock, type BlockingRegistry } from './blocking.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 import { CLIENT_HELP, CLIENT_TYPES, clientFlags, clientKill, clientPause, clientType, onOff, type ClientAdminHost } from './client-admin.ts';
@@ -28,6 +29,8 @@ export interface HandlerHost extends ClientAdminHost {
   readonly dbsizeOnNode: boolean;
   /** The clients blocked in BLPOP and the like (CLIENT UNBLOCK); none on the sentinel port. */
   readonly blocking?: BlockingRegistry;
+  /** CLIENT TRACKING's table (src/server/tracking.ts). */
+  readonly tracking?: TrackingTable;
 }
 
 const str = (b: Buffer | undefined): string => (b === undefined ? '' : b.toString('utf8'));
@@ -261,6 +264,12 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
         return done(onOff(argv, (on) => (c.noEvict = on)));
       case 'no-touch':
         return done(onOff(argv, (on) => (c.noTouch = on)));
+      case 'tracking':
+      case 'caching':
+      case 'getredir':
+      case 'trackinginfo':
+        if (!host.tracking) return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CLIENT HELP.`));
+        return done(host.tracking.command(c, argv));
       case 'help':
         return done(arr(CLIENT_HELP.map(simple)));
       default:

@@ -15,6 +15,7 @@ import { createRequestParser, encodeReply, encodePush } from './resp-codec.ts';
 import type { RespParser } from '../resp/parser.ts';
 import type { RespLimits } from './resp-limits.ts';
 import { PubSubRegistry } from './pubsub.ts';
+import type { TrackingState } from './tracking.ts';
 import type { BlockingRegistry } from './blocking.ts';
 import type { ClientPause } from './client-pause.ts';
 
@@ -44,8 +45,10 @@ export interface ServerContext {
   watchKey(conn: Connection, key: string): void;
   unwatchAll(conn: Connection): void;
   removeConnection(conn: Connection): void;
-  /** Drops the connection's pub/sub subscriptions (close, RESET). */
+  /** Drops the connection's pub/sub subscriptions and client tracking (close, RESET). */
   dropSubscriptions(conn: Connection): void;
+  /** Remembers the keys read by a tracking connection's commands, as they are sent to the node. */
+  trackReads(conn: Connection, cmds: readonly Buffer[][]): void;
   /** Blocking pops (BLPOP…) outside MULTI wait here; absent on the sentinel port. */
   readonly blocking?: BlockingRegistry;
   /** CLIENT PAUSE's state: commands it holds wait in their connection until it ends. */
@@ -111,6 +114,8 @@ export class Connection {
   readonly channels = new Set<string>();
   readonly patterns = new Set<string>();
   readonly shardChannels = new Set<string>();
+  /** CLIENT TRACKING state (src/server/tracking.ts); null while off. */
+  tracking: TrackingState | null = null;
   /** MONITOR: every command the server runs is streamed to this connection. */
   monitoring = false;
   /** CLIENT NO-EVICT: kept and shown; no client is ever evicted here (there is no maxmemory-clients). */
@@ -328,6 +333,11 @@ export class Connection {
     // CLIENT LIST shows container commands with their subcommand, as Redis does ("client|list").
     this.lastCmd = argv.length > 1 && this.ctx.table.get(name)?.subcommands ? `${name}|${argv[1]!.toString('latin1').toLowerCase()}` : name;
     const protoAtDispatch = this.proto;
+    // CLIENT CACHING yes|no applies to the command after it only.
+    if (this.tracking && !(name === 'client' && this.lastCmd === 'client|caching')) {
+      this.tracking.cachingNow = this.tracking.caching;
+      this.tracking.caching = null;
+    }
     this.run(name, argv, (out, opts) => {
       // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
       const proto = name === 'hello' || name === 'reset' ? this.proto : protoAtDispatch;
@@ -487,6 +497,7 @@ export class Connection {
   executeOnNode(cmds: Buffer[][], cb: (replies: Reply[]) => void): void {
     // WATCH bookkeeping costs nothing while nobody watches.
     if (this.ctx.hasWatchers()) this.touchWrittenKeys(cmds);
+    if (this.tracking) this.ctx.trackReads(this, cmds);
     this.ctx.accessed(this, cmds);
     const seq = ++this.execSeq;
     this.pendingExecs.add(seq);

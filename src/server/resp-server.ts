@@ -12,6 +12,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import type { Logger } from 'pino';
 import type { Epoch, Update } from '../core/types.ts';
 import { publishKeyEvents } from './keyspace-events.ts';
+import { TrackingTable } from './tracking.ts';
 import type { NodeHandle, Role } from '../runtime/node-api.ts';
 import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { DATA_COMMANDS } from './resp-data-commands.ts';
@@ -65,6 +66,8 @@ export class RespServer {
   readonly startedAtMs = Date.now();
   /** Subscriptions of this port's clients: on the data port fed by PUBLISH at any node of the cluster. */
   readonly pubsub: PubSubRegistry;
+  /** CLIENT TRACKING: who read what, invalidated as updates are applied here. */
+  readonly tracking: TrackingTable;
   private readonly server: Server;
   private readonly conns = new Set<Connection>();
   /** key (latin1) → connections WATCHing it. */
@@ -78,6 +81,7 @@ export class RespServer {
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private readonly onApplied: (u: Update) => void;
+  private readonly onReplaced: () => void;
   private listeningPort = 0;
   /** What CONFIG SET changes at run time (until the node restarts). */
   readonly settings: ServerSettings;
@@ -98,8 +102,13 @@ export class RespServer {
     this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node) : undefined;
     const blocking = this.blocking;
     this.diagnostics = new Diagnostics(table, opts.diagnostics);
+    this.tracking = new TrackingTable((id) => {
+      for (const c of this.conns) if (c.id === id) return c;
+      return undefined;
+    });
     const host: HandlerHost = {
       ...(blocking ? { blocking } : {}),
+      tracking: this.tracking,
       mode: this.mode,
       node: opts.node,
       requirePass: opts.requirePass,
@@ -125,10 +134,15 @@ export class RespServer {
     for (const [name, h] of this.pubsub.handlers({ publish: this.mode === 'data' })) handlers.set(name, h);
     this.onPeerPublish = (shard, channel, message) => void this.pubsub.deliver(shard, channel, message);
     // Keyspace notifications are published by the node that applies the change, to its own subscribers.
-    this.onApplied = (u) => publishKeyEvents(this.pubsub, this.settings.notifyKeyspaceEvents, u);
+    this.onApplied = (u) => {
+      publishKeyEvents(this.pubsub, this.settings.notifyKeyspaceEvents, u);
+      this.tracking.applied(u);
+    };
+    this.onReplaced = () => this.tracking.flushAll();
     if (this.mode === 'data') {
       opts.node.on('publish', this.onPeerPublish);
       opts.node.on('applied', this.onApplied);
+      opts.node.on('replaced', this.onReplaced);
     }
     for (const [name, h] of opts.extraHandlers ?? []) handlers.set(name, h);
     const self = this;
@@ -149,7 +163,11 @@ export class RespServer {
         blocking?.drop(conn);
         self.diagnostics.monitors.remove(conn);
       },
-      dropSubscriptions: (conn) => self.pubsub.dropAll(conn),
+      dropSubscriptions: (conn) => {
+        self.pubsub.dropAll(conn);
+        self.tracking.forget(conn);
+      },
+      trackReads: (conn, cmds) => self.tracking.remember(conn, cmds),
       ...(blocking ? { blocking } : {}),
       pause: this.pause,
       started: (conn, argv) => this.diagnostics.started(conn, argv),
@@ -211,6 +229,7 @@ export class RespServer {
     this.node.off('publish', this.onPeerPublish);
     this.pause.stop();
     this.node.off('applied', this.onApplied);
+    this.node.off('replaced', this.onReplaced);
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.closeAllClients('server closing');

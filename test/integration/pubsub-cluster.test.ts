@@ -1,11 +1,13 @@
 // Pub/sub across a real 3-node process cluster: ioredis subscribers on every
 // node receive what is published at the primary and at a secondary (carried on
 // the peer channel), PUBLISH counts this node's receivers as Redis does, and
-// the sentinel port's +switch-master stays its own.
+// the sentinel port's +switch-master stays its own; keyspace notifications and
+// tracking invalidations come from every node that applies a change.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { ProcessCluster, SHARED_MACHINE_TIMING, waitFor } from './harness.ts';
+import { cmd, rawConnect, type RawConn } from '../server/raw-client.ts';
 
 /** How long a published message may take to reach a subscriber on another node. */
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -122,4 +124,26 @@ test('keyspace notifications, expired included, are published by every node that
     assert.ok(got.some((g) => g.node === id && g.channel === '__keyevent@0__:expired' && g.message === 'ks-a'), `${id} keyevent expired`);
   }
   for (const id of ids) assert.equal(await client(id).config('SET', 'notify-keyspace-events', ''), 'OK');
+});
+
+test('CLIENT TRACKING invalidates keys read on a secondary and on the primary when the change is applied there', async () => {
+  const primary = await cluster.waitPrimary();
+  const ids = cluster.specs.map((s) => s.id);
+  const w = client(primary);
+  await w.set('tr-k', 'v1');
+  // Wait until every node holds the first value, so each tracked read reads it.
+  const readers = new Map<string, RawConn>();
+  for (const id of ids) {
+    await waitFor(`${id} holds tr-k`, DELIVERY_TIMEOUT_MS, async () => ((await client(id).get('tr-k')) === 'v1' ? true : undefined));
+    const r = await rawConnect(cluster.spec(id).redisPort);
+    readers.set(id, r);
+    r.write(cmd('HELLO', '3') + cmd('CLIENT', 'TRACKING', 'ON') + cmd('GET', 'tr-k'));
+    await r.until((d) => d.endsWith('$2\r\nv1\r\n'), `${id} tracked read`);
+  }
+  await w.set('tr-k', 'v2');
+  const push = '>2\r\n$10\r\ninvalidate\r\n*1\r\n$4\r\ntr-k\r\n';
+  for (const [id, r] of readers) {
+    await r.until((d) => d.includes(push), `${id} invalidation`);
+    r.end();
+  }
 });
