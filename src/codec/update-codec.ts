@@ -19,8 +19,10 @@
 //             u8 tag 3 expire:    bytes key, varint expireAtMs
 //             u8 tag 4 elem set:  bytes key, u8 type, bytes elem, bytes value
 //             u8 tag 5 elem del:  bytes key, u8 type, bytes elem
-//           (type: 1 hash, 2 list, 3 set, 4 zset; tags 3-5 came with collections, format 1
-//           still: every older record decodes as before)
+//             u8 tag 6 script set: bytes sha, bytes body
+//             u8 tag 7 script del: bytes sha
+//           (type: 1 hash, 2 list, 3 set, 4 zset; tags 3-5 came with collections, 6-7 with
+//           scripting, format 1 still: every older record decodes as before)
 // Update, format 2 (written only when the update carries keyspace notifications): format 1's
 // fields, then
 //   varint  event count, then per event: u8 event code (KEY_EVENT_NAMES), varint op index
@@ -31,6 +33,7 @@
 // Region item list (region data), format 2: u8 format, varint count, then per item
 //   u8 tag 0 key header: bytes key, u8 type (0 string), u8 big, bytes value, varint expireAtMs
 //   u8 tag 1 element:    bytes key, bytes elem, bytes value
+//   u8 tag 2 script:     bytes sha, bytes body
 // (format 1 was the strings-only entry list: bytes key, bytes value, varint expireAtMs).
 // EpochStart list, format 1: u8 format, varint count, then per item
 //   varint epoch, varint startLsn.
@@ -61,8 +64,11 @@ const OP_FLUSH = 2;
 const OP_EXPIRE = 3;
 const OP_ELEM_SET = 4;
 const OP_ELEM_DEL = 5;
+const OP_SCRIPT_SET = 6;
+const OP_SCRIPT_DEL = 7;
 const ITEM_KEY = 0;
 const ITEM_ELEM = 1;
+const ITEM_SCRIPT = 2;
 
 // ---------------------------------------------------------------------------
 // Primitive sizes, writer and reader (shared by the message codec and the
@@ -302,6 +308,8 @@ function opSize(op: Op): number {
       return 1 + bytesSize(op.key) + varintSize(op.expireAtMs);
     case 'elem':
       return 2 + bytesSize(op.key) + bytesSize(op.elem) + (op.value === null ? 0 : bytesSize(op.value));
+    case 'script':
+      return 1 + bytesSize(op.key) + (op.value === null ? 0 : bytesSize(op.value));
   }
 }
 
@@ -368,6 +376,11 @@ export function writeUpdate(w: ByteWriter, u: Update): void {
         w.bytes(op.elem);
         if (op.value !== null) w.bytes(op.value);
         break;
+      case 'script':
+        w.u8(op.value === null ? OP_SCRIPT_DEL : OP_SCRIPT_SET);
+        w.bytes(op.key);
+        if (op.value !== null) w.bytes(op.value);
+        break;
     }
   }
   if (events) {
@@ -431,6 +444,9 @@ export function readUpdate(r: ByteReader): Update {
       const type = readCollectionType(r, 'op.type');
       const elem = r.bytes('op.elem');
       ops[i] = { k: 'elem', key, type, elem, value: tag === OP_ELEM_SET ? r.bytes('op.value') : null };
+    } else if (tag === OP_SCRIPT_SET || tag === OP_SCRIPT_DEL) {
+      const key = r.bytes('op.key');
+      ops[i] = { k: 'script', key, value: tag === OP_SCRIPT_SET ? r.bytes('op.value') : null };
     } else {
       r.pos--;
       r.fail('op.tag', `unknown op tag ${tag}`);
@@ -479,7 +495,8 @@ export function regionItemsBodySize(items: readonly RegionItem[]): number {
     if (it.t === 'key') {
       assertCount(it.entry.expireAtMs, 'expireAtMs');
       n += 3 + bytesSize(it.key) + bytesSize(it.entry.value) + varintSize(it.entry.expireAtMs);
-    } else n += 1 + bytesSize(it.key) + bytesSize(it.elem) + bytesSize(it.value);
+    } else if (it.t === 'elem') n += 1 + bytesSize(it.key) + bytesSize(it.elem) + bytesSize(it.value);
+    else n += 1 + bytesSize(it.key) + bytesSize(it.value);
   }
   return n;
 }
@@ -494,10 +511,14 @@ export function writeRegionItemsBody(w: ByteWriter, items: readonly RegionItem[]
       w.bool(it.entry.big);
       w.bytes(it.entry.value);
       w.varint(it.entry.expireAtMs);
-    } else {
+    } else if (it.t === 'elem') {
       w.u8(ITEM_ELEM);
       w.bytes(it.key);
       w.bytes(it.elem);
+      w.bytes(it.value);
+    } else {
+      w.u8(ITEM_SCRIPT);
+      w.bytes(it.key);
       w.bytes(it.value);
     }
   }
@@ -525,6 +546,8 @@ export function readRegionItemsBody(r: ByteReader): RegionItem[] {
     } else if (tag === ITEM_ELEM) {
       const elem = r.bytes('item.elem');
       out[i] = { t: 'elem', key, elem, value: r.bytes('item.value') };
+    } else if (tag === ITEM_SCRIPT) {
+      out[i] = { t: 'script', key, value: r.bytes('item.value') };
     } else {
       r.fail('item.tag', `unknown region item tag ${tag}`);
     }

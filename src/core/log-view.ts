@@ -25,6 +25,7 @@ export function opsBytes(ops: readonly Op[]): number {
     n += op.key.length;
     if (op.k === 'put') n += op.value.length;
     else if (op.k === 'elem') n += op.elem.length + (op.value?.length ?? 0);
+    else if (op.k === 'script') n += op.value?.length ?? 0;
   }
   return n;
 }

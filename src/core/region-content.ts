@@ -6,6 +6,13 @@
 import type { StateReader } from './state-reader.ts';
 import { entryBytes } from './log-view.ts';
 import type { RegionItem } from './types.ts';
+import { MAX_KEY_BYTES } from './kv/arguments.ts';
+
+/**
+ * The cursor key of a chunk that ended among the region's scripts (its elem is the last sha):
+ * one byte longer than any stored key can be, so it never names a key.
+ */
+export const SCRIPTS_CURSOR_KEY: Buffer = Buffer.alloc(MAX_KEY_BYTES + 1, 0xff);
 
 /** Where a chunk ends: after the header of `key` (elem null) or after its element `elem`. */
 export interface RegionCursor {
@@ -24,7 +31,8 @@ const HEADER_PAGE = 64;
 
 /** What a region item counts against a chunk's byte budget (as opsBytes counts a put). */
 function itemBytes(item: RegionItem): number {
-  return item.t === 'key' ? entryBytes(item.key, item.entry.value) : entryBytes(item.key, item.value) + item.elem.length;
+  if (item.t === 'key') return entryBytes(item.key, item.entry.value);
+  return entryBytes(item.key, item.value) + (item.t === 'elem' ? item.elem.length : 0);
 }
 
 /**
@@ -45,9 +53,22 @@ export function readRegionChunk(reader: StateReader, region: number, after: Regi
     }
     bytes += n;
     items.push(item);
-    last = { key: item.key, elem: item.t === 'elem' ? item.elem : null };
+    last = item.t === 'script' ? { key: SCRIPTS_CURSOR_KEY, elem: item.key } : { key: item.key, elem: item.t === 'elem' ? item.elem : null };
     return true;
   };
+  // The region's cached scripts come first (few and small next to its keys), then its keys.
+  if (after === undefined || after.key.equals(SCRIPTS_CURSOR_KEY)) {
+    let afterSha = after?.elem ?? undefined;
+    for (;;) {
+      const want = limit - items.length;
+      if (want <= 0) return { items, next: last! };
+      const page = reader.regionScripts?.(region, afterSha, want) ?? [];
+      for (const [sha, body] of page) if (!add({ t: 'script', key: sha, value: body })) return { items, next: last! };
+      if (page.length < want) break;
+      afterSha = page[page.length - 1]![0];
+    }
+    after = undefined;
+  }
   /** Appends key's elements after `from` until the chunk is full; true if the key is done. */
   const elements = (key: Buffer, from: Buffer | null): boolean => {
     let start = from;

@@ -25,6 +25,7 @@ import { incarnationVerdict, newProgress, type Progress, resetAfterLostData } fr
 import { isWriteCommand } from './kv/command-table.ts';
 import { executeBatch, type ExecOptions } from './kv/executor.ts';
 import { expiredEvents } from './kv/key-events.ts';
+import type { ScriptEngine } from './kv/scripting.ts';
 import { LogView, opsBytes } from './log-view.ts';
 import type {
   AckMsg,
@@ -148,6 +149,8 @@ export class Replica {
   private readonly prng: Prng;
   /** What client commands execute with: SPOP, SRANDMEMBER… draw from the primary's seeded generator. */
   private readonly execOptions: ExecOptions;
+  /** A secondary's: scripts may read, their writes get READONLY. */
+  private readonly replicaExecOptions: ExecOptions;
   private readonly voters: readonly NodeId[];
   private readonly isWitness: boolean;
   private readonly secondariesAll: readonly NodeId[];
@@ -221,14 +224,15 @@ export class Replica {
 
   private out: Ready = emptyReady();
 
-  constructor(cfg: CoreConfig, rec: Recovered) {
+  constructor(cfg: CoreConfig, rec: Recovered, env: { readonly scripting?: ScriptEngine } = {}) {
     validateCoreConfig(cfg);
     this.cfg = cfg;
     this.id = cfg.self;
     this.prng = new Prng(cfg.seed);
     // Its own stream, so that commands drawing random numbers leave election jitter unchanged.
     const commandPrng = new Prng(cfg.seed ^ COMMAND_PRNG_SALT);
-    this.execOptions = { maxValueBytes: cfg.limits.maxValueBytes, maxWriteBytes: cfg.limits.maxWriteBytes, random: () => commandPrng.float() };
+    this.execOptions = { maxValueBytes: cfg.limits.maxValueBytes, maxWriteBytes: cfg.limits.maxWriteBytes, random: () => commandPrng.float(), scripting: env.scripting };
+    this.replicaExecOptions = { ...this.execOptions, replica: true };
     const self = cfg.members.find((m) => m.id === cfg.self)!;
     this.isWitness = self.kind === 'witness';
     this.voters = cfg.members.map((m) => m.id);
@@ -827,7 +831,7 @@ export class Replica {
         this.reply(id, cmds.map(() => err('LOADING region resync in progress, try another replica or the primary')), 0);
         return;
       }
-      const res = executeBatch(cmds, this.storage!, wallMs, this.execOptions);
+      const res = executeBatch(cmds, this.storage!, wallMs, this.replicaExecOptions);
       this.reply(id, res.replies, 0);
       return;
     }

@@ -18,4 +18,12 @@ export interface StateReader {
   regionEntries(region: number, afterKey: Buffer | undefined, limit: number): Array<[Buffer, Entry]>;
   /** Number of keys stored (DBSIZE). */
   size(): number;
+  /**
+   * The body of the cached Lua script with this sha (40 lower-case hex bytes), or undefined.
+   * Every storage area has the script cache (StorageArea requires it); a reader without it
+   * (a test's plain key map) holds no scripts.
+   */
+  getScript?(sha: Buffer): Buffer | undefined;
+  /** Cached scripts of one region in sha byte order, strictly after `afterSha`, at most `limit`: [sha, body]. */
+  regionScripts?(region: number, afterSha: Buffer | undefined, limit: number): Array<[Buffer, Buffer]>;
 }

@@ -72,14 +72,19 @@ export interface ElementRange {
  * - expire: an existing key of any type gets expiry `expireAtMs` (0 = none); no-op if absent;
  * - elem: element `elem` of collection `key` becomes `value`, or is removed (value null).
  *   A set creates the collection (no expiry) if the key is absent, and replaces the key if it
- *   holds another type; removing the last element removes the key.
+ *   holds another type; removing the last element removes the key;
+ * - script: the script cache (SCRIPT LOAD, EVAL) learns the Lua script `value` under its SHA1
+ *   `key` (40 lower-case hex bytes), or forgets it (value null, SCRIPT FLUSH). Scripts live
+ *   beside the keys, in the region of their sha, so that region resync carries them; a flush
+ *   leaves them, as FLUSHALL leaves Redis's script cache.
  */
 export type Op =
   | { readonly k: 'put'; readonly key: Buffer; readonly value: Buffer; readonly expireAtMs: number }
   | { readonly k: 'del'; readonly key: Buffer }
   | { readonly k: 'flush' }
   | { readonly k: 'expire'; readonly key: Buffer; readonly expireAtMs: number }
-  | { readonly k: 'elem'; readonly key: Buffer; readonly type: CollectionType; readonly elem: Buffer; readonly value: Buffer | null };
+  | { readonly k: 'elem'; readonly key: Buffer; readonly type: CollectionType; readonly elem: Buffer; readonly value: Buffer | null }
+  | { readonly k: 'script'; readonly key: Buffer; readonly value: Buffer | null };
 
 /**
  * One item of a region's content, as a region resync streams it: a key's header, then (for a
@@ -88,7 +93,9 @@ export type Op =
  */
 export type RegionItem =
   | { readonly t: 'key'; readonly key: Buffer; readonly entry: Entry }
-  | { readonly t: 'elem'; readonly key: Buffer; readonly elem: Buffer; readonly value: Buffer };
+  | { readonly t: 'elem'; readonly key: Buffer; readonly elem: Buffer; readonly value: Buffer }
+  /** A cached Lua script of the region: its sha (key) and body; a region's scripts come before its keys. */
+  | { readonly t: 'script'; readonly key: Buffer; readonly value: Buffer };
 
 /**
  * Why an update exists:

@@ -24,6 +24,7 @@ import { splitAddr } from '../server/resp-info.ts';
 import { LmdbStorage } from '../storage/lmdb-storage.ts';
 import { MemoryStorage } from '../storage/memory-storage.ts';
 import type { StorageArea } from '../storage/storage-area.ts';
+import { LuaEngine } from '../scripting/lua-engine.ts';
 import { FsDisk } from './fs-disk.ts';
 import { dataDirEmpty } from './init-data-dir.ts';
 import { PeerTransport } from './peer-transport.ts';
@@ -109,6 +110,8 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
   if (!self) throw new Error(`nodeId ${config.nodeId} is not one of members[].id`);
   const nl = createNodeLogger({ nodeId: config.nodeId, level: config.logLevel, ...(options.logDestination ? { destination: options.logDestination } : {}) });
   const logger = nl.logger;
+  // redis.log lines: warning → warn, notice → info, verbose and debug → debug.
+  const scriptLogger = logger.child({ component: 'script' });
   const metrics = new Metrics({ nodeId: config.nodeId });
   const disk = new FsDisk();
   const dir = config.dataDir;
@@ -170,6 +173,7 @@ export async function startNode(config: Config, options: StartNodeOptions = {}):
             storage,
             dataLost: memoryRestart,
             defer: setImmediate,
+            scripting: new LuaEngine({ log: (level, message) => scriptLogger[level === 3 ? 'warn' : level === 2 ? 'info' : 'debug']({ script: true }, message) }),
           },
           members: memberInfos(config),
           onFatal: (err) => {

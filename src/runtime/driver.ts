@@ -20,6 +20,8 @@ export const DEFAULT_TICK_MS = 10;
 /** How often the storage area is made durable (the log may be cleared only up to it). */
 export const DEFAULT_STORAGE_SYNC_MS = 100;
 
+import type { ScriptEngine } from '../core/kv/scripting.ts';
+
 export interface DriverOptions {
   readonly config: CoreConfig;
   readonly clock: Clock;
@@ -34,6 +36,8 @@ export interface DriverOptions {
   readonly defer: (fn: () => void) => void;
   readonly tickMs?: number;
   readonly storageSyncMs?: number;
+  /** The Lua engine for EVAL and SCRIPT (src/scripting/lua-engine.ts); without one they answer an error. */
+  readonly scripting?: ScriptEngine;
 }
 
 export type ClientCallback = (replies: readonly Reply[], lsn: Lsn) => void;
@@ -125,7 +129,7 @@ export class Driver {
         lostData: hs.lostData,
         clearedCutTo: o.log.recovery?.clearedCutTo ?? 0,
       };
-      const start = (): void => cb(null, new Driver(o, new Replica(o.config, rec), listener));
+      const start = (): void => cb(null, new Driver(o, new Replica(o.config, rec, { scripting: o.scripting }), listener));
       if (!lost) return start();
       o.hardState.save(hs, (err) => (err ? cb(err) : start()));
     });

@@ -30,6 +30,9 @@
 //   set's score index, [space 1] ++ scoreOrderKey(score, member) → score. The length prefix
 //   keeps each key's records one contiguous range, so one element, a range, or the count (in
 //   the header) is read without touching the rest of the collection.
+// - db "scripts", the script cache (SCRIPT LOAD, EVAL): key = [regionId: u8] ++ sha (40
+//   lower-case hex bytes; the region is the sha's, as if it were a key), value = the body. Added
+//   beside format 2 (an older store opens with it empty).
 // - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
 //   is O(1)), dirty (sorted region ids), openOnBoot (boot id, while open with deferred
 //   commits), stored with lmdb's default msgpack encoding.
@@ -188,6 +191,7 @@ export class LmdbStorage implements StorageArea {
   private readonly root: RootDatabase;
   private readonly data: Database<Buffer, Buffer>;
   private readonly elems: Database<Buffer, Buffer>;
+  private readonly scripts: Database<Buffer, Buffer>;
   private readonly meta: Database<unknown, string>;
   private applied: Lsn;
   private durable: Lsn;
@@ -218,6 +222,7 @@ export class LmdbStorage implements StorageArea {
       this.root = open({ path: dir, overlappingSync: this.bootId === undefined });
       this.data = this.root.openDB<Buffer, Buffer>({ name: 'data', keyEncoding: 'binary', encoding: 'binary' });
       this.elems = this.root.openDB<Buffer, Buffer>({ name: 'elems', keyEncoding: 'binary', encoding: 'binary' });
+      this.scripts = this.root.openDB<Buffer, Buffer>({ name: 'scripts', keyEncoding: 'binary', encoding: 'binary' });
       this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     } catch (err) {
       throw ioError(`cannot open the storage area at ${dir}`, err);
@@ -336,6 +341,27 @@ export class LmdbStorage implements StorageArea {
     return this.count;
   }
 
+  getScript(sha: Buffer): Buffer | undefined {
+    this.checkOpen();
+    const v = this.scripts.get(dataKey(regionOfKey(sha), sha));
+    return v === undefined ? undefined : Buffer.from(v);
+  }
+
+  regionScripts(region: number, afterSha: Buffer | undefined, limit: number): Array<[Buffer, Buffer]> {
+    this.checkOpen();
+    checkRegion(region);
+    const out: Array<[Buffer, Buffer]> = [];
+    if (limit <= 0) return out;
+    const start = afterSha === undefined ? Buffer.from([region]) : dataKey(region, afterSha);
+    for (const { key, value } of this.scripts.getRange({ start, end: Buffer.from([region + 1]) })) {
+      if (out.length === limit) break;
+      const sha = key.subarray(KEY_PREFIX_BYTES);
+      if (afterSha !== undefined && Buffer.compare(sha, afterSha) <= 0) continue;
+      out.push([Buffer.from(sha), Buffer.from(value)]);
+    }
+    return out;
+  }
+
   apply(update: Update): void {
     this.checkOpen();
     checkApplyOrder(this.applied, update);
@@ -367,6 +393,10 @@ export class LmdbStorage implements StorageArea {
           }
           case 'elem':
             count += this.applyElem(region, op);
+            break;
+          case 'script':
+            if (op.value === null) this.scripts.removeSync(dataKey(region, op.key));
+            else this.scripts.putSync(dataKey(region, op.key), op.value);
             break;
         }
       }
@@ -404,8 +434,14 @@ export class LmdbStorage implements StorageArea {
         for (const k of keys) if (this.data.removeSync(k)) count--;
         const elems = [...this.elems.getKeys({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })];
         for (const k of elems) this.elems.removeSync(k);
+        const scripts = [...this.scripts.getKeys({ start: Buffer.from([region]), end: Buffer.from([region + 1]) })];
+        for (const k of scripts) this.scripts.removeSync(k);
       }
       for (const item of items) {
+        if (item.t === 'script') {
+          this.scripts.putSync(dataKey(region, item.key), item.value);
+          continue;
+        }
         if (item.t === 'key') {
           // The count follows the elements as they are installed; the encoding is the primary's.
           count += this.putHeader(region, item.key, item.entry.type === 'string' ? item.entry : { ...item.entry, count: 0 });

@@ -49,6 +49,7 @@ type Undo =
   | { readonly t: 'key'; readonly id: string; readonly region: number; readonly prev: Stored | undefined }
   | { readonly t: 'elem'; readonly id: string; readonly header: Entry; readonly elem: Buffer | null; readonly prev: Buffer | undefined }
   | { readonly t: 'all'; readonly entries: Map<string, Stored>; readonly regionKeys: Array<Set<string>> }
+  | { readonly t: 'script'; readonly id: string; readonly prev: Buffer | undefined }
   | { readonly t: 'lsn'; readonly prev: Lsn }
   | { readonly t: 'dirty'; readonly prev: ReadonlySet<number> };
 
@@ -92,6 +93,8 @@ export class MemoryStorage implements StorageArea {
   /** Per region, its digest; dropped whenever the region's content changes. */
   private readonly digests: Array<string | undefined> = new Array<string | undefined>(REGION_COUNT);
   private dirty = new Set<number>();
+  /** The script cache: body by sha (latin1). */
+  private scripts = new Map<string, Buffer>();
   private applied: Lsn = 0;
   private durable: Lsn = 0;
   /** Changes not yet covered by a completed sync; undo[i] has sequence number undoBase + i. */
@@ -154,6 +157,21 @@ export class MemoryStorage implements StorageArea {
     return this.entries.size;
   }
 
+  getScript(sha: Buffer): Buffer | undefined {
+    this.checkOpen();
+    return this.scripts.get(idOf(sha));
+  }
+
+  regionScripts(region: number, afterSha: Buffer | undefined, limit: number): Array<[Buffer, Buffer]> {
+    this.checkOpen();
+    const out: Array<[Buffer, Buffer]> = [];
+    for (const [id, body] of this.scripts) {
+      const sha = Buffer.from(id, 'latin1');
+      if (regionOfKey(sha) === region && (afterSha === undefined || Buffer.compare(sha, afterSha) > 0)) out.push([sha, body]);
+    }
+    return out.sort((a, b) => Buffer.compare(a[0], b[0])).slice(0, limit);
+  }
+
   apply(update: Update): void {
     this.checkOpen();
     checkApplyOrder(this.applied, update);
@@ -180,6 +198,9 @@ export class MemoryStorage implements StorageArea {
         }
         case 'elem':
           this.applyElem(op);
+          break;
+        case 'script':
+          this.setScript(op.key, op.value);
           break;
       }
     }
@@ -209,8 +230,13 @@ export class MemoryStorage implements StorageArea {
     checkRegionItems(region, items);
     if (first) {
       for (const id of [...this.regionKeys[region]!]) this.deleteKey(id, region);
+      for (const [sha] of this.regionScripts(region, undefined, Infinity)) this.setScript(sha, null);
     }
     for (const item of items) {
+      if (item.t === 'script') {
+        this.setScript(item.key, item.value);
+        continue;
+      }
       if (item.t === 'key') {
         const e = item.entry;
         // The count follows the elements as they are installed; the encoding is the primary's.
@@ -292,6 +318,7 @@ export class MemoryStorage implements StorageArea {
     next.entries = this.entries;
     next.regionKeys = this.regionKeys;
     next.dirty = this.dirty;
+    next.scripts = this.scripts;
     next.applied = this.applied;
     next.durable = this.applied;
     this.entries = new Map();
@@ -324,6 +351,10 @@ export class MemoryStorage implements StorageArea {
       case 'all':
         this.entries = u.entries;
         this.regionKeys = u.regionKeys;
+        break;
+      case 'script':
+        if (u.prev === undefined) this.scripts.delete(u.id);
+        else this.scripts.set(u.id, u.prev);
         break;
       case 'lsn':
         this.applied = u.prev;
@@ -392,6 +423,16 @@ export class MemoryStorage implements StorageArea {
     this.regionKeys = emptyRegionKeys();
     this.sortedIds.fill(undefined);
     this.digests.fill(undefined);
+  }
+
+  private setScript(sha: Buffer, body: Buffer | null): void {
+    const id = idOf(sha);
+    const prev = this.scripts.get(id);
+    if (body === null && prev === undefined) return;
+    this.undo.push({ t: 'script', id, prev });
+    if (body === null) this.scripts.delete(id);
+    else this.scripts.set(id, Buffer.from(body));
+    this.digests[regionOfKey(sha)] = undefined;
   }
 
   private setLsn(lsn: Lsn): void {

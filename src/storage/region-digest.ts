@@ -16,7 +16,8 @@ const TWO_POW_32 = 0x1_0000_0000;
  * Accumulates one region's content, fed as its item stream (readRegionChunk order: key by key
  * in key byte order, a collection's elements after its header). A header is hashed as tag 0,
  * u32 key length, key, type code, big flag, u32 value length, value, u64 expireAtMs; an
- * element as tag 1, u32 element length, element, u32 value length, value (big-endian), so no
+ * element as tag 1, u32 element length, element, u32 value length, value (big-endian), a
+ * cached script as tag 2, u32 sha length, sha, u32 body length, body, so no
  * two different streams hash the same bytes.
  */
 export class RegionDigest {
@@ -35,6 +36,13 @@ export class RegionDigest {
       this.bytes(item.entry.value);
       writeExpiry(this.expiry, 0, item.entry.expireAtMs);
       this.hash.update(this.expiry);
+    } else if (item.t === 'script') {
+      this.tag[0] = 2;
+      this.tag[1] = 0;
+      this.tag[2] = 0;
+      this.hash.update(this.tag);
+      this.bytes(item.key);
+      this.bytes(item.value);
     } else {
       this.tag[0] = 1;
       this.tag[1] = 0;

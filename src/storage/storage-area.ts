@@ -8,6 +8,8 @@ export type { StateReader } from '../core/state-reader.ts';
 import type { StateReader } from '../core/state-reader.ts';
 
 export interface StorageArea extends StateReader {
+  getScript(sha: Buffer): Buffer | undefined;
+  regionScripts(region: number, afterSha: Buffer | undefined, limit: number): Array<[Buffer, Buffer]>;
   /** Highest lsn applied (visible to reads); may not be durable yet. */
   readonly appliedLsn: Lsn;
   /** Highest lsn whose application survived a crash (the log may be cleared up to here). */

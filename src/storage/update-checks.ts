@@ -74,7 +74,7 @@ export function checkRegionItems(region: number, items: readonly RegionItem[]): 
   for (const item of items) {
     checkKey(item.key);
     if (item.t === 'key') checkExpiry(item.entry.expireAtMs);
-    else checkElement(item.key, item.elem);
+    else if (item.t === 'elem') checkElement(item.key, item.elem);
     assert(regionOfKey(item.key) === region, () => `key ${item.key.toString('hex')} belongs to region ${regionOfKey(item.key)}, not ${region}`);
   }
 }

@@ -59,7 +59,7 @@ test('region resync chunks stay within limits.maxAppendBytes, and the region con
   const ofRegion = chunks.filter((m) => m.region === 7);
   assert.ok(ofRegion.length > 1, `region 7 came in several chunks: ${ofRegion.map((m) => m.items.length).join(',')}`);
   for (const m of chunks) {
-    const bytes = m.items.reduce((a, it) => a + (it.t === 'key' ? entryBytes(it.key, it.entry.value) : entryBytes(it.key, it.value) + it.elem.length), 0);
+    const bytes = m.items.reduce((a, it) => a + (it.t === 'key' ? entryBytes(it.key, it.entry.value) : entryBytes(it.key, it.value) + (it.t === 'elem' ? it.elem.length : 0)), 0);
     assert.ok(m.items.length <= 1 || bytes <= BUDGET, `a chunk of ${m.items.length} items carried ${bytes} bytes, over the budget of ${BUDGET}`);
   }
   for (const k of keys) assert.equal(storedValue(c.node(T), k), VALUE, `T holds ${k}`);

@@ -35,6 +35,8 @@ function opsText(ops: readonly Op[]): string[] {
         return `expire ${o.key.toString('latin1')}@${o.expireAtMs}`;
       case 'elem':
         return `${o.type} ${o.key.toString('latin1')}.${o.elem.toString('latin1')}=${o.value === null ? '-' : o.value.toString('latin1')}`;
+      case 'script':
+        return `script ${o.key.toString('latin1')}`;
     }
   });
 }
@@ -265,7 +267,8 @@ describe('command table', () => {
     for (const c of COMMANDS) {
       assert.equal(c.name, c.name.toLowerCase());
       assert.ok(c.arity !== 0);
-      assert.ok(c.flags.includes('write') !== c.flags.includes('readonly'), c.name);
+      // Exactly one of: writes, only reads, or decides by what it runs (scripts).
+      assert.equal([c.flags.includes('write'), c.flags.includes('readonly'), c.flags.includes('may_replicate')].filter(Boolean).length, 1, c.name);
       // Right arity reaches the handler: the reply is not "unknown command" nor an arity error.
       const args = [c.name, ...Array.from({ length: Math.abs(c.arity) - 1 }, () => '1')];
       const r = execute(args.map(b), v, NOW).reply;

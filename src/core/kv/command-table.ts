@@ -3,8 +3,9 @@
 // checks arity from here, the replication layer asks it which commands write and which keys a
 // command touches (regions), and the server can answer COMMAND INFO / COUNT / DOCS from it.
 
-export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast' | 'noscript' | 'blocking';
-export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set' | 'bitmap' | 'hyperloglog';
+/** may_replicate: neither read-only nor a write by itself; what it runs decides (EVAL, SCRIPT). */
+export type CommandFlag = 'write' | 'readonly' | 'denyoom' | 'fast' | 'noscript' | 'blocking' | 'may_replicate';
+export type CommandGroup = 'string' | 'generic' | 'server' | 'hash' | 'list' | 'set' | 'sorted_set' | 'bitmap' | 'hyperloglog' | 'scripting';
 
 export interface CommandSpec {
   /** Lower-case name, as Redis reports it. */
@@ -223,6 +224,12 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('bitop', -4, WD, [2, -1, 1], ['@write', '@bitmap', '@slow'], 'bitmap', '2.6.0', 'Perform bitwise operations between strings'),
   spec('bitfield', -2, WD, ONE, ['@write', '@bitmap', '@slow'], 'bitmap', '3.2.0', 'Perform arbitrary bitfield integer operations on strings'),
   spec('bitfield_ro', -2, RF, ONE, ['@read', '@bitmap', '@fast'], 'bitmap', '6.0.0', 'Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD'),
+  // Scripts: neither read-only nor write (what a script does decides; its keys are movable).
+  spec('eval', -3, ['noscript', 'may_replicate'], NONE, ['@slow', '@scripting'], 'scripting', '2.6.0', 'Execute a Lua script server side'),
+  spec('evalsha', -3, ['noscript', 'may_replicate'], NONE, ['@slow', '@scripting'], 'scripting', '2.6.0', 'Execute a Lua script server side'),
+  spec('eval_ro', -3, ['noscript', 'readonly'], NONE, ['@slow', '@scripting'], 'scripting', '7.0.0', 'Execute a read-only Lua script server side'),
+  spec('evalsha_ro', -3, ['noscript', 'readonly'], NONE, ['@slow', '@scripting'], 'scripting', '7.0.0', 'Execute a read-only Lua script server side'),
+  spec('script', -2, ['noscript', 'may_replicate'], NONE, ['@slow', '@scripting'], 'scripting', '2.6.0', 'A container for Lua scripts management commands'),
 ];
 
 /** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */

@@ -5,9 +5,10 @@
 import { orderKeyOf } from '../collections.ts';
 import { err } from '../reply.ts';
 import type { Reply } from '../reply.ts';
-import type { CollectionType, Element, ElementRange, Entry, Op, ValueType } from '../types.ts';
+import type { CollectionType, Element, ElementRange, Entry, KeyEvent, Op, ValueType } from '../types.ts';
 import { isLive } from './view.ts';
 import type { KvView } from './view.ts';
+import type { ScriptSupport } from './script-commands.ts';
 
 export interface Ctx {
   readonly view: KvView;
@@ -18,6 +19,10 @@ export interface Ctx {
   readonly random: () => number;
   /** Keys this command already emptied of a stale (expired) value before writing elements. */
   readonly fresh: Set<string>;
+  /** The Lua engine and the node's role, for EVAL and SCRIPT (script-commands.ts). */
+  readonly script?: ScriptSupport;
+  /** Keyspace events of the commands a script ran (their op indexes count in this command's ops). */
+  readonly events?: KeyEvent[];
 }
 
 export type Handler = (c: Ctx, a: readonly Buffer[]) => Reply;

@@ -34,6 +34,9 @@ import { COMBINE_HANDLERS } from './zset-combine.ts';
 import { BITMAP_HANDLERS } from './bitmap-commands.ts';
 import { ZSET_HANDLERS } from './zset-commands.ts';
 import { Prng } from '../../lib/prng.ts';
+import { scriptHandlers } from './script-commands.ts';
+import type { ScriptSupport } from './script-commands.ts';
+import type { ScriptEngine } from './scripting.ts';
 
 /** Largest string value (Redis's proto-max-bulk-len default, 512 MiB). */
 export const MAX_VALUE_BYTES = 512 * 1024 * 1024;
@@ -58,6 +61,10 @@ export interface ExecOptions {
    * draws. Default: a generator seeded from nowMs (deterministic, for tests and tools).
    */
   readonly random?: () => number;
+  /** The Lua engine for EVAL and SCRIPT (without one they answer an error). */
+  readonly scripting?: ScriptEngine;
+  /** Executing on a secondary: a script's writes get Redis's READONLY error, SCRIPT LOAD too. */
+  readonly replica?: boolean;
 }
 
 function randomOf(options: ExecOptions, nowMs: number): () => number {
@@ -86,6 +93,10 @@ const E_OVERFLOW = 'ERR increment or decrement would overflow';
 const E_TOO_BIG = 'ERR string exceeds maximum allowed size (proto-max-bulk-len)';
 const E_NO_SUCH_KEY = 'ERR no such key';
 const EMPTY = Buffer.alloc(0);
+
+function scriptSupportOf(options: ExecOptions, limits: WriteLimits): ScriptSupport {
+  return { engine: options.scripting, replica: options.replica === true, limits };
+}
 
 function limitsOf(options: ExecOptions): WriteLimits {
   return { maxValueBytes: options.maxValueBytes ?? MAX_VALUE_BYTES, maxWriteBytes: options.maxWriteBytes ?? Infinity };
@@ -720,6 +731,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...COMBINE_HANDLERS,
   ...BLOCKING_HANDLERS,
   ...BITMAP_HANDLERS,
+  ...scriptHandlers(run),
 ]);
 
 /**
@@ -765,8 +777,9 @@ function run(args: readonly Buffer[], ctx: Ctx): Reply {
  * Runs one command of a write of `priorBytes` so far; a command whose ops could not be one
  * update (checkWrite) gets that error instead and changes nothing.
  */
-function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number, random: () => number): ExecResult {
-  const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [], random, fresh: new Set() };
+function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits: WriteLimits, priorBytes: number, random: () => number, script?: ScriptSupport): ExecResult {
+  const events: KeyEvent[] = [];
+  const ctx: Ctx = { view, nowMs, maxValueBytes: limits.maxValueBytes, ops: [], random, fresh: new Set(), script, events };
   const reply = run(args, ctx);
   if (ctx.ops.length === 0) return { reply, ops: ctx.ops, keyEvents: [] };
   const refused = checkWrite(ctx.ops, limits, priorBytes);
@@ -780,12 +793,14 @@ function runChecked(args: readonly Buffer[], view: KvView, nowMs: number, limits
     }
     return isLive(after.get(key), nowMs);
   };
-  return { reply, ops: ctx.ops, keyEvents: keyEventsOf(args, ctx.ops, (key) => live(ctx, key) !== undefined, liveAfter) };
+  const own = keyEventsOf(args, ctx.ops, (key) => live(ctx, key) !== undefined, liveAfter);
+  return { reply, ops: ctx.ops, keyEvents: events.length === 0 ? own : [...own, ...events] };
 }
 
 /** Executes one command against `view` at time `nowMs`. */
 export function execute(args: readonly Buffer[], view: KvView, nowMs: number, options: ExecOptions = {}): ExecResult {
-  return runChecked(args, view, nowMs, limitsOf(options), 0, randomOf(options, nowMs));
+  const limits = limitsOf(options);
+  return runChecked(args, view, nowMs, limits, 0, randomOf(options, nowMs), scriptSupportOf(options, limits));
 }
 
 /**
@@ -806,9 +821,10 @@ export function executeBatch(cmds: readonly (readonly Buffer[])[], view: KvView,
   const keyEvents: KeyEvent[] = [];
   const limits = limitsOf(options);
   const random = randomOf(options, nowMs);
+  const script = scriptSupportOf(options, limits);
   let bytes = 0;
   for (const args of cmds) {
-    const r = runChecked(args, overlay, nowMs, limits, bytes, random);
+    const r = runChecked(args, overlay, nowMs, limits, bytes, random, script);
     replies.push(r.reply);
     if (r.ops.length > 0) {
       overlay.applyOps(r.ops);

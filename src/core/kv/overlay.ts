@@ -42,6 +42,8 @@ const MERGE_PAGE_MIN = 16;
 
 export class Overlay implements KvView {
   private readonly slots = new Map<string, Slot>();
+  /** Pending script cache changes by sha (latin1): the body, or null (forgotten), and the update. */
+  private readonly scripts = new Map<string, { sha: Buffer; body: Buffer | null; lsn: Lsn }>();
   private flushed = false;
   /** The update holding the pending flush (PendingState), 0 in a batch overlay. */
   private flushLsn: Lsn = 0;
@@ -77,6 +79,24 @@ export class Overlay implements KvView {
     return n;
   }
 
+  getScript(sha: Buffer): Buffer | undefined {
+    const p = this.scripts.get(sha.toString('latin1'));
+    return p !== undefined ? (p.body ?? undefined) : this.base.getScript?.(sha);
+  }
+
+  regionScripts(region: number, afterSha: Buffer | undefined, limit: number): Array<[Buffer, Buffer]> {
+    const base = this.base.regionScripts?.(region, afterSha, Infinity) ?? [];
+    if (this.scripts.size === 0) return base.slice(0, limit);
+    const merged = new Map<string, [Buffer, Buffer]>();
+    for (const [sha, body] of base) merged.set(sha.toString('latin1'), [sha, body]);
+    for (const [id, p] of this.scripts) {
+      if (regionOfKey(p.sha) !== region || (afterSha !== undefined && Buffer.compare(p.sha, afterSha) <= 0)) continue;
+      if (p.body === null) merged.delete(id);
+      else merged.set(id, [p.sha, p.body]);
+    }
+    return [...merged.values()].sort((a, b) => Buffer.compare(a[0], b[0])).slice(0, limit);
+  }
+
   /** Whether a FLUSH is pending (the whole base is hidden). */
   get hidesBase(): boolean {
     return this.flushed;
@@ -94,6 +114,10 @@ export class Overlay implements KvView {
         this.slots.clear();
         this.flushed = true;
         this.flushLsn = lsn;
+        continue;
+      }
+      if (op.k === 'script') {
+        this.scripts.set(op.key.toString('latin1'), { sha: op.key, body: op.value, lsn });
         continue;
       }
       // A put or del replaces whatever the key held, so its slot needs no read of the base
@@ -127,6 +151,7 @@ export class Overlay implements KvView {
       this.flushed = false;
       this.flushLsn = 0;
     }
+    for (const [id, p] of this.scripts) if (p.lsn <= lsn) this.scripts.delete(id);
     if (this.slots.size === 0) return;
     for (const [id, s] of this.slots) if (s.lsn <= lsn) this.slots.delete(id);
   }
@@ -134,6 +159,7 @@ export class Overlay implements KvView {
   /** Forgets everything pending: the overlay shows the base again. */
   clear(): void {
     this.slots.clear();
+    this.scripts.clear();
     this.flushed = false;
     this.flushLsn = 0;
   }
