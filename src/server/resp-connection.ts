@@ -521,6 +521,12 @@ export class Connection {
     for (const argv of cmds) {
       const name = argv[0]!.toString('latin1').toLowerCase();
       const spec = this.ctx.table.get(name);
+      // A script may write the keys it declares (what it does is known only when it runs).
+      if (name === 'eval' || name === 'evalsha') {
+        const n = Number(argv[2]?.toString('latin1'));
+        if (Number.isSafeInteger(n) && n > 0 && n <= argv.length - 3) this.ctx.touchKeys(argv.slice(3, 3 + n));
+        continue;
+      }
       if (!spec?.write) continue;
       if (name === 'flushall' || name === 'flushdb') this.ctx.touchKeys('all');
       else this.ctx.touchKeys(CommandTable.keysOf(spec, argv));

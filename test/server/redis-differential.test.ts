@@ -78,6 +78,9 @@ test('MULTI / EXEC / DISCARD / WATCH errors and results match redis-server', asy
   await same('discard unwatches', c('WATCH', 'w4') + c('SET', 'w4', '1') + c('MULTI') + c('DISCARD') + c('MULTI') + c('GET', 'w4') + c('EXEC'));
   await same('flushall aborts', c('SET', 'w5', 'x') + c('WATCH', 'w5') + c('FLUSHALL') + c('MULTI') + c('PING') + c('EXEC'));
   await same('reset', c('MULTI') + c('PING') + c('RESET') + c('EXEC'));
+  const setByScript = "return redis.call('set', KEYS[1], ARGV[1])";
+  await same('a script writing a watched key aborts', c('WATCH', 'w6') + c('EVAL', setByScript, '1', 'w6', 'x') + c('MULTI') + c('GET', 'w6') + c('EXEC'));
+  await same('a script in a transaction', c('MULTI') + c('EVAL', setByScript, '1', 'w7', 'y') + c('EVAL', "return redis.call('get', KEYS[1])", '1', 'w7') + c('EXEC'));
   await same('select in multi', c('MULTI') + c('SELECT', 'x') + c('SELECT', '0') + c('EXEC'));
 });
 

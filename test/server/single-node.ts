@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import { executeBatch } from '../../src/core/kv/executor.ts';
 import { isWriteCommand } from '../../src/core/kv/command-table.ts';
 import { MapView } from '../kv/map-view.ts';
+import { LuaEngine } from '../../src/scripting/lua-engine.ts';
 import { err, type Reply } from '../../src/core/reply.ts';
 import type { Epoch, Lsn, NodeId, Update } from '../../src/core/types.ts';
 import type { MemberInfo, NodeEvents, NodeHandle, NodeStatus, Role, SecondaryStatus } from '../../src/runtime/node-api.ts';
@@ -27,6 +28,8 @@ export class SingleNodeHarness implements NodeHandle {
   readonly id: NodeId;
   members: readonly MemberInfo[];
   readonly view = new MapView();
+  /** EVAL runs (the map holds no script cache: EVALSHA finds nothing). */
+  private readonly scripting = new LuaEngine();
   readonly batches: Buffer[][][] = [];
   readonly waits: Array<{ lsn: Lsn; numReplicas: number; timeoutMs: number }> = [];
   secondaries: SecondaryStatus[] = [];
@@ -69,7 +72,7 @@ export class SingleNodeHarness implements NodeHandle {
       replies = cmds.map(() => err("READONLY You can't write against a read only replica."));
     } else {
       // State changes now, in call order; only the replies are (optionally) held back.
-      const r = executeBatch(cmds, this.view, Date.now());
+      const r = executeBatch(cmds, this.view, Date.now(), { scripting: this.scripting });
       if (r.ops.length) {
         this.view.apply(r.ops);
         this.lsn++;

@@ -61,6 +61,35 @@ function cacheScript(c: Ctx, s: ScriptSupport, sha: string, body: Buffer): Reply
   return null;
 }
 
+/** The flags a script may declare in its shebang line ("#!lua flags=no-writes,allow-stale"). */
+const SHEBANG_FLAGS = new Set(['no-writes', 'allow-oom', 'allow-stale', 'no-cluster', 'allow-cross-slot-keys']);
+
+interface Source {
+  /** What the engine compiles: the body, its shebang line turned into a comment (lines keep their numbers). */
+  readonly code: Buffer;
+  /** The script declared no-writes: it runs as EVAL_RO does. */
+  readonly noWrites: boolean;
+}
+
+/** Reads a script's shebang as Redis 7 does (evalExtractShebangFlags), or its error. */
+function sourceOf(body: Buffer): Source | Reply {
+  if (body.length < 2 || body[0] !== 0x23 || body[1] !== 0x21) return { code: body, noWrites: false };
+  const nl = body.indexOf(0x0a);
+  const line = body.toString('utf8', 0, nl < 0 ? body.length : nl);
+  const parts = line.split(' ').filter((p) => p.length > 0);
+  if (parts[0] !== '#!lua') return err(`ERR Unexpected engine in script shebang: ${parts[0] ?? line}`);
+  let noWrites = false;
+  for (const opt of parts.slice(1)) {
+    if (!opt.startsWith('flags=')) return err(`ERR Unknown lua shebang option: ${opt}`);
+    for (const f of opt.slice('flags='.length).split(',')) {
+      if (f.length === 0) continue;
+      if (!SHEBANG_FLAGS.has(f)) return err(`ERR Unexpected flag in script shebang: ${f}`);
+      if (f === 'no-writes') noWrites = true;
+    }
+  }
+  return { code: Buffer.concat([Buffer.from('--'), body]), noWrites };
+}
+
 function evalGeneric(c: Ctx, a: readonly Buffer[], s: ScriptSupport, dispatch: ScriptDispatch, bySha: boolean, readOnly: boolean): Reply {
   const n = parseI64(a[2]!);
   if (n === null) return err(E_NOT_INT);
@@ -70,16 +99,23 @@ function evalGeneric(c: Ctx, a: readonly Buffer[], s: ScriptSupport, dispatch: S
   if (!engine) return err(E_NO_ENGINE);
   let sha: string;
   let body: Buffer | undefined;
+  let source: Source;
   if (bySha) {
     // Redis lower-cases the sha it is given; anything but 40 characters names no script.
     if (a[1]!.length !== SHA_HEX_LENGTH) return err(E_NOSCRIPT);
     sha = a[1]!.toString('latin1').toLowerCase();
     body = c.view.getScript?.(Buffer.from(sha, 'latin1'));
     if (body === undefined) return err(E_NOSCRIPT);
+    const s2 = sourceOf(body);
+    if (!('code' in s2)) return s2; // a cached script's shebang was checked when it was cached
+    source = s2;
   } else {
     body = a[1]!;
     sha = sha1Hex(body);
-    const compileError = engine.compile(sha, body);
+    const s2 = sourceOf(body);
+    if (!('code' in s2)) return s2;
+    source = s2;
+    const compileError = engine.compile(sha, source.code);
     if (compileError !== null) return err(compileError);
     // A secondary runs a script it does not hold without caching it (it logs nothing).
     if (!s.replica) {
@@ -97,7 +133,7 @@ function evalGeneric(c: Ctx, a: readonly Buffer[], s: ScriptSupport, dispatch: S
     // Redis's noscript commands: the scripting commands themselves and the blocking pops of one key list.
     if (cmd.flags.includes('noscript')) return err('ERR This Redis command is not allowed from script');
     if (cmd.flags.includes('write')) {
-      if (readOnly) return err('ERR Write commands are not allowed from read-only scripts.');
+      if (readOnly || source.noWrites) return err('ERR Write commands are not allowed from read-only scripts.');
       if (s.replica) return err(E_READONLY);
     }
     const child: Ctx = { view: overlay, nowMs: c.nowMs, maxValueBytes: c.maxValueBytes, ops: [], random: c.random, fresh: new Set(), script: s };
@@ -121,7 +157,7 @@ function evalGeneric(c: Ctx, a: readonly Buffer[], s: ScriptSupport, dispatch: S
     wrote = true;
     return reply;
   };
-  return engine.run({ sha, body, keys: a.slice(3, 3 + numKeys), args: a.slice(3 + numKeys), call, random: c.random, wrote: () => wrote });
+  return engine.run({ sha, body: source.code, keys: a.slice(3, 3 + numKeys), args: a.slice(3 + numKeys), call, random: c.random, wrote: () => wrote });
 }
 
 /**
@@ -164,7 +200,9 @@ function scriptCommand(c: Ctx, a: readonly Buffer[], s: ScriptSupport): Reply {
       if (!engine) return err(E_NO_ENGINE);
       const body = a[2]!;
       const sha = sha1Hex(body);
-      const compileError = engine.compile(sha, body);
+      const source = sourceOf(body);
+      if (!('code' in source)) return source;
+      const compileError = engine.compile(sha, source.code);
       if (compileError !== null) return err(compileError);
       const refused = cacheScript(c, s, sha, body);
       return refused ?? bulk(sha);
