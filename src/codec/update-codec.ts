@@ -66,6 +66,8 @@ const OP_ELEM_SET = 4;
 const OP_ELEM_DEL = 5;
 const OP_SCRIPT_SET = 6;
 const OP_SCRIPT_DEL = 7;
+/** A range op: key, offset (varint), value. */
+const OP_RANGE = 8;
 const ITEM_KEY = 0;
 const ITEM_ELEM = 1;
 const ITEM_SCRIPT = 2;
@@ -310,6 +312,9 @@ function opSize(op: Op): number {
       return 2 + bytesSize(op.key) + bytesSize(op.elem) + (op.value === null ? 0 : bytesSize(op.value));
     case 'script':
       return 1 + bytesSize(op.key) + (op.value === null ? 0 : bytesSize(op.value));
+    case 'range':
+      assertCount(op.offset, 'offset');
+      return 1 + bytesSize(op.key) + varintSize(op.offset) + bytesSize(op.value);
   }
 }
 
@@ -381,6 +386,12 @@ export function writeUpdate(w: ByteWriter, u: Update): void {
         w.bytes(op.key);
         if (op.value !== null) w.bytes(op.value);
         break;
+      case 'range':
+        w.u8(OP_RANGE);
+        w.bytes(op.key);
+        w.varint(op.offset);
+        w.bytes(op.value);
+        break;
     }
   }
   if (events) {
@@ -447,6 +458,10 @@ export function readUpdate(r: ByteReader): Update {
     } else if (tag === OP_SCRIPT_SET || tag === OP_SCRIPT_DEL) {
       const key = r.bytes('op.key');
       ops[i] = { k: 'script', key, value: tag === OP_SCRIPT_SET ? r.bytes('op.value') : null };
+    } else if (tag === OP_RANGE) {
+      const key = r.bytes('op.key');
+      const offset = r.varint('op.offset');
+      ops[i] = { k: 'range', key, offset, value: r.bytes('op.value') };
     } else {
       r.pos--;
       r.fail('op.tag', `unknown op tag ${tag}`);

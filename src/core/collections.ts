@@ -165,6 +165,19 @@ export function stringEntry(value: Buffer, expireAtMs: number): Entry {
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * The string a range op leaves (see Op 'range'): `old` (a string entry, or anything else /
+ * nothing for an empty string of no expiry) with `value` written at `offset`. A new buffer.
+ */
+export function stringAfterRange(old: Entry | undefined | null, offset: number, value: Buffer): Entry {
+  const base = old != null && old.type === 'string' ? old : undefined;
+  const oldLen = base?.value.length ?? 0;
+  const out = Buffer.alloc(Math.max(oldLen, offset + value.length));
+  if (base !== undefined) base.value.copy(out, 0);
+  value.copy(out, offset);
+  return stringEntry(out, base?.expireAtMs ?? 0);
+}
+
 /** The header of a collection created by its first element. */
 export function newCollection(type: CollectionType): Entry {
   return { type, value: EMPTY, expireAtMs: 0, count: 0, big: false };

@@ -23,7 +23,7 @@ export function opsBytes(ops: readonly Op[]): number {
     n += OP_OVERHEAD_BYTES;
     if (op.k === 'flush') continue;
     n += op.key.length;
-    if (op.k === 'put') n += op.value.length;
+    if (op.k === 'put' || op.k === 'range') n += op.value.length;
     else if (op.k === 'elem') n += op.elem.length + (op.value?.length ?? 0);
     else if (op.k === 'script') n += op.value?.length ?? 0;
   }

@@ -76,7 +76,11 @@ export interface ElementRange {
  * - script: the script cache (SCRIPT LOAD, EVAL) learns the Lua script `value` under its SHA1
  *   `key` (40 lower-case hex bytes), or forgets it (value null, SCRIPT FLUSH). Scripts live
  *   beside the keys, in the region of their sha, so that region resync carries them; a flush
- *   leaves them, as FLUSHALL leaves Redis's script cache.
+ *   leaves them, as FLUSHALL leaves Redis's script cache;
+ * - range: bytes `offset` .. `offset + value.length` of string `key` become `value`, zeros
+ *   filling any gap past its end; the string keeps its expiry. An absent key (or one of another
+ *   type, which goes) becomes a string of no expiry. SETBIT, BITFIELD, PFADD, SETRANGE and
+ *   APPEND ship only what they change this way, so a bit set in a huge bitmap costs a byte.
  */
 export type Op =
   | { readonly k: 'put'; readonly key: Buffer; readonly value: Buffer; readonly expireAtMs: number }
@@ -84,7 +88,8 @@ export type Op =
   | { readonly k: 'flush' }
   | { readonly k: 'expire'; readonly key: Buffer; readonly expireAtMs: number }
   | { readonly k: 'elem'; readonly key: Buffer; readonly type: CollectionType; readonly elem: Buffer; readonly value: Buffer | null }
-  | { readonly k: 'script'; readonly key: Buffer; readonly value: Buffer | null };
+  | { readonly k: 'script'; readonly key: Buffer; readonly value: Buffer | null }
+  | { readonly k: 'range'; readonly key: Buffer; readonly offset: number; readonly value: Buffer };
 
 /**
  * One item of a region's content, as a region resync streams it: a key's header, then (for a

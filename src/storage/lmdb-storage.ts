@@ -33,6 +33,12 @@
 // - db "scripts", the script cache (SCRIPT LOAD, EVAL): key = [regionId: u8] ++ sha (40
 //   lower-case hex bytes; the region is the sha's, as if it were a key), value = the body. Added
 //   beside format 2 (an older store opens with it empty).
+// - a string longer than STRING_CHUNK_BYTES is stored in chunks: its header is [expireAtMs]
+//   [CHUNKED_STRING_CODE] [length: u64 big-endian], and chunk i (bytes i*STRING_CHUNK_BYTES
+//   onward) is the record [space 2] ++ [i: u32 big-endian] in db "elems"; a chunk of zeros is
+//   not stored (a sparse bitmap takes the room of its set bits). A range op (SETBIT, BITFIELD,
+//   PFADD, SETRANGE, APPEND) rewrites only the chunks it touches, so one bit set in a 512 MiB
+//   bitmap rewrites 4 KiB, not the value; shorter strings stay inline, read in one lookup.
 // - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
 //   is O(1)), dirty (sorted region ids), openOnBoot (boot id, while open with deferred
 //   commits), stored with lmdb's default msgpack encoding.
@@ -69,6 +75,17 @@ const COLLECTION_HEADER_BYTES = 18;
 /** Element spaces of a key's records in db "elems". */
 const SPACE_ELEMS = 0;
 const SPACE_SCORES = 1;
+/** Element space of a chunked string's chunks. */
+const SPACE_CHUNKS = 2;
+/** Strings longer than this are stored in chunks of this size (see the layout above). */
+export const STRING_CHUNK_BYTES = 4096;
+/** Type byte of a chunked string's header (outside TYPE_CODE: it is a layout, not a type). */
+const CHUNKED_STRING_CODE = 0x80;
+/** A chunked string's header: expiry, type byte, length. */
+const CHUNKED_HEADER_BYTES = 17;
+/** Bytes of a chunk's index in its record key. */
+const CHUNK_INDEX_BYTES = 4;
+const EMPTY_BUFFER = Buffer.alloc(0);
 /** Bytes before the raw key in a data key: the region id. */
 const KEY_PREFIX_BYTES = 1;
 
@@ -162,6 +179,29 @@ function encodeHeader(entry: Entry): Buffer {
   out[9] = entry.big ? 1 : 0;
   writeExpiry(out, 10, entry.count);
   return out;
+}
+
+function chunkKey(region: number, key: Buffer, index: number): Buffer {
+  const out = elemPrefix(region, key, SPACE_CHUNKS, CHUNK_INDEX_BYTES);
+  out.writeUInt32BE(index, 4 + key.length);
+  return out;
+}
+
+function isChunked(raw: Buffer): boolean {
+  return raw.length === CHUNKED_HEADER_BYTES && raw[8] === CHUNKED_STRING_CODE;
+}
+
+function encodeChunkedHeader(expireAtMs: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(CHUNKED_HEADER_BYTES);
+  writeExpiry(out, 0, expireAtMs);
+  out[8] = CHUNKED_STRING_CODE;
+  writeExpiry(out, 9, length);
+  return out;
+}
+
+function isAllZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 function decodeHeader(raw: Buffer): Entry {
@@ -276,8 +316,9 @@ export class LmdbStorage implements StorageArea {
     this.checkOpen();
     // A key over the limit cannot be stored (and LMDB would refuse to look it up).
     if (key.length > MAX_KEY_BYTES) return undefined;
-    const raw = this.data.getBinary(dataKey(regionOfKey(key), key));
-    return raw === undefined ? undefined : decodeHeader(raw);
+    const region = regionOfKey(key);
+    const raw = this.data.getBinary(dataKey(region, key));
+    return raw === undefined ? undefined : this.decode(region, key, raw);
   }
 
   getElement(key: Buffer, elem: Buffer): Buffer | undefined {
@@ -326,13 +367,15 @@ export class LmdbStorage implements StorageArea {
     // (afterKey ++ 0x00, the exact successor, could itself exceed the limit.)
     const bound = afterKey?.subarray(0, MAX_KEY_BYTES);
     const start = bound === undefined ? Buffer.from([region]) : dataKey(region, bound);
-    const out: Array<[Buffer, Entry]> = [];
+    const found: Array<[Buffer, Buffer]> = [];
     for (const { key, value } of this.data.getRange({ start, end: Buffer.from([region + 1]), limit: limit + 1 })) {
-      if (out.length === limit) break;
+      if (found.length === limit) break;
       const raw = key.subarray(KEY_PREFIX_BYTES);
       if (afterKey !== undefined && Buffer.compare(raw, afterKey) <= 0) continue;
-      out.push([raw, decodeHeader(value)]);
+      found.push([raw, value]);
     }
+    // Chunked strings are joined after the walk, outside its cursor.
+    const out: Array<[Buffer, Entry]> = found.map(([k, v]) => [k, this.decode(region, k, v)]);
     return out;
   }
 
@@ -387,8 +430,14 @@ export class LmdbStorage implements StorageArea {
             count -= this.removeKey(region, op.key);
             break;
           case 'expire': {
-            const h = this.header(region, op.key);
-            if (h !== undefined) this.data.putSync(dataKey(region, op.key), encodeHeader({ ...h, expireAtMs: op.expireAtMs }));
+            // Every header layout starts with the expiry: only those 8 bytes change.
+            const k = dataKey(region, op.key);
+            const raw = this.data.getBinary(k);
+            if (raw !== undefined) {
+              const next = Buffer.from(raw);
+              writeExpiry(next, 0, op.expireAtMs);
+              this.data.putSync(k, next);
+            }
             break;
           }
           case 'elem':
@@ -397,6 +446,9 @@ export class LmdbStorage implements StorageArea {
           case 'script':
             if (op.value === null) this.scripts.removeSync(dataKey(region, op.key));
             else this.scripts.putSync(dataKey(region, op.key), op.value);
+            break;
+          case 'range':
+            count += this.applyRange(region, op);
             break;
         }
       }
@@ -547,10 +599,89 @@ export class LmdbStorage implements StorageArea {
     else this.afterSyncs.push(finish);
   }
 
-  /** The header of key inside the current transaction. */
+  /**
+   * A stored header as an Entry: a chunked string's chunks are read and joined (a read of the
+   * whole value, as GET needs).
+   */
+  private decode(region: number, key: Buffer, raw: Buffer): Entry {
+    if (!isChunked(raw)) return decodeHeader(raw);
+    const length = readExpiry(raw, 9);
+    const out = Buffer.alloc(length);
+    const start = elemPrefix(region, key, SPACE_CHUNKS);
+    for (const { key: k, value } of this.elems.getRange({ start, end: elemPrefix(region, key, SPACE_CHUNKS + 1) })) {
+      const at = k.readUInt32BE(k.length - CHUNK_INDEX_BYTES) * STRING_CHUNK_BYTES;
+      value.copy(out, at, 0, Math.min(value.length, length - at));
+    }
+    return stringEntry(out, readExpiry(raw, 0));
+  }
+
+  /**
+   * The header of key inside the current transaction, for its type, expiry and count: a chunked
+   * string comes back as a string whose value is not read (empty).
+   */
   private header(region: number, key: Buffer): Entry | undefined {
     const raw = this.data.getBinary(dataKey(region, key));
-    return raw === undefined ? undefined : decodeHeader(raw);
+    if (raw === undefined) return undefined;
+    return isChunked(raw) ? stringEntry(EMPTY_BUFFER, readExpiry(raw, 0)) : decodeHeader(raw);
+  }
+
+  /** Writes chunks of `value` (held at byte `at` of the string) that are not all zeros. */
+  private putChunks(region: number, key: Buffer, at: number, value: Buffer): void {
+    for (let off = 0; off < value.length; off += STRING_CHUNK_BYTES) {
+      const chunk = value.subarray(off, off + STRING_CHUNK_BYTES);
+      if (!isAllZero(chunk)) this.elems.putSync(chunkKey(region, key, (at + off) / STRING_CHUNK_BYTES), chunk);
+    }
+  }
+
+  /**
+   * A range op inside the current transaction (Op 'range'): an inline string stays inline while
+   * it fits one chunk; a longer one is (or becomes) chunked, and only the chunks the range
+   * touches are rewritten. Returns the change of the key count.
+   */
+  private applyRange(region: number, op: Extract<Op, { k: 'range' }>): number {
+    const k = dataKey(region, op.key);
+    const raw = this.data.getBinary(k);
+    let created = 0;
+    let oldLen = 0;
+    let expireAtMs = 0;
+    let inline: Buffer | undefined;
+    if (raw === undefined) created = 1;
+    else if (isChunked(raw)) {
+      oldLen = readExpiry(raw, 9);
+      expireAtMs = readExpiry(raw, 0);
+    } else {
+      const h = decodeHeader(raw);
+      if (h.type === 'string') {
+        inline = Buffer.from(h.value);
+        oldLen = inline.length;
+        expireAtMs = h.expireAtMs;
+      } else this.removeElements(region, op.key);
+    }
+    const newLen = Math.max(oldLen, op.offset + op.value.length);
+    if (newLen <= STRING_CHUNK_BYTES) {
+      const out = Buffer.alloc(newLen);
+      inline?.copy(out, 0);
+      op.value.copy(out, op.offset);
+      this.data.putSync(k, encodeHeader(stringEntry(out, expireAtMs)));
+      return created;
+    }
+    // Chunked from here on; an inline value (at most one chunk) becomes chunk 0.
+    if (inline !== undefined && !isAllZero(inline)) this.elems.putSync(chunkKey(region, op.key, 0), inline);
+    if (raw === undefined || !isChunked(raw) || newLen !== oldLen) {
+      this.data.putSync(k, encodeChunkedHeader(expireAtMs, newLen));
+    }
+    const end = op.offset + op.value.length;
+    for (let i = Math.floor(op.offset / STRING_CHUNK_BYTES); i * STRING_CHUNK_BYTES < end; i++) {
+      const from = i * STRING_CHUNK_BYTES;
+      const ck = chunkKey(region, op.key, i);
+      const chunk = Buffer.alloc(Math.min(STRING_CHUNK_BYTES, newLen - from));
+      this.elems.getBinary(ck)?.copy(chunk, 0);
+      const lo = Math.max(op.offset, from);
+      op.value.copy(chunk, lo - from, lo - op.offset, Math.min(end, from + STRING_CHUNK_BYTES) - op.offset);
+      if (isAllZero(chunk)) this.elems.removeSync(ck);
+      else this.elems.putSync(ck, chunk);
+    }
+    return created;
   }
 
   /**
@@ -561,22 +692,26 @@ export class LmdbStorage implements StorageArea {
     const k = dataKey(region, key);
     const old = this.data.getBinaryFast(k);
     if (old !== undefined && old.length > 8 && old[8] !== TYPE_CODE.string) this.removeElements(region, key);
-    this.data.putSync(k, encodeHeader(entry));
+    if (entry.type === 'string' && entry.value.length > STRING_CHUNK_BYTES) {
+      this.data.putSync(k, encodeChunkedHeader(entry.expireAtMs, entry.value.length));
+      this.putChunks(region, key, 0, entry.value);
+    } else this.data.putSync(k, encodeHeader(entry));
     return old === undefined ? 1 : 0;
   }
 
   /** Removes a key and its elements inside the current transaction; returns 1 if it existed. */
   private removeKey(region: number, key: Buffer): number {
-    const h = this.header(region, key);
-    if (h === undefined) return 0;
-    if (h.type !== 'string') this.removeElements(region, key);
-    this.data.removeSync(dataKey(region, key));
+    const k = dataKey(region, key);
+    const raw = this.data.getBinary(k);
+    if (raw === undefined) return 0;
+    if (raw[8] !== TYPE_CODE.string) this.removeElements(region, key);
+    this.data.removeSync(k);
     return 1;
   }
 
-  /** Every element record of key (both spaces): O(elements), as Redis's DEL of a collection. */
+  /** Every element record of key (all spaces, a chunked string's chunks too): O(elements), as Redis's DEL of a collection. */
   private removeElements(region: number, key: Buffer): void {
-    const keys = [...this.elems.getKeys({ start: elemPrefix(region, key, SPACE_ELEMS), end: elemPrefix(region, key, SPACE_SCORES + 1) })];
+    const keys = [...this.elems.getKeys({ start: elemPrefix(region, key, SPACE_ELEMS), end: elemPrefix(region, key, SPACE_CHUNKS + 1) })];
     for (const k of keys) this.elems.removeSync(k);
   }
 

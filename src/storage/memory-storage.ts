@@ -13,7 +13,7 @@
 // Collections are kept element by element (src/storage/sorted-elements.ts): a key's
 // elements in a map plus a sorted index (and a sorted set's score index), so one element
 // costs the same whatever the size of its collection — the LMDB layout's logic, in memory.
-import { headerAfterSet, newCollection, stringEntry } from '../core/collections.ts';
+import { headerAfterSet, newCollection, stringAfterRange, stringEntry } from '../core/collections.ts';
 import type { CollectionType, Element, ElementRange, Entry, Lsn, Op, RegionItem, Update } from '../core/types.ts';
 import { REGION_COUNT, regionOfKey } from '../core/regions.ts';
 import { UnderstudyError } from '../errors.ts';
@@ -201,6 +201,9 @@ export class MemoryStorage implements StorageArea {
           break;
         case 'script':
           this.setScript(op.key, op.value);
+          break;
+        case 'range':
+          this.setKey(op.key, stringAfterRange(this.entries.get(idOf(op.key))?.entry, op.offset, op.value));
           break;
       }
     }

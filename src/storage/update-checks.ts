@@ -47,6 +47,9 @@ export function checkOps(ops: readonly Op[]): void {
     checkKey(op.key);
     if (op.k === 'put' || op.k === 'expire') checkExpiry(op.expireAtMs);
     if (op.k === 'elem') checkElement(op.key, op.elem);
+    if (op.k === 'range') {
+      assert(Number.isSafeInteger(op.offset) && op.offset >= 0 && Number.isSafeInteger(op.offset + op.value.length), () => `range offset must be a non-negative integer, got ${op.offset}`);
+    }
   }
 }
 

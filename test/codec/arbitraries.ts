@@ -56,6 +56,7 @@ export const op = (): fc.Arbitrary<Op> =>
     fc.constant({ k: 'flush' as const }),
     rec({ k: fc.constant('expire' as const), key: bytes(), expireAtMs: safeNat() }),
     rec({ k: fc.constant('elem' as const), key: bytes(), type: collectionType(), elem: bytes(), value: fc.option(bytes(), { nil: null }) }),
+    rec({ k: fc.constant('range' as const), key: bytes(), offset: safeNat(), value: bytes() }),
   );
 
 export const update = (): fc.Arbitrary<Update> =>

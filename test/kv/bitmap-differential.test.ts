@@ -5,11 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RespParser } from '../../src/resp/parser.ts';
-import { encodeReply } from '../../src/resp/writer.ts';
-import { execute } from '../../src/core/kv/executor.ts';
-import { MapView } from './map-view.ts';
-import { encodeCommand, RawClient, RedisServer } from './redis-server.ts';
+import { RawClient, RedisServer } from './redis-server.ts';
+import { bytesArgs, OursView, runScript } from './string-diff.ts';
 
 let server: RedisServer | undefined;
 let client: RawClient | undefined;
@@ -23,31 +20,6 @@ after(() => {
   client?.close();
   server?.stop();
 });
-
-/** Our side of a comparison: a fresh keyspace, commands through parser, executor and writer. */
-class OursView {
-  readonly view = new MapView();
-  private readonly parser = new RespParser();
-  run(args: readonly (string | Buffer)[]): Buffer {
-    const { commands, error } = this.parser.feed(encodeCommand(args));
-    assert.equal(error, null);
-    const r = execute(commands[0]!, this.view, Date.now());
-    this.view.apply(r.ops);
-    return encodeReply(r.reply, 2);
-  }
-}
-
-/** Runs a script (arguments as latin1 strings: "\xff" is the byte 0xff) on both sides from an empty keyspace. */
-async function script(cmds: readonly (readonly string[])[]): Promise<void> {
-  const c = client!;
-  assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
-  const ours = new OursView();
-  for (const [i, args] of cmds.entries()) {
-    const b = bytesArgs(args);
-    const theirs = await c.command(b);
-    assert.equal(ours.run(b).toString('latin1'), theirs.toString('latin1'), `#${i} ${JSON.stringify(args)}`);
-  }
-}
 
 const BIG = '9223372036854775807';
 const PAST = '9223372036854775808';
@@ -152,15 +124,10 @@ const CASES: ReadonlyArray<{ name: string; cmds: string[][] }> = [
 describe('bitmap commands match redis-server byte for byte', () => {
   for (const k of CASES) {
     test(k.name, async () => {
-      await script(k.cmds);
+      await runScript(client!, k.cmds);
     });
   }
 });
-
-/** A latin1 string whose code units are the bytes to send (so "\xff" is one byte 0xff). */
-function bytesArgs(args: readonly string[]): Buffer[] {
-  return args.map((a) => Buffer.from(a, 'latin1'));
-}
 
 describe('bitmap property: random command sequences give redis-server replies and values', () => {
   test('SETBIT GETBIT BITCOUNT BITPOS BITOP BITFIELD over random offsets, ranges and values', async () => {

@@ -37,6 +37,8 @@ function opsText(ops: readonly Op[]): string[] {
         return `${o.type} ${o.key.toString('latin1')}.${o.elem.toString('latin1')}=${o.value === null ? '-' : o.value.toString('latin1')}`;
       case 'script':
         return `script ${o.key.toString('latin1')}`;
+      case 'range':
+        return `range ${o.key.toString('latin1')}[${o.offset}]=${o.value.toString('latin1')}`;
     }
   });
 }

@@ -1,7 +1,7 @@
 // A plain in-memory KvView for tests: a Map of latin1 key → header and elements, with ops
 // applied directly. Deliberately simple (regionEntries and elements filter and sort on every
 // call) so that it can serve as the reference the Overlay and the executor are checked against.
-import { headerAfterSet, newCollection, orderKeyOf, stringEntry } from '../../src/core/collections.ts';
+import { headerAfterSet, newCollection, orderKeyOf, stringAfterRange, stringEntry } from '../../src/core/collections.ts';
 import type { Element, ElementRange, Entry, Op } from '../../src/core/types.ts';
 import type { KvView } from '../../src/core/kv/view.ts';
 import { regionOfKey } from '../../src/core/regions.ts';
@@ -68,6 +68,9 @@ export class MapView implements KvView {
           break;
         case 'expire':
           if (held) held.entry = { ...held.entry, expireAtMs: op.expireAtMs };
+          break;
+        case 'range':
+          this.map.set(id, { key: op.key, entry: stringAfterRange(held?.entry, op.offset, op.value), elems: new Map() });
           break;
         case 'elem': {
           let h = held;

@@ -230,6 +230,10 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('eval_ro', -3, ['noscript', 'readonly'], NONE, ['@slow', '@scripting'], 'scripting', '7.0.0', 'Execute a read-only Lua script server side'),
   spec('evalsha_ro', -3, ['noscript', 'readonly'], NONE, ['@slow', '@scripting'], 'scripting', '7.0.0', 'Execute a read-only Lua script server side'),
   spec('script', -2, ['noscript', 'may_replicate'], NONE, ['@slow', '@scripting'], 'scripting', '2.6.0', 'A container for Lua scripts management commands'),
+  spec('pfadd', -2, WDF, ONE, ['@write', '@hyperloglog', '@fast'], 'hyperloglog', '2.8.9', 'Adds the specified elements to the specified HyperLogLog.'),
+  // A read, as in Redis; on the primary, storing a stale cached cardinality is replicated as a write of its 8 bytes.
+  spec('pfcount', -2, R, ALL, ['@read', '@hyperloglog', '@slow'], 'hyperloglog', '2.8.9', 'Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s).'),
+  spec('pfmerge', -2, WD, ALL, ['@write', '@hyperloglog', '@slow'], 'hyperloglog', '2.8.9', 'Merge N different HyperLogLogs into a single one.'),
 ];
 
 /** By lower- and upper-case name: clients send one or the other, so mixed case is the slow path. */

@@ -32,6 +32,8 @@ import { SORT_HANDLERS } from './sort-command.ts';
 import { SET_HANDLERS } from './set-commands.ts';
 import { COMBINE_HANDLERS } from './zset-combine.ts';
 import { BITMAP_HANDLERS } from './bitmap-commands.ts';
+import { HLL_HANDLERS } from './hll-commands.ts';
+import { writeBytes } from './string-writes.ts';
 import { ZSET_HANDLERS } from './zset-commands.ts';
 import { Prng } from '../../lib/prng.ts';
 import { scriptHandlers } from './script-commands.ts';
@@ -292,7 +294,8 @@ const append: Handler = (c, a) => {
   if (old === WRONG) return WRONGTYPE;
   const total = (old ? old.value.length : 0) + add.length;
   if (tooBig(c, total)) return err(E_TOO_BIG);
-  put(c, key, old ? Buffer.concat([old.value, add], total) : add, old ? old.expireAtMs : 0);
+  // Only the appended bytes are shipped (a range op at the old end).
+  writeBytes(c, key, old, old ? old.value.length : 0, add);
   return int(total);
 };
 
@@ -339,13 +342,9 @@ const setrange: Handler = (c, a) => {
   // checkStringLength(offset, len): compared before any allocation.
   if (off + BigInt(value.length) > BigInt(c.maxValueBytes)) return err(E_TOO_BIG);
   const offset = Number(off);
-  const oldLen = old ? old.value.length : 0;
-  const size = Math.max(oldLen, offset + value.length);
-  const out = Buffer.alloc(size); // zero padding between the old end and the offset
-  if (old) old.value.copy(out, 0);
-  value.copy(out, offset);
-  put(c, key, out, old ? old.expireAtMs : 0);
-  return int(size);
+  // Only the written bytes are shipped; the range op zero-fills between the old end and the offset.
+  writeBytes(c, key, old, offset, value);
+  return int(Math.max(old ? old.value.length : 0, offset + value.length));
 };
 
 /** Largest magnitude handled with plain numbers: sums of two stay below 2^53, exact. */
@@ -732,6 +731,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...BLOCKING_HANDLERS,
   ...BITMAP_HANDLERS,
   ...scriptHandlers(run),
+  ...HLL_HANDLERS,
 ]);
 
 /**

@@ -13,7 +13,7 @@
 // The base may move forward underneath (the primary applies committed updates): what it gains
 // are the same changes the slots already hold, so reads stay right. A slot can be forgotten
 // once the base holds its last write (forgetUpTo).
-import { headerAfterSet, newCollection, orderKeyOf, stringEntry } from '../collections.ts';
+import { headerAfterSet, newCollection, orderKeyOf, stringAfterRange, stringEntry } from '../collections.ts';
 import { regionOfKey } from '../regions.ts';
 import type { Element, ElementRange, Entry, Lsn, Op } from '../types.ts';
 import type { KvView } from './view.ts';
@@ -140,6 +140,11 @@ export class Overlay implements KvView {
           break;
         case 'elem':
           this.applyElem(s, op);
+          break;
+        case 'range':
+          s.header = stringAfterRange(s.header, op.offset, op.value);
+          s.inherits = false;
+          s.elems = null;
           break;
       }
     }

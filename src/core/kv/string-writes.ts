@@ -1,17 +1,54 @@
-// One way for every command that changes part of a string (SETBIT, BITFIELD, and the
-// commands that could share it): the bytes it changes, at their offset.
+// How every command that changes part of a string (SETBIT, BITFIELD, PFADD, PFCOUNT's cache,
+// PFMERGE, SETRANGE, APPEND) writes it: as range ops of the bytes it changed, so replication,
+// the log and storage carry those bytes and not the whole value (Op 'range').
 import type { Entry } from '../types.ts';
-import { put } from './context.ts';
+import { dropStale, put } from './context.ts';
 import type { Ctx } from './context.ts';
+
+/**
+ * Changed stretches of a value closer than this are shipped as one range: a range op costs
+ * about this much in framing, so shipping the unchanged bytes between is no dearer.
+ */
+const RANGE_JOIN_GAP_BYTES = 16;
 
 /**
  * Writes `bytes` at byte `offset` of the string at key (`old`: its live entry, or undefined
  * when there is none), zero-filling any gap past its end; keeps its expiry.
  */
 export function writeBytes(c: Ctx, key: Buffer, old: Entry | undefined, offset: number, bytes: Buffer): void {
-  const oldLen = old?.value.length ?? 0;
-  const out = Buffer.alloc(Math.max(oldLen, offset + bytes.length));
-  if (old !== undefined) old.value.copy(out, 0);
-  bytes.copy(out, offset);
-  put(c, key, out, old?.expireAtMs ?? 0);
+  // A stale (expired) value still stored must not lend its bytes or expiry to the new string.
+  if (old === undefined) dropStale(c, key);
+  c.ops.push({ k: 'range', key, offset, value: bytes });
+}
+
+/**
+ * Replaces the live string `old` at key by `next`, shipping only the stretches that differ
+ * (a shorter result, which a range cannot express, is a put of the whole value).
+ */
+export function writeChanges(c: Ctx, key: Buffer, old: Entry, next: Buffer): void {
+  const prev = old.value;
+  if (next.length < prev.length) {
+    put(c, key, next, old.expireAtMs);
+    return;
+  }
+  let i = 0;
+  const common = prev.length;
+  while (i < common) {
+    if (prev[i] === next[i]) {
+      i++;
+      continue;
+    }
+    // A differing stretch, extended over gaps shorter than RANGE_JOIN_GAP_BYTES.
+    const start = i;
+    let end = i + 1;
+    let j = end;
+    while (j < common && j - end < RANGE_JOIN_GAP_BYTES) {
+      if (prev[j] !== next[j]) end = j + 1;
+      j++;
+    }
+    if (end >= common - RANGE_JOIN_GAP_BYTES && next.length > common) end = next.length;
+    c.ops.push({ k: 'range', key, offset: start, value: next.subarray(start, end) });
+    i = end;
+  }
+  if (i < next.length) c.ops.push({ k: 'range', key, offset: i, value: next.subarray(i) });
 }
