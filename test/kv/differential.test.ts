@@ -12,6 +12,7 @@ import type { Reply } from '../../src/core/reply.ts';
 import { MapView } from './map-view.ts';
 import { CASES, DEVIATION_CASES, RAW_CASES } from './differential-cases.ts';
 import { HASH_CASES, SET_CASES, TYPE_CASES } from './collection-cases.ts';
+import { LCS_CASES } from './lcs-cases.ts';
 import { LIST_CASES } from './list-cases.ts';
 import { ZSET_CASES } from './zset-cases.ts';
 import type { Compare } from './differential-cases.ts';
@@ -137,7 +138,7 @@ async function runCase(name: string, commands: readonly (readonly string[])[], c
 
 describe('differential: command scripts match redis-server byte for byte', () => {
   for (const version of [2, 3] as const) {
-    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES, ...SET_CASES, ...LIST_CASES, ...ZSET_CASES]) {
+    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES, ...SET_CASES, ...LIST_CASES, ...ZSET_CASES, ...LCS_CASES]) {
       test(`${k.name} (RESP${version})`, async () => {
         await runCase(k.name, k.commands, k.compare ?? {}, version);
       });

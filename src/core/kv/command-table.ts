@@ -90,6 +90,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('incrby', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Increment the integer value of a key by the given amount'),
   spec('decrby', 3, WDF, ONE, STR_W_FAST, 'string', '1.0.0', 'Decrement the integer value of a key by the given number'),
   spec('incrbyfloat', 3, WDF, ONE, STR_W_FAST, 'string', '2.6.0', 'Increment the float value of a key by the given amount'),
+  spec('lcs', -3, R, [1, 2, 1], ['@read', '@string', '@slow'], 'string', '7.0.0', 'Find longest common substring'),
   spec('del', -2, W, ALL, KS_W_SLOW, 'generic', '1.0.0', 'Delete a key'),
   spec('unlink', -2, WF, ALL, KS_W_FAST, 'generic', '4.0.0', 'Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.'),
   spec('exists', -2, RF, ALL, KS_R_FAST, 'generic', '1.0.0', 'Determine if a key exists'),

@@ -26,6 +26,7 @@ import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
 import { parseScanArgs } from './collection-reads.ts';
+import { LCS_HANDLERS } from './lcs-command.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
 import { BLOCKING_HANDLERS } from './blocking-commands.ts';
 import { SORT_HANDLERS } from './sort-command.ts';
@@ -732,6 +733,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...BITMAP_HANDLERS,
   ...scriptHandlers(run),
   ...HLL_HANDLERS,
+  ...LCS_HANDLERS,
 ]);
 
 /**

@@ -1,0 +1,81 @@
+// Differential scripts for LCS (same format as differential-cases.ts; each script starts from an
+// empty keyspace): the subsequence, LEN, IDX with MINMATCHLEN and WITHMATCHLEN, missing keys,
+// wrong types, option errors, and the table-size limit.
+import type { DiffCase } from './differential-cases.ts';
+
+/** Strings whose LCS table passes Redis's proto-max-bulk-len (512 MiB): Redis's own refusal. */
+const LCS_LIMIT_CASE: DiffCase = {
+  name: 'LCS past proto-max-bulk-len',
+  commands: [
+    ['set', 'big1', 'a'.repeat(12_000)],
+    ['set', 'big2', 'b'.repeat(12_000)],
+    ['lcs', 'big1', 'big2'],
+    ['lcs', 'big1', 'big2', 'len'],
+    ['lcs', 'big1', 'none', 'len'],
+  ],
+};
+
+export const LCS_CASES: readonly DiffCase[] = [
+  LCS_LIMIT_CASE,
+  {
+    name: 'LCS: subsequence, LEN, IDX, MINMATCHLEN, WITHMATCHLEN',
+    commands: [
+      ['mset', 'key1', 'ohmytext', 'key2', 'mynewtext'],
+      ['lcs', 'key1', 'key2'],
+      ['lcs', 'key1', 'key2', 'len'],
+      ['lcs', 'key1', 'key2', 'idx'],
+      ['lcs', 'key1', 'key2', 'IDX', 'MINMATCHLEN', '4'],
+      ['lcs', 'key1', 'key2', 'idx', 'minmatchlen', '4', 'withmatchlen'],
+      ['lcs', 'key1', 'key2', 'withmatchlen', 'idx'],
+      ['lcs', 'key1', 'key2', 'idx', 'minmatchlen', '-5', 'withmatchlen'],
+      ['lcs', 'key1', 'key2', 'idx', 'minmatchlen', '0'],
+      ['lcs', 'key1', 'key2', 'minmatchlen', '2'],
+      ['lcs', 'key1', 'key2', 'withmatchlen'],
+      ['lcs', 'key2', 'key1', 'idx', 'withmatchlen'],
+      ['lcs', 'key1', 'key1', 'idx', 'withmatchlen'],
+      ['set', 'a', 'abcabcabcabc'],
+      ['set', 'b', 'cbacbacbacba'],
+      ['lcs', 'a', 'b'],
+      ['lcs', 'a', 'b', 'idx', 'withmatchlen'],
+      ['set', 'x', 'aaaaaaaaaaaaa'],
+      ['set', 'y', 'aaa'],
+      ['lcs', 'x', 'y', 'idx', 'withmatchlen'],
+      ['lcs', 'y', 'x', 'idx', 'withmatchlen'],
+      ['set', 'n1', '12345'],
+      ['set', 'n2', '2345'],
+      ['lcs', 'n1', 'n2', 'idx'],
+    ],
+  },
+  {
+    name: 'LCS: missing keys, empty strings, wrong types and option errors',
+    commands: [
+      ['lcs', 'none1', 'none2'],
+      ['lcs', 'none1', 'none2', 'len'],
+      ['lcs', 'none1', 'none2', 'idx', 'withmatchlen'],
+      ['set', 's', 'hello'],
+      ['set', 'e', ''],
+      ['lcs', 's', 'none'],
+      ['lcs', 's', 'e', 'idx'],
+      ['lcs', 's', 's', 'len'],
+      ['lcs', 's', 's', 'len', 'idx'],
+      ['lcs', 's', 's', 'idx', 'len'],
+      ['lcs', 's', 's', 'bogus'],
+      ['lcs', 's', 's', 'minmatchlen'],
+      ['lcs', 's', 's', 'minmatchlen', 'x'],
+      ['lcs', 's', 's', 'minmatchlen', '99999999999999999999'],
+      ['lcs', 's', 's', 'idx', 'minmatchlen', '9223372036854775807'],
+      ['lcs', 's'],
+      ['hset', 'h', 'f', 'v'],
+      ['lcs', 's', 'h'],
+      ['lcs', 'h', 'none'],
+      ['lcs', 'h', 'none', 'bogus'],
+      ['lcs', 'none', 'h', 'len', 'idx'],
+      ['rpush', 'l', 'a'],
+      ['lcs', 'l', 's'],
+      ['set', 'i', '1234'],
+      ['incr', 'i'],
+      ['lcs', 'i', 'n', 'idx'],
+      ['lcs', 'i', 'i'],
+    ],
+  },
+];
