@@ -4,6 +4,7 @@
 import type { FailoverSummary } from '../core/failover-sync.ts';
 import type { Reply } from '../core/reply.ts';
 import type { Epoch, Lsn, NodeId, Update } from '../core/types.ts';
+import type { KeyspaceStats } from '../core/kv/keyspace-stats.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
 
@@ -74,6 +75,8 @@ export interface NodeStatus {
   readonly incarnation: number;
   readonly lostData: LostDataStatus | null;
   readonly keys: number;
+  /** INFO keyspace's expires and avg_ttl (with StatusOptions.keyspace). */
+  readonly keyspace?: KeyspaceStats;
   readonly digest?: string;
 }
 
@@ -119,6 +122,8 @@ export interface NodeEvents {
 export interface StatusOptions {
   /** Include the storage area's digest (reads every region whose cached digest is stale). */
   readonly digest?: boolean;
+  /** Include keyspace (expires, avg_ttl: a bounded sample of key headers, src/core/kv/keyspace-stats.ts). */
+  readonly keyspace?: boolean;
 }
 
 export interface NodeHandle {

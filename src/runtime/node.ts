@@ -3,6 +3,7 @@
 // from the primary's view of each secondary, and builds NodeStatus from the
 // replica, the update log and the storage area. It owns no I/O of its own: the
 // host (src/host/start-node.ts) opens the ports and hands them in.
+import { keyspaceStats } from '../core/kv/keyspace-stats.ts';
 import { EventEmitter } from 'node:events';
 import type { CoreEvent } from '../core/ready.ts';
 import type { Reply } from '../core/reply.ts';
@@ -250,6 +251,7 @@ export class RuntimeNode implements NodeHandle {
       incarnation: r.currentIncarnation,
       lostData: r.lostDataState,
       keys: s ? s.size() : 0,
+      ...(opts.keyspace === true && s ? { keyspace: keyspaceStats(s, Date.now()) } : {}),
       ...(opts.digest === true && s ? { digest: s.digest() } : {}),
     };
   }

@@ -58,6 +58,7 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
     sub('client', 'caching', 3, ['noscript', 'loading', 'stale'], 'Instructs the server whether to track the keys in the next request.', '6.0.0'),
     sub('client', 'getredir', 2, ['noscript', 'loading', 'stale'], 'Returns the client ID to which the connection\'s tracking notifications are redirected.', '6.0.0'),
     sub('client', 'trackinginfo', 2, ['noscript', 'loading', 'stale'], 'Returns information about server-assisted client-side caching for the connection.', '6.2.0'),
+    sub('client', 'reply', 3, ['noscript', 'loading', 'stale'], "Instructs the server whether to reply to commands.", '3.2.0'),
     sub('client', 'pause', -3, ['admin', 'noscript', 'loading', 'stale'], 'Suspends commands processing.', '3.0.0'),
     sub('client', 'unpause', 2, ['admin', 'noscript', 'loading', 'stale'], 'Resumes processing commands from paused clients.', '6.2.0'),
     sub('client', 'no-evict', 3, ['admin', 'noscript', 'loading', 'stale'], 'Sets the client eviction mode of the connection.', '7.0.0'),
@@ -85,6 +86,9 @@ export const CONNECTION_COMMANDS: readonly CommandSpec[] = [
     sub('command', 'info', -2, ['loading', 'stale'], 'Returns information about one, multiple or all commands.', '2.8.13'),
     sub('command', 'docs', -2, ['loading', 'stale'], 'Returns documentary information about one, multiple or all commands.', '7.0.0'),
     sub('command', 'list', -2, ['loading', 'stale'], 'Returns a list of command names.', '7.0.0'),
+    sub('command', 'getkeys', -4, ['loading', 'stale'], 'Extracts the key names from an arbitrary command.', '2.8.13'),
+    sub('command', 'getkeysandflags', -4, ['loading', 'stale'], 'Extracts the key names and access flags for an arbitrary command.', '7.0.0'),
+    sub('command', 'help', 2, ['loading', 'stale'], 'Returns helpful text about the different subcommands.', '5.0.0'),
   ]),
   c('config', -2, [], 'server', 'A container for server configuration commands.', '2.0.0', [
     sub('config', 'get', -3, ['admin', 'noscript', 'loading', 'stale'], 'Returns the effective values of configuration parameters.', '2.0.0'),

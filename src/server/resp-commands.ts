@@ -14,6 +14,8 @@ import type { TrackingTable } from './tracking.ts';
 import { clientUnblock, type BlockingRegistry } from './blocking.ts';
 import { infoText, REDIS_COMPAT_VERSION, roleReply, type InfoContext } from './resp-info.ts';
 import { CLIENT_HELP, CLIENT_TYPES, clientFlags, clientKill, clientPause, clientType, onOff, type ClientAdminHost } from './client-admin.ts';
+import { commandCommand } from './command-command.ts';
+import { clientReply } from './client-reply.ts';
 
 /** What the handlers need from the server beyond one connection. */
 export interface HandlerHost extends ClientAdminHost {
@@ -78,33 +80,6 @@ export function clientLine(c: Connection): string {
 
 function verbatim(text: string): Reply {
   return { t: 'verbatim', format: 'txt', s: text };
-}
-
-/** COMMAND INFO's entry: [name, arity, flags, first, last, step, acl, tips, key-specs, subcommands]. */
-function commandInfo(s: CommandSpec): Reply {
-  return arr([
-    bulk(s.name),
-    int(s.arity),
-    { t: 'set', items: s.flags.map(simple) },
-    int(s.firstKey),
-    int(s.lastKey),
-    int(s.step),
-    { t: 'set', items: (s.acl ?? [`@${s.group}`]).map(simple) },
-    { t: 'set', items: [] },
-    arr([]),
-    arr((s.subcommands ?? []).map(commandInfo)),
-  ]);
-}
-
-function commandDocs(s: CommandSpec): Reply {
-  const entries: Array<readonly [Reply, Reply]> = [
-    [bulk('summary'), bulk(s.summary)],
-    [bulk('since'), bulk(s.since)],
-    [bulk('group'), bulk(s.group)],
-  ];
-  if (s.subcommands?.length)
-    entries.push([bulk('subcommands'), { t: 'map', entries: s.subcommands.map((x) => [bulk(x.name), commandDocs(x)] as const) }]);
-  return { t: 'map', entries };
 }
 
 export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
@@ -272,6 +247,8 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
         return done(host.tracking.command(c, argv));
       case 'help':
         return done(arr(CLIENT_HELP.map(simple)));
+      case 'reply':
+        return done(clientReply(c, argv[2]!));
       default:
         return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try CLIENT HELP.`));
     }
@@ -280,28 +257,9 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
   h.set('info', (_c, argv, done) => done(verbatim(infoText(host.infoContext(), argv.slice(1).map((b) => str(b))))));
   h.set('role', (_c, _argv, done) => done(roleReply(host.node)));
 
-  h.set('command', (_c, argv, done) => {
-    const all = host.table.all();
-    if (argv.length === 1) return done(arr(all.map(commandInfo)));
-    const sub = lower(argv[1]);
-    const names = argv.slice(2).map(lower);
-    switch (sub) {
-      case 'count':
-        return done(int(all.length));
-      case 'list':
-        if (argv.length > 2) return done(err('ERR COMMAND LIST filters are not supported; use COMMAND LIST without arguments'));
-        return done(arr(all.map((s) => bulk(s.name))));
-      case 'info':
-        if (names.length === 0) return done(arr(all.map(commandInfo)));
-        return done(arr(names.map((n) => subOrCommand(host.table, n)).map((s) => (s ? commandInfo(s) : arr(null)))));
-      case 'docs': {
-        const chosen = names.length === 0 ? all : names.map((n) => subOrCommand(host.table, n)).filter((s) => s !== undefined);
-        return done({ t: 'map', entries: chosen.map((s) => [bulk(s.name), commandDocs(s)] as const) });
-      }
-      default:
-        return done(err(`ERR unknown subcommand '${str(argv[1])}'. Try COMMAND HELP.`));
-    }
-  });
+  // What this port serves: its own handlers, and on a data port the executor's commands.
+  const served = (): CommandSpec[] => host.table.all().filter((s) => h.has(s.name) || (host.mode === 'data' && host.table.dataNames.has(s.name)));
+  h.set('command', (_c, argv, done) => done(commandCommand(host.table, served(), argv)));
 
   h.set('config', (_c, argv, done) => done(configCommand(host.configOptions(), argv)));
 
@@ -352,12 +310,5 @@ export function connectionHandlers(host: HandlerHost): Map<string, Handler> {
   });
 
   return h;
-}
-
-/** "command" or "command|subcommand" as COMMAND INFO / DOCS accept them. */
-function subOrCommand(table: CommandTable, name: string): CommandSpec | undefined {
-  const bar = name.indexOf('|');
-  if (bar < 0) return table.get(name);
-  return table.get(name.slice(0, bar))?.subcommands?.find((s) => s.name === name);
 }
 

@@ -18,6 +18,10 @@ import { PubSubRegistry } from './pubsub.ts';
 import type { TrackingState } from './tracking.ts';
 import type { BlockingRegistry } from './blocking.ts';
 import type { ClientPause } from './client-pause.ts';
+import type { CommandStats } from './command-stats.ts';
+
+/** How a command ended, for its statistics: refused before running, queued in MULTI, or run. */
+type Outcome = { kind: 'rejected' | 'queued' | 'ran' };
 
 export type Proto = 2 | 3;
 
@@ -38,6 +42,8 @@ export interface ServerContext {
   readonly table: CommandTable;
   readonly handlers: ReadonlyMap<string, Handler>;
   readonly stats: { commandsProcessed: number };
+  /** INFO commandstats / errorstats counters (command-stats.ts). */
+  readonly commandStats: CommandStats;
   /** Marks the WATCHed keys of every connection as modified (Redis's touchWatchedKey). */
   touchKeys(keys: readonly Buffer[] | 'all'): void;
   /** Whether any connection WATCHes a key (else writes skip the bookkeeping). */
@@ -66,6 +72,8 @@ export interface ServerContext {
 interface Slot {
   buf: Buffer | null;
   close: boolean;
+  /** CLIENT REPLY OFF or SKIP was in force for this command: its reply is not sent. */
+  silent?: boolean;
 }
 
 /** Above this many unanswered requests, stop reading from the socket until replies drain. */
@@ -125,7 +133,9 @@ export class Connection {
   /** True while EXEC runs its queued connection-level commands (Redis: CLIENT_DENY_BLOCKING). */
   inExec = false;
   /** Commands held by CLIENT PAUSE (the first one paused and every one after it), in arrival order. */
-  private pauseHeld: Array<{ name: string; argv: Buffer[]; done: Done }> = [];
+  private pauseHeld: Array<{ name: string; argv: Buffer[]; done: Done; outcome: Outcome }> = [];
+  /** CLIENT REPLY state (client-reply.ts): replies off, or the next command's reply skipped. */
+  readonly reply = { off: false, skipNext: false, skipThis: false };
   /** Node commands sent and not yet answered, by sequence number (for WAIT's ordering). */
   private execSeq = 0;
   private readonly pendingExecs = new Set<number>();
@@ -286,7 +296,7 @@ export class Connection {
     while (this.head < this.slots.length) {
       const s = this.slots[this.head]!;
       if (s.buf === null) break;
-      bufs.push(s.buf);
+      if (!s.silent) bufs.push(s.buf);
       this.head++;
       if (s.close) {
         close = true;
@@ -338,25 +348,42 @@ export class Connection {
       this.tracking.cachingNow = this.tracking.caching;
       this.tracking.caching = null;
     }
-    this.run(name, argv, (out, opts) => {
-      // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
-      const proto = name === 'hello' || name === 'reset' ? this.proto : protoAtDispatch;
-      this.fill(slot, out, proto, opts?.close ?? false);
-    });
+    const startedNs = process.hrtime.bigint();
+    const outcome: Outcome = { kind: 'ran' };
+    this.run(
+      name,
+      argv,
+      (out, opts) => {
+        // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
+        const proto = name === 'hello' || name === 'reset' ? this.proto : protoAtDispatch;
+        this.fill(slot, out, proto, opts?.close ?? false);
+        this.count(argv, outcome, out, Number(process.hrtime.bigint() - startedNs) / 1000);
+      },
+      outcome,
+    );
+    // Decided once the command has run (CLIENT REPLY ON answers; OFF and SKIP do not): Redis's
+    // CLIENT_REPLY_OFF / CLIENT_REPLY_SKIP flags, checked when the reply is added.
+    if (this.reply.off || this.reply.skipThis) slot.silent = true;
+    this.reply.skipThis = false;
+    if (this.reply.skipNext) {
+      this.reply.skipNext = false;
+      this.reply.skipThis = true;
+    }
   }
 
   /**
    * Redis's order of checks (processCommand): unknown command, arity, authentication, the
    * subscribed context, then MULTI queueing. Any refusal inside MULTI makes the EXEC abort.
    */
-  private run(name: string, argv: Buffer[], done: Done): void {
+  private run(name: string, argv: Buffer[], done: Done, outcome: Outcome): void {
     // A held client runs nothing, not even a refusal, until its held commands have run (Redis
     // stops reading a postponed client).
     if (this.pauseHeld.length > 0) {
-      this.pauseHeld.push({ name, argv, done });
+      this.pauseHeld.push({ name, argv, done, outcome });
       return;
     }
     const refuse = (r: Reply): void => {
+      outcome.kind = 'rejected';
       if (name === 'exec' && r.t === 'error') {
         // Redis (execCommandAbort): a refused EXEC discards the transaction and says why.
         this.multi = null;
@@ -386,11 +413,15 @@ export class Connection {
     if (this.monitoring && this.ctx.table.hasFlag(argv, ...KEYSPACE_FLAGS)) return refuse(err("ERR Replica can't interact with the keyspace"));
     // A MONITOR client is exempt from pauses, as Redis's replicas are.
     if (!this.monitoring && this.ctx.pause.holds(this.mayWrite(name, argv))) {
-      this.pauseHeld.push({ name, argv, done });
+      this.pauseHeld.push({ name, argv, done, outcome });
       this.ctx.pause.hold(this);
       return;
     }
-    if (this.multi && !MULTI_CONTROL.has(name)) return done(this.enqueue(name, argv));
+    if (this.multi && !MULTI_CONTROL.has(name)) {
+      const r = this.enqueue(name, argv);
+      outcome.kind = r.t === 'error' ? 'rejected' : 'queued';
+      return done(r);
+    }
     if (name === 'exec' && this.multi && !this.multi.dirty && !this.watchDirty) {
       // MONITOR shows the commands an EXEC runs, in order, then the EXEC (Redis feeds each after it runs).
       for (const q of this.multi.queue) this.ctx.started(this, q);
@@ -407,7 +438,7 @@ export class Connection {
   resumeHeld(): void {
     const held = this.pauseHeld;
     this.pauseHeld = [];
-    for (const h of held) this.run(h.name, h.argv, h.done);
+    for (const h of held) this.run(h.name, h.argv, h.done, h.outcome);
   }
 
   /** Redis's is_may_replicate_command: a write, or an EXEC whose queue holds one. */
@@ -442,6 +473,27 @@ export class Connection {
     const spec = this.ctx.table.get(name);
     if (!spec || this.ctx.handlers.has(name)) return spec;
     return this.ctx.mode === 'data' && this.ctx.table.dataNames.has(name) ? spec : undefined;
+  }
+
+  /**
+   * The name a command's statistics go under, as Redis names it: a container's subcommand
+   * ("client|list"); undefined for an unknown command or subcommand (only its error counts).
+   */
+  private statName(argv: readonly Buffer[]): string | undefined {
+    const name = argv[0]!.toString('latin1').toLowerCase();
+    const spec = this.ctx.table.get(name);
+    if (!spec) return undefined;
+    if (!spec.subcommands || argv.length < 2) return spec.name;
+    return spec.subcommands.find((s) => s.name === `${name}|${argv[1]!.toString('latin1').toLowerCase()}`)?.name;
+  }
+
+  private count(argv: readonly Buffer[], outcome: Outcome, out: Out, usec: number): void {
+    if (outcome.kind === 'queued') return; // counted when EXEC runs it
+    const stats = this.ctx.commandStats;
+    const reply: Reply = isReply(out) ? out : { t: 'simple', s: '' };
+    const name = this.statName(argv);
+    if (outcome.kind === 'rejected' || name === undefined) stats.rejected(name, reply);
+    else stats.called(name, usec, reply);
   }
 
   /** Runs one command now: connection-level here, data commands on the node. */
@@ -600,6 +652,8 @@ export class Connection {
           this.inExec = false;
           if (!answered) return;
         }
+        // Each queued command ran within this EXEC (its time is EXEC's).
+        m.queue.forEach((argv, i) => this.count(argv, { kind: 'ran' }, results[i]!, 0));
         done(arr(results));
       };
       step();
@@ -624,6 +678,8 @@ export class Connection {
     this.noTouch = false;
     this.proto = 2;
     this.name = '';
+    this.reply.off = false;
+    this.reply.skipNext = false;
     this.authed = this.ctx.requirePass === undefined;
   }
 }

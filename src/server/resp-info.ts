@@ -3,6 +3,7 @@
 // `loading:`, Sentinel-aware clients and tools read the replication section.
 import { arr, bulk, int, type Reply } from '../core/reply.ts';
 import type { MemberInfo, NodeHandle, NodeStatus } from '../runtime/node-api.ts';
+import type { CommandStats } from './command-stats.ts';
 
 /**
  * The Redis version we answer as: clients enable features by it. Semantics and error texts follow
@@ -37,11 +38,33 @@ export interface InfoContext {
   readonly connectionsReceived: number;
   readonly rejectedConnections: number;
   readonly commandsProcessed: number;
+  /** Per-command and per-error counters (absent on servers that keep none). */
+  readonly commandStats?: CommandStats;
   /** Extra sections (the sentinel section on the sentinel port). */
   readonly extra?: Readonly<Record<string, () => string[]>>;
 }
 
-const DEFAULT_SECTIONS = ['server', 'clients', 'persistence', 'stats', 'replication', 'keyspace'];
+/** Redis 7.0's sections, in the order INFO prints them (genRedisInfoString); "modules" is asked for as module_list too. */
+const SECTION_ORDER = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'commandstats', 'errorstats', 'latencystats', 'cluster', 'keyspace'];
+/** What INFO and INFO default print (genInfoSectionDict's default_sections). */
+const DEFAULT_SECTIONS = ['server', 'clients', 'memory', 'persistence', 'stats', 'replication', 'cpu', 'modules', 'errorstats', 'cluster', 'keyspace'];
+
+/** Redis's "%ld.%06ld" of a CPU time given in microseconds. */
+function cpuSeconds(us: number): string {
+  return `${Math.floor(us / 1e6)}.${String(Math.floor(us % 1e6)).padStart(6, '0')}`;
+}
+
+/** Redis's bytesToHuman. */
+function humanBytes(n: number): string {
+  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i]}`;
+}
 
 function isPrimaryLike(status: NodeStatus): boolean {
   return status.role === 'primary';
@@ -49,7 +72,15 @@ function isPrimaryLike(status: NodeStatus): boolean {
 
 /** The INFO text for the requested sections (default, "all" and "everything" as in Redis). */
 export function infoText(ctx: InfoContext, requested: readonly string[]): string {
-  const status = ctx.node.status();
+  const lower = requested.map((s) => s.toLowerCase());
+  const all = lower.includes('all') || lower.includes('everything');
+  const wanted = new Set<string>();
+  if (lower.length === 0) for (const n of DEFAULT_SECTIONS) wanted.add(n);
+  for (const n of lower) {
+    if (n === 'default') for (const d of DEFAULT_SECTIONS) wanted.add(d);
+    else wanted.add(n === 'module_list' ? 'modules' : n);
+  }
+  const status = ctx.node.status(all || wanted.has('keyspace') ? { keyspace: true } : {});
   const sections: Record<string, () => string[]> = {
     server: () => {
       const upS = Math.floor((Date.now() - ctx.startedAtMs) / 1000);
@@ -90,26 +121,52 @@ export function infoText(ctx: InfoContext, requested: readonly string[]): string
       `log_bytes:${status.log.bytes}`,
       `log_segments:${status.log.segments}`,
     ],
+    memory: () => {
+      const m = process.memoryUsage();
+      return [
+        `used_memory:${m.heapUsed + m.external}`,
+        `used_memory_human:${humanBytes(m.heapUsed + m.external)}`,
+        `used_memory_rss:${m.rss}`,
+        `used_memory_rss_human:${humanBytes(m.rss)}`,
+        'maxmemory:0',
+        'maxmemory_human:0B',
+        'maxmemory_policy:noeviction',
+      ];
+    },
     stats: () => [
       `total_connections_received:${ctx.connectionsReceived}`,
       `total_commands_processed:${ctx.commandsProcessed}`,
       `rejected_connections:${ctx.rejectedConnections}`,
+      `total_error_replies:${ctx.commandStats?.totalErrorReplies ?? 0}`,
     ],
     replication: () => replicationLines(ctx.node, status),
-    keyspace: () => (status.keys > 0 ? [`db0:keys=${status.keys},expires=0,avg_ttl=0`] : []),
-    ...(ctx.extra ?? {}),
+    cpu: () => {
+      // Node reports no children's time separately from its own: the children lines stay 0, as for a Redis that forked none.
+      const u = process.resourceUsage();
+      return [`used_cpu_sys:${cpuSeconds(u.systemCPUTime)}`, `used_cpu_user:${cpuSeconds(u.userCPUTime)}`, 'used_cpu_sys_children:0.000000', 'used_cpu_user_children:0.000000'];
+    },
+    modules: () => [],
+    commandstats: () => ctx.commandStats?.commandLines() ?? [],
+    errorstats: () => ctx.commandStats?.errorLines() ?? [],
+    // No per-command latency histograms are kept (latency-tracking is off): Redis then prints the header alone.
+    latencystats: () => [],
+    cluster: () => ['cluster_enabled:0'],
+    keyspace: () => {
+      const ks = status.keyspace;
+      const expires = ks?.expires ?? 0;
+      return status.keys > 0 || expires > 0 ? [`db0:keys=${status.keys},expires=${expires},avg_ttl=${ks?.avgTtlMs ?? 0}`] : [];
+    },
   };
-  let names: string[];
-  const lower = requested.map((s) => s.toLowerCase());
-  if (lower.length === 0 || lower.includes('default')) names = DEFAULT_SECTIONS.concat(Object.keys(ctx.extra ?? {}));
-  else if (lower.includes('all') || lower.includes('everything')) names = Object.keys(sections);
-  else names = lower;
+  const extra = ctx.extra ?? {};
   const parts: string[] = [];
-  for (const name of new Set(names)) {
-    const fn = sections[name];
-    if (!fn) continue;
-    const title = name[0]!.toUpperCase() + name.slice(1);
-    parts.push([`# ${title}`, ...fn()].join('\r\n'));
+  const title = (name: string): string => (name === 'cpu' ? 'CPU' : name[0]!.toUpperCase() + name.slice(1));
+  for (const name of SECTION_ORDER) {
+    if (!all && !wanted.has(name)) continue;
+    parts.push([`# ${title(name)}`, ...sections[name]!()].join('\r\n'));
+  }
+  // Sections of this server's own (the sentinel section): with their name, default, all or everything.
+  for (const [name, fn] of Object.entries(extra)) {
+    if (all || wanted.has(name) || lower.length === 0 || lower.includes('default')) parts.push([`# ${title(name)}`, ...fn()].join('\r\n'));
   }
   return parts.join('\r\n\r\n') + (parts.length ? '\r\n' : '');
 }

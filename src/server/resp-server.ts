@@ -16,6 +16,7 @@ import { TrackingTable } from './tracking.ts';
 import type { NodeHandle, Role } from '../runtime/node-api.ts';
 import { CommandTable, type CommandSpec } from './resp-command-table.ts';
 import { DATA_COMMANDS } from './resp-data-commands.ts';
+import { CommandStats } from './command-stats.ts';
 import { connectionHandlers, type HandlerHost } from './resp-commands.ts';
 import { BlockingRegistry } from './blocking.ts';
 import { Connection, type Handler, type ServerContext } from './resp-connection.ts';
@@ -78,6 +79,8 @@ export class RespServer {
   /** MONITOR, SLOWLOG, LATENCY and key access times of this server's clients. */
   readonly diagnostics: Diagnostics;
   private readonly pause = new ClientPause();
+  /** INFO commandstats / errorstats (this server's commands only). */
+  readonly commandStats = new CommandStats();
   private readonly onRole: (role: Role, epoch: Epoch) => void;
   private readonly onPeerPublish: (shard: boolean, channel: Buffer, message: Buffer) => void;
   private readonly onApplied: (u: Update) => void;
@@ -154,6 +157,7 @@ export class RespServer {
       table,
       handlers,
       stats: this.stats,
+      commandStats: this.commandStats,
       touchKeys: (keys) => this.touchKeys(keys),
       hasWatchers: () => this.watchers.size > 0,
       watchKey: (conn, key) => this.watchKey(conn, key),
@@ -294,6 +298,7 @@ export class RespServer {
       connectionsReceived: this.stats.connectionsReceived,
       rejectedConnections: this.stats.rejectedConnections,
       commandsProcessed: this.stats.commandsProcessed,
+      commandStats: this.commandStats,
       ...(this.opts.infoSections ? { extra: this.opts.infoSections } : {}),
     };
   }
@@ -312,6 +317,7 @@ export class RespServer {
         this.stats.commandsProcessed = 0;
         this.stats.connectionsReceived = 0;
         this.stats.rejectedConnections = 0;
+        this.commandStats.reset();
       },
     };
   }

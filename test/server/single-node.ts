@@ -15,7 +15,8 @@ import { MapView } from '../kv/map-view.ts';
 import { LuaEngine } from '../../src/scripting/lua-engine.ts';
 import { err, type Reply } from '../../src/core/reply.ts';
 import type { Epoch, Lsn, NodeId, Update } from '../../src/core/types.ts';
-import type { MemberInfo, NodeEvents, NodeHandle, NodeStatus, Role, SecondaryStatus } from '../../src/runtime/node-api.ts';
+import type { MemberInfo, NodeEvents, NodeHandle, NodeStatus, Role, SecondaryStatus, StatusOptions } from '../../src/runtime/node-api.ts';
+import { keyspaceStats } from '../../src/core/kv/keyspace-stats.ts';
 
 export interface SingleNodeOptions {
   readonly id?: NodeId;
@@ -114,7 +115,7 @@ export class SingleNodeHarness implements NodeHandle {
     return this.lsn;
   }
 
-  status(): NodeStatus {
+  status(opts: StatusOptions = {}): NodeStatus {
     return {
       id: this.id,
       role: this.currentRole,
@@ -129,6 +130,7 @@ export class SingleNodeHarness implements NodeHandle {
       incarnation: 1,
       lostData: null,
       keys: this.view.size(),
+      ...(opts.keyspace ? { keyspace: keyspaceStats(this.view, Date.now()) } : {}),
     };
   }
 
