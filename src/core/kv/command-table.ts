@@ -111,6 +111,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   spec('persist', 2, WF, ONE, KS_W_FAST, 'generic', '2.2.0', 'Remove the expiration from a key'),
   spec('touch', -2, RF, ALL, KS_R_FAST, 'generic', '3.2.1', 'Alters the last access time of a key(s). Returns the number of existing keys specified.'),
   spec('randomkey', 1, R, NONE, ['@keyspace', '@read', '@slow'], 'generic', '1.0.0', 'Return a random key from the keyspace'),
+  spec('dump', 2, R, ONE, ['@keyspace', '@read', '@slow'], 'generic', '2.6.0', 'Return a serialized version of the value stored at the specified key.'),
+  spec('restore', -4, WD, ONE, ['@keyspace', '@write', '@slow', '@dangerous'], 'generic', '2.6.0', 'Create a key using the provided serialized value, previously obtained using DUMP.'),
   // The STORE destination follows the options (movable keys); COMMAND INFO names the sorted key only, as Redis does.
   spec('sort', -2, WD, ONE, ['@write', '@set', '@sortedset', '@list', '@slow', '@dangerous'], 'generic', '1.0.0', 'Sort the elements in a list, set or sorted set'),
   spec('sort_ro', -2, R, ONE, ['@read', '@set', '@sortedset', '@list', '@slow'], 'generic', '7.0.0', 'Sort the elements in a list, set or sorted set. Read-only variant of SORT.'),

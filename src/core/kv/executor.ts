@@ -26,6 +26,7 @@ import type { Ctx, Handler } from './context.ts';
 import { GENERIC_HANDLERS, copyValue } from './generic-commands.ts';
 import { HASH_HANDLERS } from './hash-commands.ts';
 import { parseScanArgs } from './collection-reads.ts';
+import { DUMP_HANDLERS } from './dump-commands.ts';
 import { LCS_HANDLERS } from './lcs-command.ts';
 import { LIST_HANDLERS } from './list-commands.ts';
 import { BLOCKING_HANDLERS } from './blocking-commands.ts';
@@ -734,6 +735,7 @@ const HANDLERS: ReadonlyMap<string, Handler> = new Map<string, Handler>([
   ...scriptHandlers(run),
   ...HLL_HANDLERS,
   ...LCS_HANDLERS,
+  ...DUMP_HANDLERS,
 ]);
 
 /**
