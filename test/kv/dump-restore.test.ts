@@ -261,7 +261,7 @@ test('RESTORE options, TTLs and errors match redis-server', async () => {
   ours.run(['set', 'src', 'value']);
   const good = bulkBody(await redis(['dump', 'src']));
   const badCrc = Buffer.from(good);
-  badCrc[badCrc.length - 1] ^= 1;
+  badCrc[badCrc.length - 1] = badCrc[badCrc.length - 1]! ^ 1;
   const newer = withFooter(Buffer.concat([Buffer.from([0]), rdbString('x')]), 11);
   const damaged = withFooter(Buffer.from([0, 0x45]));
   const unknownType = withFooter(Buffer.concat([Buffer.from([8]), rdbString('x')]));
