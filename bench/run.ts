@@ -26,6 +26,7 @@ import { cell, fmtMs, fmtOps, median, REPO_ROOT, stopProcess, tempDirs, versionO
 import { type DrillResult, failoverDrill, FAILOVER_WORKERS } from './lib/drill.ts';
 import { ResourceSampler, resourceRows, type ResourceSummary, sustainedLoadResources } from './lib/resources.ts';
 import { failoverSyncCost } from './lib/sync-cost.ts';
+import { fanoutRound } from './lib/pubsub-fanout.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
 
@@ -147,6 +148,7 @@ async function main(): Promise<void> {
           add(t.system, workload, cfg.p > 1 ? `${cfg.c} × P${cfg.p}` : String(cfg.c), s);
         }
       }
+      await fanoutRound({ cluster, redisPort: redis.primaryPort, durationMs: RUN_MS, add, notes, round });
     }
     throughputResources = await sampler.stop();
     sampler = undefined;

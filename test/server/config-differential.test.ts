@@ -3,29 +3,14 @@
 // spelling, RESETSTAT, REWRITE without a config file and HELP, in RESP2 and
 // RESP3. Values that legitimately differ (save's default, port, dir…) are left
 // out; what understudy refuses to change is tested on its own below.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RedisServer } from '../kv/redis-server.ts';
-import { RespServer } from '../../src/server/resp-server.ts';
-import { SingleNodeHarness } from './single-node.ts';
 import { cmd as c, rawConnect } from './raw-client.ts';
-import { sameSession, session, type Step } from './differential-session.ts';
+import { type Step, serversUnderTest, session } from './differential-session.ts';
 
-let redis: RedisServer;
-let ours: RespServer;
+const servers = serversUnderTest();
 
-before(async () => {
-  redis = await RedisServer.start();
-  ours = new RespServer({ node: new SingleNodeHarness(), port: 0 });
-  await ours.listen();
-});
-
-after(async () => {
-  redis.stop();
-  await ours.close();
-});
-
-const same = (name: string, steps: readonly Step[]): Promise<void> => sameSession(redis.port, ours.port, name, 1, steps);
+const same = (name: string, steps: readonly Step[]): Promise<void> => servers.same(name, 1, steps);
 
 test('CONFIG SET and GET errors match redis-server', async () => {
   await same('errors', [
@@ -88,7 +73,7 @@ test('CONFIG RESETSTAT, REWRITE and HELP match redis-server', async () => {
 });
 
 test('CONFIG GET takes several patterns and answers each parameter once (Redis 7)', async () => {
-  const [theirs, mine] = [await session(redis.port, 1, [[0, c('CONFIG', 'GET', 'timeout', 'maxmemory*', 'max*', 'timeout', '*read-only')]]), await session(ours.port, 1, [[0, c('CONFIG', 'GET', 'timeout', 'maxmemory*', 'max*', 'timeout', '*read-only')]])];
+  const [theirs, mine] = [await session(servers.redis().port, 1, [[0, c('CONFIG', 'GET', 'timeout', 'maxmemory*', 'max*', 'timeout', '*read-only')]]), await session(servers.ours().port, 1, [[0, c('CONFIG', 'GET', 'timeout', 'maxmemory*', 'max*', 'timeout', '*read-only')]])];
   // Redis orders the matches by its hash table: compare the name/value pairs as a set.
   const pairs = (s: string, keep: (n: string) => boolean): string[] => {
     const parts = s.split('\r\n').filter((l) => !/^[*$%]/.test(l) && l !== '' && !l.startsWith('mark-'));
@@ -103,9 +88,9 @@ test('CONFIG GET takes several patterns and answers each parameter once (Redis 7
 });
 
 test('CONFIG SET timeout closes idle clients (not subscribers); maxclients refuses clients past it; understudy-fixed values are refused with the reason', async () => {
-  const first = await rawConnect(ours.port);
-  const idle = await rawConnect(ours.port);
-  const subscriber = await rawConnect(ours.port);
+  const first = await rawConnect(servers.ours().port);
+  const idle = await rawConnect(servers.ours().port);
+  const subscriber = await rawConnect(servers.ours().port);
   subscriber.write(c('SUBSCRIBE', 'keep'));
   await subscriber.until((d) => d.includes(':1\r\n'));
   first.write(c('CONFIG', 'SET', 'timeout', '1'));
@@ -114,11 +99,11 @@ test('CONFIG SET timeout closes idle clients (not subscribers); maxclients refus
   await first.closed(); // idle too, once it had its answer
   subscriber.write(c('PING'));
   await subscriber.until((d) => d.endsWith('*2\r\n$4\r\npong\r\n$0\r\n\r\n'), 'the subscriber is still connected');
-  const admin = await rawConnect(ours.port);
+  const admin = await rawConnect(servers.ours().port);
   admin.write(c('CONFIG', 'SET', 'timeout', '0') + c('CONFIG', 'SET', 'maxclients', '3'));
   await admin.until((d) => d.endsWith('+OK\r\n+OK\r\n'));
-  const third = await rawConnect(ours.port); // admin, subscriber, third
-  const fourth = await rawConnect(ours.port);
+  const third = await rawConnect(servers.ours().port); // admin, subscriber, third
+  const fourth = await rawConnect(servers.ours().port);
   assert.equal(await fourth.closed(), '-ERR max number of clients reached\r\n');
   third.end();
   const fixed = [

@@ -1,6 +1,10 @@
 // Multi-connection differential sessions: the same steps go to redis-server and
 // to our server over raw sockets, and every connection's bytes must be equal.
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
+import { RedisServer } from '../kv/redis-server.ts';
+import { RespServer } from '../../src/server/resp-server.ts';
+import { SingleNodeHarness } from './single-node.ts';
 import { cmd as c, rawConnect, type RawConn } from './raw-client.ts';
 
 /** One step: connection `on` sends `send`; the step ends when its PING marker is answered. */
@@ -38,3 +42,30 @@ export async function sameSession(redisPort: number, ourPort: number, name: stri
   for (let i = 0; i < conns; i++) assert.equal(mine[i], theirs[i], `${name}: connection ${i} differs from redis-server's`);
 }
 
+
+/**
+ * A redis-server and our data port (over the single-node harness) for one test file: started
+ * before its tests, stopped after; `same` compares a session's bytes on both.
+ */
+export function serversUnderTest(): {
+  redis(): RedisServer;
+  ours(): RespServer;
+  same(name: string, conns: number, steps: readonly Step[]): Promise<void>;
+} {
+  let redis: RedisServer | undefined;
+  let ours: RespServer | undefined;
+  before(async () => {
+    redis = await RedisServer.start();
+    ours = new RespServer({ node: new SingleNodeHarness(), port: 0 });
+    await ours.listen();
+  });
+  after(async () => {
+    redis?.stop();
+    await ours?.close();
+  });
+  return {
+    redis: () => redis!,
+    ours: () => ours!,
+    same: (name, conns, steps) => sameSession(redis!.port, ours!.port, name, conns, steps),
+  };
+}

@@ -5,32 +5,17 @@
 // and are published when it is applied (src/core/kv/key-events.ts). Expired
 // events need time to pass (Redis publishes them when it expires the key, later):
 // test/integration/pubsub-cluster.test.ts has them.
-import { test, before, after } from 'node:test';
-import { RedisServer } from '../kv/redis-server.ts';
-import { RespServer } from '../../src/server/resp-server.ts';
-import { SingleNodeHarness } from './single-node.ts';
+import { test } from 'node:test';
 import { cmd as c } from './raw-client.ts';
-import { sameSession } from './differential-session.ts';
+import { serversUnderTest } from './differential-session.ts';
 
-let redis: RedisServer;
-let ours: RespServer;
-
-before(async () => {
-  redis = await RedisServer.start();
-  ours = new RespServer({ node: new SingleNodeHarness(), port: 0 });
-  await ours.listen();
-});
-
-after(async () => {
-  redis.stop();
-  await ours.close();
-});
+const servers = serversUnderTest();
 
 const FAR = String(Date.now() + 3_600_000);
 
 /** Subscriber on connection 0, `flags` set, the writes on connection 1 (each a step), then DEL of what they made. */
 async function events(name: string, flags: string, writes: readonly string[], proto: 2 | 3 = 2): Promise<void> {
-  await sameSession(redis.port, ours.port, name, 2, [
+  await servers.same(name, 2, [
     [1, c('FLUSHALL') + c('CONFIG', 'SET', 'notify-keyspace-events', flags)],
     [0, (proto === 3 ? c('HELLO', '3') : '') + c('PSUBSCRIBE', '__key*__:*')],
     ...writes.map((w) => [1, w] as const),

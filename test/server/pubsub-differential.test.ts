@@ -3,28 +3,13 @@
 // redis-server 7.0; every connection's bytes must be identical, in RESP2 and
 // RESP3. Scripts avoid what Redis orders by hash (UNSUBSCRIBE of several
 // channels at once, PUBSUB CHANNELS with several channels).
-import { test, before, after } from 'node:test';
-import { RedisServer } from '../kv/redis-server.ts';
-import { RespServer } from '../../src/server/resp-server.ts';
-import { SingleNodeHarness } from './single-node.ts';
+import { test } from 'node:test';
 import { cmd as c } from './raw-client.ts';
-import { sameSession, type Step } from './differential-session.ts';
+import { serversUnderTest } from './differential-session.ts';
 
-let redis: RedisServer;
-let ours: RespServer;
+const servers = serversUnderTest();
 
-before(async () => {
-  redis = await RedisServer.start();
-  ours = new RespServer({ node: new SingleNodeHarness(), port: 0 });
-  await ours.listen();
-});
-
-after(async () => {
-  redis.stop();
-  await ours.close();
-});
-
-const same = (name: string, conns: number, steps: readonly Step[]): Promise<void> => sameSession(redis.port, ours.port, name, conns, steps);
+const same = servers.same;
 
 const HELLO3 = c('HELLO', '3');
 

@@ -3,29 +3,14 @@
 // prefixes, OPTIN/OPTOUT with CLIENT CACHING, FLUSHALL's null invalidation,
 // CLIENT GETREDIR / TRACKINGINFO, and the option errors. Our side runs over the
 // single-node harness, which announces each applied update as a node does.
-import { test, before, after } from 'node:test';
-import { RedisServer } from '../kv/redis-server.ts';
-import { RespServer } from '../../src/server/resp-server.ts';
-import { SingleNodeHarness } from './single-node.ts';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cmd as c, rawConnect } from './raw-client.ts';
-import { sameSession, type Step } from './differential-session.ts';
+import { serversUnderTest } from './differential-session.ts';
 
-let redis: RedisServer;
-let ours: RespServer;
+const servers = serversUnderTest();
 
-before(async () => {
-  redis = await RedisServer.start();
-  ours = new RespServer({ node: new SingleNodeHarness(), port: 0 });
-  await ours.listen();
-});
-
-after(async () => {
-  redis.stop();
-  await ours.close();
-});
-
-const same = (name: string, conns: number, steps: readonly Step[]): Promise<void> => sameSession(redis.port, ours.port, name, conns, steps);
+const same = servers.same;
 
 test('RESP3 tracking: a read key is invalidated once when another client changes it', async () => {
   await same('default mode', 2, [
@@ -59,7 +44,7 @@ async function redirectSession(port: number): Promise<string> {
 }
 
 test('RESP2 tracking redirected to a subscriber of __redis__:invalidate; FLUSHALL invalidates everything', async () => {
-  assert.equal(await redirectSession(ours.port), await redirectSession(redis.port));
+  assert.equal(await redirectSession(servers.ours().port), await redirectSession(servers.redis().port));
 });
 
 test('BCAST with prefixes, OPTIN and OPTOUT with CLIENT CACHING match redis-server', async () => {
