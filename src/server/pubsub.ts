@@ -11,6 +11,7 @@ import { arr, bulk, err, int, type Reply } from '../core/reply.ts';
 import { globMatch } from '../core/kv/glob.ts';
 import { MAX_FRAME_BYTES } from '../codec/frame.ts';
 import type { Connection, Handler, Out } from './resp-connection.ts';
+import { encodePush } from './resp-codec.ts';
 
 /** The three kinds of subscription Redis keeps per client. */
 export type SubKind = 'channel' | 'pattern' | 'shard';
@@ -102,17 +103,20 @@ export class PubSubRegistry {
   deliver(shard: boolean, channel: Buffer, message: Buffer, self?: Connection): { count: number; own: Out[] } {
     const own: Out[] = [];
     let count = 0;
-    const send = (c: Connection, items: Reply[]): void => {
-      count++;
-      if (c === self) own.push(push(items));
-      else c.deliver(items);
+    // Encoded once per protocol, not once per subscriber.
+    const send = (set: Iterable<Connection>, items: Reply[]): void => {
+      const frames: Array<Buffer | undefined> = [];
+      for (const c of set) {
+        count++;
+        if (c === self) own.push(push(items));
+        else c.deliverEncoded((frames[c.proto] ??= encodePush(items, c.proto)));
+      }
     };
-    const ch = key(channel);
-    for (const c of this.subs[shard ? 'shard' : 'channel'].get(ch) ?? []) send(c, [bulk(shard ? 'smessage' : 'message'), bulk(channel), bulk(message)]);
+    const subscribers = this.subs[shard ? 'shard' : 'channel'].get(key(channel));
+    if (subscribers) send(subscribers, [bulk(shard ? 'smessage' : 'message'), bulk(channel), bulk(message)]);
     if (!shard)
       for (const [p, set] of this.subs.pattern) {
-        if (!globMatch(bytes(p), channel)) continue;
-        for (const c of set) send(c, [bulk('pmessage'), bulk(bytes(p)), bulk(channel), bulk(message)]);
+        if (globMatch(bytes(p), channel)) send(set, [bulk('pmessage'), bulk(bytes(p)), bulk(channel), bulk(message)]);
       }
     return { count, own };
   }

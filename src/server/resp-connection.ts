@@ -214,8 +214,13 @@ export class Connection {
 
   /** Delivers a pub/sub message after any replies already queued. */
   deliver(items: readonly Reply[]): void {
+    this.deliverEncoded(encodePush(items, this.proto));
+  }
+
+  /** Delivers a message already encoded for this connection's protocol (one encoding per fan-out). */
+  deliverEncoded(frame: Buffer): void {
     if (this.closing) return;
-    this.slots.push({ buf: encodePush(items, this.proto), close: false });
+    this.slots.push({ buf: frame, close: false });
     this.scheduleFlush();
   }
 
