@@ -52,8 +52,9 @@ test('collection commands publish Redis’s events, with del when they empty a k
     c('ZADD', 'y', '1', 'a') + c('ZADD', 'w', '2', 'a', '3', 'b') + c('ZUNIONSTORE', 'o', '2', 'y', 'w') + c('ZINTERSTORE', 'o', '2', 'y', 'w') + c('ZDIFFSTORE', 'o', '2', 'w', 'y') + c('ZRANGESTORE', 'o2', 'w', '0', '0') + c('ZDIFFSTORE', 'o', '2', 'y', 'w') + c('ZMPOP', '1', 'w', 'MIN', 'COUNT', '9'),
     c('RPUSH', 'src', '3', '1', '2') + c('SORT', 'src', 'STORE', 'sorted') + c('SORT', 'nothing', 'STORE', 'sorted'),
   ]);
-  await events('bitmaps', 'KEA', [
+  await events('bitmaps and HyperLogLogs', 'KEA', [
     c('SETBIT', 'b', '7', '1') + c('SETBIT', 'b2', '0', '1') + c('BITOP', 'AND', 'd', 'b', 'b2') + c('BITOP', 'OR', 'd', 'b', 'b2') + c('BITOP', 'AND', 'd', 'none1', 'none2') + c('BITFIELD', 'bf', 'SET', 'u8', '0', '200') + c('BITFIELD', 'bf', 'GET', 'u8', '0'),
+    c('PFADD', 'hll', 'a', 'b') + c('PFADD', 'hll', 'a') + c('PFADD', 'hll2', 'c') + c('PFMERGE', 'hll3', 'hll', 'hll2'),
   ]);
 });
 
