@@ -28,6 +28,7 @@ import { ResourceSampler, resourceRows, type ResourceSummary, sustainedLoadResou
 import { failoverSyncCost } from './lib/sync-cost.ts';
 import { fanoutRound } from './lib/pubsub-fanout.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
+import { queueRound } from './lib/blocking-queue.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
 
 const ROUNDS = 3;
@@ -131,6 +132,11 @@ async function main(): Promise<void> {
           if (e.errors) notes.push(`round ${round}: etcd put c=${c}: ${e.errors} failed puts`);
           add('etcd', 'put (JSON gateway, leader)', String(c), e);
         }
+      }
+      // Blocking pops: a 16-producer, 16-consumer RPUSH/BLPOP job queue on both RESP systems.
+      for (const q of await queueRound({ understudyPort: cluster.spec(await cluster.waitPrimary()).redisPort, redisPort: redis.primaryPort, durationMs: RUN_MS })) {
+        add(q.system, q.workload, q.conc, q.sample);
+        if (q.note) notes.push(`round ${round}: ${q.note}`);
       }
       rbTargets[0] = { system: 'understudy', port: cluster.spec(await cluster.waitPrimary()).redisPort };
       for (const t of rbTargets) {

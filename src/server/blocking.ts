@@ -23,8 +23,23 @@
 import { err, type Reply } from '../core/reply.ts';
 import { BLOCKING_TIMEOUT_REPLY, blockingDeadlineMs, parseBlockingTimeout } from '../core/kv/blocking-commands.ts';
 import { parseI64 } from '../core/kv/numbers.ts';
-import type { NodeHandle } from '../runtime/node-api.ts';
-import type { Connection, Done } from './resp-connection.ts';
+import type { NodeEvents } from '../runtime/node-api.ts';
+import type { Clock, Timer } from '../ports/clock.ts';
+
+/**
+ * What the registry needs of a client: its id (CLIENT UNBLOCK) and a way to run commands on the
+ * node as that client (a RESP connection; the simulator's clients).
+ */
+export interface BlockingClient {
+  readonly id: number;
+  executeOnNode(cmds: Buffer[][], cb: (replies: Reply[]) => void): void;
+}
+
+/** Where written keys are announced: the node (its 'written' event), or the simulator's driver. */
+export interface WrittenSource {
+  on(event: 'written', listener: NodeEvents['written']): void;
+  off(event: 'written', listener: NodeEvents['written']): void;
+}
 
 /** The commands that may block, by lower-case name. */
 export const BLOCKING_COMMANDS: ReadonlySet<string> = new Set(['blpop', 'brpop', 'blmove', 'brpoplpush', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop']);
@@ -38,12 +53,12 @@ const ONE = Buffer.from('1');
 const TYPE = Buffer.from('TYPE');
 
 interface Blocked {
-  readonly conn: Connection;
+  readonly conn: BlockingClient;
   readonly name: string;
   readonly argv: readonly Buffer[];
   /** Distinct keys waited on, as latin1 ids, in the order the command names them. */
   readonly keys: readonly string[];
-  readonly done: Done;
+  readonly done: (r: Reply) => void;
   /** An attempt is at the node. */
   trying: boolean;
   /** Keys that got data while an attempt was in flight, to try next (insertion order). */
@@ -52,7 +67,7 @@ interface Blocked {
   waiting: boolean;
   /** Time ran out (or CLIENT UNBLOCK) while an attempt was in flight: its result decides. */
   ending: Reply | null;
-  timer: NodeJS.Timeout | null;
+  timer: Timer | null;
   finished: boolean;
 }
 
@@ -104,11 +119,15 @@ const isNil = (r: Reply): boolean => (r.t === 'array' && r.items === null) || (r
 export class BlockingRegistry {
   /** key id → clients blocked on it, in arrival order. */
   private readonly byKey = new Map<string, Blocked[]>();
-  private readonly byConn = new Map<Connection, Blocked>();
+  private readonly byConn = new Map<BlockingClient, Blocked>();
   private listening = false;
   private readonly onWritten = (keys: readonly Buffer[]): void => this.written(keys);
 
-  constructor(private readonly node: NodeHandle) {}
+  /** `clock`: its wall time dates a command's arrival and its timers end the waits (Redis's timeouts are wall-clock). */
+  constructor(
+    private readonly node: WrittenSource,
+    private readonly clock: Clock,
+  ) {}
 
   /** Clients currently in a blocking command (INFO's blocked_clients). */
   get size(): number {
@@ -123,8 +142,8 @@ export class BlockingRegistry {
    * Runs a blocking command outside MULTI: it is registered on its keys before its first attempt
    * leaves, so data written while that attempt is at the node wakes it too.
    */
-  start(conn: Connection, name: string, argv: readonly Buffer[], done: Done): void {
-    const arrivedMs = Date.now();
+  start(conn: BlockingClient, name: string, argv: readonly Buffer[], done: (r: Reply) => void): void {
+    const arrivedMs = this.clock.wallMs();
     const ids = new Map<string, Buffer>();
     for (const k of keysOf(name, argv)) ids.set(k.toString('latin1'), k);
     const b: Blocked = { conn, name, argv, keys: [...ids.keys()], done, trying: true, next: new Map(), waiting: false, ending: null, timer: null, finished: false };
@@ -154,7 +173,7 @@ export class BlockingRegistry {
   }
 
   /** The connection closed: it waits no more (its attempt in flight, if any, still completes at the node). */
-  drop(conn: Connection): void {
+  drop(conn: BlockingClient): void {
     const b = this.byConn.get(conn);
     if (b) this.remove(b);
   }
@@ -174,7 +193,7 @@ export class BlockingRegistry {
 
   private remove(b: Blocked): void {
     b.finished = true;
-    if (b.timer) clearTimeout(b.timer);
+    b.timer?.cancel();
     b.timer = null;
     this.byConn.delete(b.conn);
     for (const k of b.keys) {
@@ -203,12 +222,12 @@ export class BlockingRegistry {
   }
 
   private arm(b: Blocked, deadlineMs: number): void {
-    const left = deadlineMs - Date.now();
+    const left = deadlineMs - this.clock.wallMs();
     if (left <= 0) return this.end(b, BLOCKING_TIMEOUT_REPLY);
-    b.timer = setTimeout(() => {
+    b.timer = this.clock.setTimer(Math.min(left, MAX_TIMER_MS), () => {
       b.timer = null;
       if (!b.finished) this.arm(b, deadlineMs);
-    }, Math.min(left, MAX_TIMER_MS));
+    });
   }
 
   private written(keys: readonly Buffer[]): void {

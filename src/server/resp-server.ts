@@ -19,6 +19,8 @@ import { DATA_COMMANDS } from './resp-data-commands.ts';
 import { CommandStats } from './command-stats.ts';
 import { connectionHandlers, type HandlerHost } from './resp-commands.ts';
 import { BlockingRegistry } from './blocking.ts';
+import type { Clock } from '../ports/clock.ts';
+import { performance } from 'node:perf_hooks';
 import { Connection, type Handler, type ServerContext } from './resp-connection.ts';
 import type { InfoContext } from './resp-info.ts';
 import { RESP_LIMITS_DEFAULTS, type RespLimits } from './resp-limits.ts';
@@ -102,7 +104,7 @@ export class RespServer {
     const dataCommands = opts.dataCommands ?? DATA_COMMANDS;
     const table = new CommandTable(dataCommands);
     const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
-    this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node) : undefined;
+    this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node, SERVER_CLOCK) : undefined;
     const blocking = this.blocking;
     this.diagnostics = new Diagnostics(table, opts.diagnostics);
     this.tracking = new TrackingTable((id) => {
@@ -336,6 +338,16 @@ export class RespServer {
 function hardConnectionLimit(maxClients: number): number {
   return Math.max(maxClients + 64, 1024);
 }
+
+/** The blocking pops' time: wall milliseconds, as Redis dates their timeouts, and plain timers. */
+const SERVER_CLOCK: Clock = {
+  nowMs: () => performance.now(),
+  wallMs: () => Date.now(),
+  setTimer(delayMs, fn) {
+    const t = setTimeout(fn, delayMs);
+    return { cancel: () => clearTimeout(t) };
+  },
+};
 
 /** Creates a RESP server and waits until it listens. */
 export async function startRespServer(opts: RespServerOptions): Promise<RespServer> {
