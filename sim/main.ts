@@ -1,7 +1,8 @@
 // npm run sim -- --seed S       replay one seed with a readable trace
 // npm run sim -- --seeds N      run N seeds (from --from, default 1) and print the failing ones
 // options: --crash secondaries|any|none (default any), --disk-loss on|off (default on: some crashes
-//          lose the node's disk), --fault-ms, --live-ms, --clients
+//          lose the node's disk), --blocking on|off (default off: blocking pops in the workload),
+//          --fault-ms, --live-ms, --clients
 import { runSimulation, type SimOptions, type SimResult } from './simulation.ts';
 
 function arg(name: string): string | undefined {
@@ -15,6 +16,7 @@ const base: Omit<SimOptions, 'seed'> = {
   crash: (arg('crash') ?? 'any') as SimOptions['crash'],
   clients: Number(arg('clients') ?? 6),
   diskLoss: (arg('disk-loss') ?? 'on') !== 'off',
+  blockingPops: arg('blocking') === 'on',
 };
 
 function summary(r: SimResult): string {

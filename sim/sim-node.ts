@@ -22,6 +22,8 @@ export const SIM_WALL_EPOCH_MS = 1_800_000_000_000;
 export interface SimNodeHooks {
   event(node: SimNode, e: CoreEvent): void;
   fatal(node: SimNode, err: Error): void;
+  /** The driver's report of lists and sorted sets given elements (wakes blocked pops; Driver.reportWrittenKeys turns it on). */
+  written?(node: SimNode, keys: readonly Buffer[]): void;
 }
 
 export class SimNode {
@@ -63,7 +65,8 @@ export class SimNode {
     return this.driver !== null && !this.driver.isHalted;
   }
 
-  private clock(): Clock {
+  /** This node's view of simulated time (its driver's clock). */
+  clock(): Clock {
     const q = this.q;
     return {
       nowMs: () => q.now,
@@ -103,6 +106,7 @@ export class SimNode {
             {
               event: (e) => this.hooks.event(this, e),
               fatal: (e) => this.hooks.fatal(this, e),
+              written: (keys) => this.hooks.written?.(this, keys),
             },
             (err4, driver) => {
               if (err4 || !driver) return done(err4 ?? new Error('no driver'));

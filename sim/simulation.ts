@@ -14,6 +14,7 @@ import { checkLinearizable } from './linearizability.ts';
 import { SimNetwork, type NetworkFaults, CALM_NETWORK } from './sim-network.ts';
 import { SimNode } from './sim-node.ts';
 import { listCommand } from './list-workload.ts';
+import { BlockingWorkload } from './blocking-workload.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -34,6 +35,11 @@ export interface SimOptions {
   readonly trace?: (line: string) => void;
   /** A deliberately broken variant, to show that the checkers bite. */
   readonly mutate?: (cfg: CoreConfig) => CoreConfig;
+  /**
+   * Adds blocking pops (sim/blocking-workload.ts) to the workload. Default off: with it on, the
+   * changed interleavings show protocol failures at some seeds of the swarm (see docs/protocol.md).
+   */
+  readonly blockingPops?: boolean;
 }
 
 export interface SimResult {
@@ -51,6 +57,8 @@ export interface SimResult {
   /** Crashes that lost the node's disk. */
   readonly disksLost: number;
   readonly linearizable: boolean | 'unknown';
+  /** Blocking pops answered with elements (0 unless SimOptions.blockingPops). */
+  readonly blockingServed: number;
 }
 
 /** Keys rotate every KEY_WINDOW_MS so that each key's history stays small enough to check. */
@@ -125,7 +133,9 @@ export function runSimulation(o: SimOptions): SimResult {
     fatal: (n: SimNode, err: Error) => {
       violation ??= new Error(`${n.id} fatal: ${err.message}`);
     },
+    written: (n: SimNode, keys: readonly Buffer[]) => blocking?.onWritten(n, keys),
   };
+  let blocking: BlockingWorkload | null = null;
   for (const m of members) {
     const cfg0: CoreConfig = { self: m.id, members, timing: DEFAULT_TIMING, limits, seed: prng.nextU32() };
     nodes.push(new SimNode(o.mutate ? o.mutate(cfg0) : cfg0, q, net, prng.fork(), hooks, fsyncMs));
@@ -302,6 +312,17 @@ export function runSimulation(o: SimOptions): SimResult {
     q.schedule(50 + cprng.float() * 20, next);
   }
 
+  // Blocking pops through the server's blocking registry (sim/blocking-workload.ts), drawn from a
+  // stream of their own so that the seed's faults stay as they were without them.
+  blocking = new BlockingWorkload(new Prng(o.seed ^ 0xb10c_4ed), {
+    q,
+    primary: () => dataNodes.find((n) => n.up && n.driver!.replica.currentRole === 'primary'),
+    clock: (n) => n.clock(),
+    active: () => phase !== 'quiesce',
+    violation: (e) => (violation ??= e),
+  });
+  if (o.blockingPops === true) blocking.start();
+
   // --- faults ---
   const faultPrng = prng.fork();
   let crashes = 0;
@@ -397,6 +418,7 @@ export function runSimulation(o: SimOptions): SimResult {
     crashes,
     disksLost,
     linearizable: lin,
+    blockingServed: blocking?.served ?? 0,
   });
   let lin: boolean | 'unknown' = 'unknown';
   const runTo = (until: number): Error | null => {
