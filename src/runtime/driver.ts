@@ -8,7 +8,7 @@ import type { Envelope } from '../core/messages.ts';
 import type { CoreEvent, Ready } from '../core/ready.ts';
 import { type Input, Replica } from '../core/replica.ts';
 import type { Reply } from '../core/reply.ts';
-import type { Lsn, NodeId, Update } from '../core/types.ts';
+import type { Lsn, NodeId, Op, Update } from '../core/types.ts';
 import type { HardStateFile } from '../log/hard-state.ts';
 import type { LogRecord, UpdateLog } from '../log/update-log.ts';
 import type { Clock, Timer } from '../ports/clock.ts';
@@ -55,6 +55,21 @@ export interface DriverListener {
   applied?(update: Update): void;
   /** A region's content was installed wholesale (a region resync): any of its keys may have changed. */
   installed?(): void;
+}
+
+/**
+ * The lists and sorted sets these ops give elements to, each key once, in op order: what can
+ * wake a client blocked on a key (a pop or a delete gives a blocked client nothing).
+ */
+export function keysGivenElements(opLists: ReadonlyArray<readonly Op[]>): Buffer[] {
+  const seen = new Map<string, Buffer>();
+  for (const ops of opLists)
+    for (const op of ops) {
+      if (op.k !== 'elem' || op.value === null || (op.type !== 'list' && op.type !== 'zset')) continue;
+      const id = op.key.toString('latin1');
+      if (!seen.has(id)) seen.set(id, op.key);
+    }
+  return [...seen.values()];
 }
 
 export class Driver {
@@ -309,16 +324,8 @@ export class Driver {
    */
   private reportWritten(appends: readonly Update[]): void {
     if (this.replica.currentRole !== 'primary') return;
-    const seen = new Map<string, Buffer>();
-    for (const u of appends) {
-      if (u.kind !== 'data') continue;
-      for (const op of u.ops) {
-        if (op.k !== 'elem' || op.value === null || (op.type !== 'list' && op.type !== 'zset')) continue;
-        const id = op.key.toString('latin1');
-        if (!seen.has(id)) seen.set(id, op.key);
-      }
-    }
-    if (seen.size > 0) this.listener.written!([...seen.values()]);
+    const keys = keysGivenElements(appends.filter((u) => u.kind === 'data').map((u) => u.ops));
+    if (keys.length > 0) this.listener.written!(keys);
   }
 
   /** Runs a log operation now, or after the pending storage syncs that gate the log. */

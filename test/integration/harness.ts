@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import type { FailoverReport, NodeStatus } from '../../src/runtime/node-api.ts';
 
@@ -452,7 +452,7 @@ export async function lostWrites(client: { mget(...keys: string[]): Promise<Arra
  * An ioredis client in Sentinel mode on the cluster, bounded everywhere (a request, a connect,
  * retries while the cluster elects). Reconnects are expected: outcomes are judged per command.
  */
-export function sentinelClient(cluster: ProcessCluster): Redis {
+export function sentinelClient(cluster: ProcessCluster, extra: Partial<RedisOptions> = {}): Redis {
   const r = new Redis({
     sentinels: cluster.specs.map((s) => ({ host: s.host, port: s.sentinelPort })),
     name: MASTER_NAME,
@@ -461,6 +461,7 @@ export function sentinelClient(cluster: ProcessCluster): Redis {
     maxRetriesPerRequest: 100,
     retryStrategy: () => 50,
     sentinelRetryStrategy: () => 50,
+    ...extra,
   });
   r.on('error', () => undefined);
   return r;

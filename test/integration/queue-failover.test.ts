@@ -8,8 +8,8 @@
 // and the restarted node converges to an equal digest.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Redis } from 'ioredis';
-import { CONVERGE_TIMEOUT_MS, MASTER_NAME, ProcessCluster, sleep, waitFor } from './harness.ts';
+import type { Redis } from 'ioredis';
+import { CONVERGE_TIMEOUT_MS, ProcessCluster, sentinelClient, sleep, waitFor } from './harness.ts';
 
 const PRODUCERS = 3;
 const CONSUMERS = 4;
@@ -38,19 +38,9 @@ after(async () => {
 
 /** One connection per worker: a blocked BLMOVE holds its connection, as with Redis. */
 function client(resend: boolean): Redis {
-  const r = new Redis({
-    sentinels: cluster.specs.map((s) => ({ host: '127.0.0.1', port: s.sentinelPort })),
-    name: MASTER_NAME,
-    commandTimeout: 5000,
-    connectTimeout: 2000,
-    maxRetriesPerRequest: 100,
-    retryStrategy: () => 50,
-    sentinelRetryStrategy: () => 50,
-    // A producer's unanswered LPUSH is never sent again (its outcome stays unknown), so every job
-    // id is in the queue at most once and a job delivered twice would be a real double pop.
-    autoResendUnfulfilledCommands: resend,
-  });
-  r.on('error', () => undefined);
+  // A producer's unanswered LPUSH is never sent again (its outcome stays unknown), so every job
+  // id is in the queue at most once and a job delivered twice would be a real double pop.
+  const r = sentinelClient(cluster, { commandTimeout: 5000, autoResendUnfulfilledCommands: resend });
   clients.push(r);
   return r;
 }

@@ -10,6 +10,7 @@
 // and every execute() batch and WAIT call is recorded.
 import { EventEmitter } from 'node:events';
 import { executeBatch } from '../../src/core/kv/executor.ts';
+import { keysGivenElements } from '../../src/runtime/driver.ts';
 import { isWriteCommand } from '../../src/core/kv/command-table.ts';
 import { MapView } from '../kv/map-view.ts';
 import { LuaEngine } from '../../src/scripting/lua-engine.ts';
@@ -78,9 +79,8 @@ export class SingleNodeHarness implements NodeHandle {
         this.view.apply(r.ops);
         this.lsn++;
         // As a primary's node does: the lists and sorted sets that got elements (wakes blocked clients).
-        const written = new Map<string, Buffer>();
-        for (const op of r.ops) if (op.k === 'elem' && op.value !== null && (op.type === 'list' || op.type === 'zset')) written.set(op.key.toString('latin1'), op.key);
-        if (written.size > 0) this.events.emit('written', [...written.values()]);
+        const written = keysGivenElements([r.ops]);
+        if (written.length > 0) this.events.emit('written', written);
         // What a node announces once an update is in its storage area (keyspace notifications, tracking).
         const u: Update = { lsn: this.lsn, epoch: this.currentEpoch, dest: [], kind: 'data', ops: r.ops, regions: [], ...(r.keyEvents.length ? { keyEvents: r.keyEvents } : {}) };
         this.events.emit('applied', u);
