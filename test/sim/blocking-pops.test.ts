@@ -2,6 +2,17 @@
 // driven by the simulated clock and the driver's report of written keys, under crashes of any
 // node, partitions and a lossy network. Every invariant holds, the pops are served, no element
 // is handed out by two answered pops; and a primary that answers before commit is caught.
+//
+// The workload is off in the swarm (test/sim/swarm.test.ts) because, with it on, the changed
+// interleavings make two swarm seeds fail in the protocol, not in the blocking pops (both pass
+// without the workload):
+// - seed 1028, --crash secondaries: invariant 6. n2 is crashed at 2990 ms with retain=133 and
+//   restarted at 4018 ms, beyond retention; at the end its log reaches lsn 10710 but its storage
+//   area stays applied at 3246, with no dirty region reported (keys of region 1 missing).
+//   npm run sim -- --seed 1028 --crash secondaries --disk-loss off --blocking on --fault-ms 4000 --live-ms 3000 --clients 5
+// - seed 2038, --crash any (2 data nodes + witness): liveness, no primary after the faults;
+//   n1 is a secondary that lost data (a cut log tail) with floor lsn 1910, n2 holds 1910.
+//   npm run sim -- --seed 2038 --crash any --disk-loss off --blocking on --fault-ms 4000 --live-ms 3000 --clients 5
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Replica } from '../../src/core/replica.ts';
