@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { parseConfig, startNode, type StartedNode } from '../../src/index.ts';
-import { freePorts, waitFor } from '../integration/harness.ts';
+import { freePorts, SHARED_MACHINE_TIMING, waitFor } from '../integration/harness.ts';
 import { RedisServer, replyEnd } from '../kv/redis-server.ts';
 import { cmd, rawConnect, type RawConn } from './raw-client.ts';
 
@@ -35,7 +35,7 @@ before(async () => {
   const members = Array.from({ length: NODES }, (_, i) => ({ id: `n${i + 1}`, peerAddr: `127.0.0.1:${ports[2 * i]}`, redisAddr: `127.0.0.1:${ports[2 * i + 1]}` }));
   nodes = await Promise.all(
     members.map((m) =>
-      startNode(parseConfig({ nodeId: m.id, dataDir: join(dir, m.id), members, clusterSecret: 'blocking-differential-secret', storage: 'lmdb' }), {
+      startNode(parseConfig({ nodeId: m.id, dataDir: join(dir, m.id), members, clusterSecret: 'blocking-differential-secret', storage: 'lmdb', timing: SHARED_MACHINE_TIMING }), {
         logDestination: quiet,
         onFatal: (e) => assert.fail(`node ${m.id} failed: ${e.message}`),
       }),
