@@ -50,10 +50,14 @@ export class Diagnostics {
 
   /** A command ran for `durationUs`: SLOWLOG and LATENCY. */
   ran(conn: Connection, argv: readonly Buffer[], durationUs: number): void {
+    // Most commands are neither: decided before anything is looked up.
+    const { slowlogLogSlowerThanUs: slower, latencyMonitorThresholdMs: threshold } = this.settings;
+    const latencyMs = Math.floor(durationUs / 1000);
+    if (!(slower >= 0 && durationUs >= slower) && !(threshold > 0 && latencyMs >= threshold)) return;
     const name = argv[0]!.toString('latin1').toLowerCase();
     if (WAITING_COMMANDS.has(name) || this.table.hasFlag(argv, 'blocking')) return;
     this.slowlog.record(redacted(argv), durationUs, conn.addr, conn.name);
-    this.latency.record(this.table.hasFlag(argv, 'fast') ? 'fast-command' : 'command', Math.floor(durationUs / 1000));
+    this.latency.record(this.table.hasFlag(argv, 'fast') ? 'fast-command' : 'command', latencyMs);
   }
 
   /**

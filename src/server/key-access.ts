@@ -8,10 +8,10 @@
 // Redis runs with LOOKUP_NOTOUCH (OBJECT, TYPE, EXISTS, TTL…) leave the time alone, and so
 // does every command of a CLIENT NO-TOUCH client except TOUCH.
 import { bulk, int, type Reply } from '../core/reply.ts';
-import { CommandTable } from './resp-command-table.ts';
+import type { CommandTable } from './resp-command-table.ts';
 
 /**
- * Keys whose access time is kept. The least recently used beyond it are forgotten, and a
+ * Keys whose access time is kept. Beyond it the keys tracked longest are forgotten, and a
  * forgotten key reports the idle time since the newest access forgotten (a lower bound).
  */
 export const MAX_TRACKED_KEYS = 1_000_000;
@@ -22,7 +22,7 @@ const NO_TOUCH_COMMANDS = new Set(['object', 'type', 'exists', 'ttl', 'pttl', 'e
 const EXISTS = Buffer.from('EXISTS');
 
 export class KeyAccessTimes {
-  /** key (latin1) → ms; Map order is access order, oldest first. */
+  /** key (latin1) → ms; Map order is the order keys were first tracked. */
   private readonly times = new Map<string, number>();
   /** Untracked keys were last accessed no later than this: the node's start, or the newest forgotten access. */
   private floorMs: number;
@@ -44,17 +44,19 @@ export class KeyAccessTimes {
   accessed(cmds: readonly Buffer[][], noTouch: boolean): void {
     const now = this.now();
     for (const argv of cmds) {
+      // On every command's path: one lookup, no arrays.
       const name = argv[0]!.toString('latin1').toLowerCase();
-      if (NO_TOUCH_COMMANDS.has(name) || (noTouch && name !== 'touch')) continue;
-      const spec = this.table.get(name);
-      if (!spec || spec.firstKey <= 0) continue;
-      for (const k of CommandTable.keysOf(spec, argv)) this.touch(k.toString('latin1'), now);
+      const spec = this.table.byName.get(name);
+      if (!spec || spec.firstKey <= 0 || NO_TOUCH_COMMANDS.has(name) || (noTouch && name !== 'touch')) continue;
+      const last = spec.lastKey < 0 ? argv.length + spec.lastKey : spec.lastKey;
+      const step = Math.max(1, spec.step);
+      for (let i = spec.firstKey; i <= last && i < argv.length; i += step) this.touch(argv[i]!.toString('latin1'), now);
     }
   }
 
   private touch(key: string, now: number): void {
-    // Delete first so that the key moves to the newest end of the Map's order.
-    this.times.delete(key);
+    // A set keeps the key's place in the Map's order (a delete first, to keep the order by
+    // access, would double the cost on every command): the keys tracked longest go first.
     this.times.set(key, now);
     if (this.times.size <= this.maxKeys) return;
     for (const [oldest, t] of this.times) {

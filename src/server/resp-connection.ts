@@ -417,7 +417,7 @@ export class Connection {
     }
     if (this.monitoring && this.ctx.table.hasFlag(argv, ...KEYSPACE_FLAGS)) return refuse(err("ERR Replica can't interact with the keyspace"));
     // A MONITOR client is exempt from pauses, as Redis's replicas are.
-    if (!this.monitoring && this.ctx.pause.holds(this.mayWrite(name, argv))) {
+    if (!this.monitoring && this.ctx.pause.current() !== null && this.ctx.pause.holds(this.mayWrite(name, argv))) {
       this.pauseHeld.push({ name, argv, done, outcome });
       this.ctx.pause.hold(this);
       return;

@@ -43,20 +43,25 @@ test('a CLIENT NO-TOUCH client touches nothing but with TOUCH', () => {
   assert.equal(times.idleSeconds(Buffer.from('a')), 0);
 });
 
-test('beyond the bound the least recently used key is forgotten and reports the newest forgotten access as a lower bound', () => {
+test('beyond the bound the key tracked longest is forgotten and reports the newest forgotten access as a lower bound', () => {
   const { times, at } = clocked(2);
   times.accessed([b('GET', 'a')], false);
   at(1_000);
   times.accessed([b('GET', 'b')], false);
   at(2_000);
-  times.accessed([b('GET', 'a')], false); // a is now the most recent
+  times.accessed([b('GET', 'a')], false); // a keeps its place: first tracked
   at(3_000);
-  times.accessed([b('GET', 'c')], false); // b goes
+  times.accessed([b('GET', 'c')], false); // a goes, last accessed at 2 s
   assert.equal(times.size, 2);
   at(9_000);
-  assert.equal(times.idleSeconds(Buffer.from('b')), 8);
   assert.equal(times.idleSeconds(Buffer.from('a')), 7);
+  assert.equal(times.idleSeconds(Buffer.from('b')), 8);
   assert.equal(times.idleSeconds(Buffer.from('c')), 6);
+  // A key never tracked is at least as idle as the newest forgotten access.
+  assert.equal(times.idleSeconds(Buffer.from('never')), 7);
+  times.accessed([b('GET', 'a')], false); // back, in place of b
+  assert.equal(times.idleSeconds(Buffer.from('a')), 0);
+  assert.equal(times.size, 2);
 });
 
 test('OBJECT IDLETIME goes to the node as EXISTS in its place; 0 becomes nil, 1 the idle time, an error stays', () => {
