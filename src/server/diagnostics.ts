@@ -35,6 +35,8 @@ export class Diagnostics {
   constructor(
     private readonly table: CommandTable,
     settings: Partial<DiagnosticsSettings> = {},
+    /** Whether this node is the primary now (a secondary refuses writes before they run). */
+    private readonly isPrimary: () => boolean = () => true,
   ) {
     this.settings = { ...DIAGNOSTICS_DEFAULTS, ...settings };
     this.monitors = new Monitors(table);
@@ -45,7 +47,10 @@ export class Diagnostics {
 
   /** A command starts: MONITOR shows it. Fed in the order commands reach the node, which is the order they run in. */
   started(conn: Connection, argv: readonly Buffer[]): void {
-    if (this.monitors.size > 0) this.monitors.feed(conn, argv);
+    if (this.monitors.size === 0) return;
+    // A write on a secondary gets -READONLY without running: Redis's replica does not show it either.
+    if (this.table.hasFlag(argv, 'write') && !this.isPrimary()) return;
+    this.monitors.feed(conn, argv);
   }
 
   /** A command ran for `durationUs`: SLOWLOG and LATENCY. */

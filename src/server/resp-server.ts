@@ -106,7 +106,7 @@ export class RespServer {
     const dbsizeOnNode = dataCommands.some((s) => s.name === 'dbsize');
     this.blocking = this.mode === 'data' ? new BlockingRegistry(opts.node, SERVER_CLOCK) : undefined;
     const blocking = this.blocking;
-    this.diagnostics = new Diagnostics(table, opts.diagnostics);
+    this.diagnostics = new Diagnostics(table, opts.diagnostics, () => opts.node.role() === 'primary');
     this.tracking = new TrackingTable((id) => {
       for (const c of this.conns) if (c.id === id) return c;
       return undefined;
