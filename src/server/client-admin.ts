@@ -31,6 +31,9 @@ export function clientFlags(c: Connection): string {
   if (PubSubRegistry.subscribed(c)) f += 'P';
   if (c.multi) f += 'x';
   if (c.isHeld || c.isBlocked) f += 'b';
+  if (c.tracking) f += 't';
+  if (c.tracking?.broken) f += 'R';
+  if (c.tracking?.bcast) f += 'B';
   if (c.watchDirty) f += 'd';
   if (c.isClosing) f += 'c';
   if (c.noEvict) f += 'e';
@@ -144,6 +147,10 @@ export function onOff(argv: readonly Buffer[], set: (on: boolean) => void): Repl
 /** CLIENT HELP: Redis's text for the subcommands served here. */
 export const CLIENT_HELP = [
   'CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:',
+  'CACHING (YES|NO)',
+  '    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.',
+  'GETREDIR',
+  '    Return the client ID we are redirecting to when tracking is enabled.',
   'GETNAME',
   '    Return the name of the current connection.',
   'ID',
@@ -182,6 +189,11 @@ export const CLIENT_HELP = [
   '    Set client meta attr. Options are:',
   '    * LIB-NAME: the client lib name.',
   '    * LIB-VER: the client lib version.',
+  'TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]',
+  '         [OPTIN] [OPTOUT] [NOLOOP]',
+  '    Control server assisted client side caching.',
+  'TRACKINGINFO',
+  '    Report tracking status for the current connection.',
   'NO-EVICT (ON|OFF)',
   '    Protect current client connection from eviction.',
   'NO-TOUCH (ON|OFF)',

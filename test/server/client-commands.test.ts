@@ -132,6 +132,10 @@ test('CLIENT INFO shows NO-EVICT, NO-TOUCH, MULTI and MONITOR as Redis flags; RE
   const flags = [...got.matchAll(/flags=(\S+)/g)].map((m) => m[1]);
   assert.deepEqual(flags, ['eT', 'N']);
   conn.end();
+  const tracking = await rawConnect(server.port);
+  tracking.write(c('HELLO', '3') + c('CLIENT', 'TRACKING', 'on', 'BCAST') + c('CLIENT', 'INFO'));
+  assert.match(await tracking.until((d) => /flags=\S+ /.test(d)), /flags=tB /);
+  tracking.end();
   const multi = await rawConnect(server.port);
   multi.write(c('MULTI'));
   await multi.until((d) => d === '+OK\r\n');
