@@ -13,6 +13,7 @@ const redis = await startRedis();
 const notes: string[] = [];
 try {
   await cluster.startAll();
+  const epoch0 = (await cluster.status(await cluster.waitPrimary())).epoch;
   await fanoutRound({
     cluster,
     redisPort: redis.primaryPort,
@@ -23,6 +24,8 @@ try {
       console.log(`| ${system} | ${workload} | ${conc} | ${fmtOps(s.opsPerSec)} msg/s | p50 ${fmtMs(s.p50Ms)} ms | p99 ${fmtMs(s.p99Ms)} ms | gen CPU ${s.genCpu.toFixed(2)} |`),
   });
   for (const n of notes) console.log(`note: ${n}`);
+  const epoch1 = (await cluster.status(await cluster.waitPrimary())).epoch;
+  if (epoch1 !== epoch0) console.log(`note: the primary changed during the run (epoch ${epoch0} → ${epoch1})`);
 } finally {
   for (const p of redis.procs) await stopProcess(p);
   await cluster.close();
