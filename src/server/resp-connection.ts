@@ -21,7 +21,8 @@ import type { ClientPause } from './client-pause.ts';
 import type { CommandStats } from './command-stats.ts';
 
 /** How a command ended, for its statistics: refused before running, queued in MULTI, or run. */
-type Outcome = { kind: 'rejected' | 'queued' | 'ran' };
+/** How a command ended, and when it started to run (after any CLIENT PAUSE hold: waiting is not running). */
+type Outcome = { kind: 'rejected' | 'queued' | 'ran'; startedNs: bigint };
 
 export type Proto = 2 | 3;
 
@@ -353,8 +354,7 @@ export class Connection {
       this.tracking.cachingNow = this.tracking.caching;
       this.tracking.caching = null;
     }
-    const startedNs = process.hrtime.bigint();
-    const outcome: Outcome = { kind: 'ran' };
+    const outcome: Outcome = { kind: 'ran', startedNs: process.hrtime.bigint() };
     this.run(
       name,
       argv,
@@ -362,7 +362,7 @@ export class Connection {
         // HELLO and RESET answer in the protocol they switch to; everything else in the one it was sent in.
         const proto = name === 'hello' || name === 'reset' ? this.proto : protoAtDispatch;
         this.fill(slot, out, proto, opts?.close ?? false);
-        this.count(argv, outcome, out, Number(process.hrtime.bigint() - startedNs) / 1000);
+        this.count(argv, outcome, out, Number(process.hrtime.bigint() - outcome.startedNs) / 1000);
       },
       outcome,
     );
@@ -432,9 +432,9 @@ export class Connection {
       for (const q of this.multi.queue) this.ctx.started(this, q);
     }
     this.ctx.started(this, argv);
-    const startNs = process.hrtime.bigint();
+    outcome.startedNs = process.hrtime.bigint();
     this.execOne(name, argv, (out, opts) => {
-      this.ctx.ran(this, argv, Number((process.hrtime.bigint() - startNs) / 1000n));
+      this.ctx.ran(this, argv, Number((process.hrtime.bigint() - outcome.startedNs) / 1000n));
       done(out, opts);
     });
   }
@@ -492,7 +492,7 @@ export class Connection {
     return spec.subcommands.find((s) => s.name === `${name}|${argv[1]!.toString('latin1').toLowerCase()}`)?.name;
   }
 
-  private count(argv: readonly Buffer[], outcome: Outcome, out: Out, usec: number): void {
+  private count(argv: readonly Buffer[], outcome: Pick<Outcome, 'kind'>, out: Out, usec: number): void {
     if (outcome.kind === 'queued') return; // counted when EXEC runs it
     const stats = this.ctx.commandStats;
     const reply: Reply = isReply(out) ? out : { t: 'simple', s: '' };
