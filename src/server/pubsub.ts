@@ -127,6 +127,11 @@ export class PubSubRegistry {
     return this.deliver(shard, channel, message, self);
   }
 
+  /** INFO's pubsub_channels, pubsub_patterns and pubsubshard_channels. */
+  get sizes(): { channels: number; patterns: number; shardChannels: number } {
+    return { channels: this.subs.channel.size, patterns: this.subs.pattern.size, shardChannels: this.subs.shard.size };
+  }
+
   /** Whether anyone here subscribes to exactly this channel (cheap check before building a message). */
   hasChannel(channel: string): boolean {
     return this.subs.channel.has(channel);

@@ -40,6 +40,9 @@ export interface InfoContext {
   readonly commandsProcessed: number;
   /** Per-command and per-error counters (absent on servers that keep none). */
   readonly commandStats?: CommandStats;
+  /** This port's pub/sub and tracking figures (INFO clients and stats). */
+  readonly pubsub?: { readonly channels: number; readonly patterns: number; readonly shardChannels: number };
+  readonly tracking?: { readonly clients: number; readonly keys: number; readonly items: number; readonly prefixes: number };
   /** Extra sections (the sentinel section on the sentinel port). */
   readonly extra?: Readonly<Record<string, () => string[]>>;
 }
@@ -103,7 +106,7 @@ export function infoText(ctx: InfoContext, requested: readonly string[]): string
       `connected_clients:${ctx.connectedClients}`,
       `maxclients:${ctx.maxClients}`,
       `blocked_clients:${ctx.blockedClients}`,
-      'tracking_clients:0',
+      `tracking_clients:${ctx.tracking?.clients ?? 0}`,
     ],
     persistence: () => [
       // Every write is in the update log before it is acknowledged, so the data set is never "loading".
@@ -137,6 +140,12 @@ export function infoText(ctx: InfoContext, requested: readonly string[]): string
       `total_connections_received:${ctx.connectionsReceived}`,
       `total_commands_processed:${ctx.commandsProcessed}`,
       `rejected_connections:${ctx.rejectedConnections}`,
+      `pubsub_channels:${ctx.pubsub?.channels ?? 0}`,
+      `pubsub_patterns:${ctx.pubsub?.patterns ?? 0}`,
+      `pubsubshard_channels:${ctx.pubsub?.shardChannels ?? 0}`,
+      `tracking_total_keys:${ctx.tracking?.keys ?? 0}`,
+      `tracking_total_items:${ctx.tracking?.items ?? 0}`,
+      `tracking_total_prefixes:${ctx.tracking?.prefixes ?? 0}`,
       `total_error_replies:${ctx.commandStats?.totalErrorReplies ?? 0}`,
     ],
     replication: () => replicationLines(ctx.node, status),

@@ -301,6 +301,8 @@ export class RespServer {
       rejectedConnections: this.stats.rejectedConnections,
       commandsProcessed: this.stats.commandsProcessed,
       commandStats: this.commandStats,
+      pubsub: this.pubsub.sizes,
+      tracking: this.tracking.sizes,
       ...(this.opts.infoSections ? { extra: this.opts.infoSections } : {}),
     };
   }

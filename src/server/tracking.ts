@@ -69,6 +69,16 @@ export class TrackingTable {
     return this.tracking.size > 0;
   }
 
+  /** INFO's tracking_clients and tracking_total_keys / items / prefixes. */
+  get sizes(): { clients: number; keys: number; items: number; prefixes: number } {
+    let items = 0;
+    for (const set of this.keys.values()) items += set.size;
+    // Redis counts the prefixes of its one prefix table: each distinct prefix once.
+    const prefixes = new Set<string>();
+    for (const c of this.bcast) for (const p of c.tracking?.prefixes ?? []) prefixes.add(p.toString('latin1'));
+    return { clients: this.tracking.size, keys: this.keys.size, items, prefixes: prefixes.size };
+  }
+
   /** Remembers the keys of read commands a tracking connection sends to the node. */
   remember(c: Connection, cmds: readonly Buffer[][]): void {
     const t = c.tracking;

@@ -5,7 +5,7 @@
 // single-node harness, which announces each applied update as a node does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cmd as c, rawConnect } from './raw-client.ts';
+import { cmd as c, rawConnect, type RawConn } from './raw-client.ts';
 import { serversUnderTest } from './differential-session.ts';
 
 const servers = serversUnderTest();
@@ -83,4 +83,25 @@ test('CLIENT TRACKING and CACHING errors match redis-server', async () => {
         c('CLIENT', 'CACHING', 'no') + c('CLIENT', 'TRACKING', 'ON', 'REDIRECT', 'abc') + c('CLIENT', 'TRACKING', 'OFF', 'BCAST') + c('CLIENT', 'TRACKING', 'ON', 'REDIRECT') + c('CLIENT', 'TRACKINGINFO'),
     ],
   ]);
+});
+
+test('INFO reports pub/sub and tracking figures as redis-server does', async () => {
+  const fields = ['tracking_clients', 'pubsub_channels', 'pubsub_patterns', 'pubsubshard_channels', 'tracking_total_keys', 'tracking_total_items', 'tracking_total_prefixes'];
+  const figures = async (port: number): Promise<string[]> => {
+    const conns = await Promise.all([0, 1, 2, 3, 4].map(() => rawConnect(port)));
+    const [subscriber, bcast, reader, reader2, info] = conns as [RawConn, RawConn, RawConn, RawConn, RawConn];
+    subscriber.write(c('SUBSCRIBE', 'x', 'y') + c('PSUBSCRIBE', 'p*') + c('SSUBSCRIBE', 's'));
+    await subscriber.until((d) => d.includes('ssubscribe'));
+    bcast.write(c('CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', 'a', 'PREFIX', 'b'));
+    await bcast.until((d) => d === '+OK\r\n');
+    for (const r of [reader, reader2]) {
+      r.write(c('CLIENT', 'TRACKING', 'ON') + c('MGET', 'k1', 'k2'));
+      await r.until((d) => d.endsWith('$-1\r\n$-1\r\n'));
+    }
+    info.write(c('INFO', 'clients') + c('INFO', 'stats'));
+    const text = await info.until((d) => d.includes('tracking_total_prefixes:') && d.includes('tracking_clients:'));
+    for (const x of conns) x.end();
+    return fields.map((f) => text.split('\r\n').find((l) => l.startsWith(`${f}:`)) ?? `${f} missing`);
+  };
+  assert.deepEqual(await figures(servers.ours().port), await figures(servers.redis().port));
 });
