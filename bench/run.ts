@@ -27,6 +27,7 @@ import { type DrillResult, failoverDrill, FAILOVER_WORKERS } from './lib/drill.t
 import { ResourceSampler, resourceRows, type ResourceSummary, sustainedLoadResources } from './lib/resources.ts';
 import { failoverSyncCost } from './lib/sync-cost.ts';
 import { fanoutRound } from './lib/pubsub-fanout.ts';
+import { evalshaRuns, REDIS_SCRIPT_WORKLOAD, UNDERSTUDY_SCRIPT_WORKLOAD } from './lib/scripts.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { queueRound } from './lib/blocking-queue.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
@@ -137,6 +138,13 @@ async function main(): Promise<void> {
       for (const q of await queueRound({ understudyPort: cluster.spec(await cluster.waitPrimary()).redisPort, redisPort: redis.primaryPort, durationMs: RUN_MS })) {
         add(q.system, q.workload, q.conc, q.sample);
         if (q.note) notes.push(`round ${round}: ${q.note}`);
+      }
+      // Scripts (bench/lib/scripts.ts): EVALSHA of a 3-command script, beside Redis + WAIT 2.
+      for (const c of [1, 16]) {
+        const sr = await evalshaRuns(cluster.spec(await cluster.waitPrimary()).redisPort, redis.primaryPort, c, RUN_MS);
+        if (sr.understudy.errors || sr.redis.errors) notes.push(`round ${round}: EVALSHA c=${c}: ${sr.understudy.errors} understudy / ${sr.redis.errors} Redis error replies`);
+        add('understudy', UNDERSTUDY_SCRIPT_WORKLOAD, String(c), sr.understudy);
+        add('Redis', REDIS_SCRIPT_WORKLOAD, String(c), sr.redis);
       }
       rbTargets[0] = { system: 'understudy', port: cluster.spec(await cluster.waitPrimary()).redisPort };
       for (const t of rbTargets) {

@@ -8,6 +8,7 @@ import type { Prng } from '../src/lib/prng.ts';
 import { HardStateFile } from '../src/log/hard-state.ts';
 import { UpdateLog } from '../src/log/update-log.ts';
 import type { Clock } from '../src/ports/clock.ts';
+import { LuaEngine } from '../src/scripting/lua-engine.ts';
 import { Driver } from '../src/runtime/driver.ts';
 import { MemoryStorage } from '../src/storage/memory-storage.ts';
 import type { EventQueue } from './event-queue.ts';
@@ -38,6 +39,8 @@ export class SimNode {
   incarnation = 0;
   restarts = 0;
   starting = false;
+  /** The node's Lua state (a process's: it outlives crashes, and holds no data, only compiled code). */
+  private readonly scripting = new LuaEngine({ clock: () => 0 });
 
   constructor(
     readonly config: CoreConfig,
@@ -102,6 +105,8 @@ export class SimNode {
               hardState: hs,
               storage: this.storage,
               defer: (fn) => this.q.schedule(0, fn),
+              // No time limit in the simulator (its clock is not the engine's): scripts here are short.
+              scripting: this.scripting,
             },
             {
               event: (e) => this.hooks.event(this, e),

@@ -15,6 +15,7 @@ import { SimNetwork, type NetworkFaults, CALM_NETWORK } from './sim-network.ts';
 import { SimNode } from './sim-node.ts';
 import { listCommand } from './list-workload.ts';
 import { BlockingWorkload } from './blocking-workload.ts';
+import { SCRIPT_INCR_SHARE, SCRIPT_SHARE, scriptCommand, scriptIncr } from './script-workload.ts';
 
 export interface SimOptions {
   readonly seed: number;
@@ -160,7 +161,7 @@ export function runSimulation(o: SimOptions): SimResult {
     const submitUnrecorded = (primary: SimNode, cmd: string[]): void => {
       primary.driver!.submit([cmd.map((a) => Buffer.from(a))], (replies: readonly Reply[]) => {
         const r = replies[0]!;
-        if (r.t === 'error' && /^(WRONGTYPE|ERR (syntax|value|wrong number|unknown))/.test(r.msg)) {
+        if (r.t === 'error' && /^(WRONGTYPE|ERR (syntax|value|wrong number|unknown|scripting is not available|Error compiling))/.test(r.msg)) {
           violation ??= new Error(`${cmd.join(' ')} answered ${r.msg}`);
         }
       });
@@ -190,7 +191,7 @@ export function runSimulation(o: SimOptions): SimResult {
       } else if (roll < 0.67) {
         const key = cprng.pick(COUNTERS);
         call = { kind: 'incr', key, by: 1 };
-        cmd = ['INCR', key];
+        cmd = cprng.chance(SCRIPT_INCR_SHARE) ? scriptIncr(cprng, key) : ['INCR', key];
       } else if (roll < 0.79) {
         // A hash field is a register of its own in the history: HSET writes it, HGET reads it,
         // HDEL deletes it, HINCRBY counts on fields no other command touches.
@@ -236,7 +237,8 @@ export function runSimulation(o: SimOptions): SimResult {
         const set = (): string => `s${w}:${cprng.int(0, SETS_PER_WINDOW - 1)}`;
         const member = `m${cprng.int(0, 7)}`;
         const r = cprng.float();
-        if (cprng.chance(LIST_SHARE)) cmd = listCommand(cprng, w, `${client}-${seq++}`);
+        if (cprng.chance(SCRIPT_SHARE)) cmd = scriptCommand(cprng, w, `${client}-${seq++}`);
+        else if (cprng.chance(LIST_SHARE)) cmd = listCommand(cprng, w, `${client}-${seq++}`);
         else if (r < 0.3) cmd = ['SADD', set(), member, `m${cprng.int(0, 7)}`];
         else if (r < 0.45) cmd = ['SREM', set(), member];
         else if (r < 0.55) cmd = ['SPOP', set(), String(cprng.int(1, 2))];

@@ -43,7 +43,9 @@ export interface RespLoadOptions {
   readonly conns: number;
   readonly durationMs: number;
   /** 'set': SET key value; 'set-wait': SET then WAIT 2 1000 (Redis's write acknowledged by both replicas); 'get': GET key. */
-  readonly op: 'set' | 'set-wait' | 'get';
+  readonly op: 'set' | 'set-wait' | 'get' | 'evalsha' | 'evalsha-wait';
+  /** For 'evalsha' / 'evalsha-wait': the cached script, called with one key and the value as ARGV[1]; its reply must not be an integer. */
+  readonly sha?: string;
   /** Operations sent together per round trip on each connection (1 = no pipelining). */
   readonly pipeline?: number;
   readonly valueBytes?: number;
@@ -68,11 +70,12 @@ export interface RespLoadResult extends Sample {
 export async function respLoad(o: RespLoadOptions): Promise<RespLoadResult> {
   const { port, conns, durationMs } = o;
   const host = o.host ?? '127.0.0.1';
-  const withWait = o.op === 'set-wait';
+  const withWait = o.op === 'set-wait' || o.op === 'evalsha-wait';
   const pipeline = Math.max(1, o.pipeline ?? 1);
   const value = 'v'.repeat(o.valueBytes ?? DEFAULT_VALUE_BYTES);
   const keyspace = o.keyspace ?? DEFAULT_KEYSPACE;
-  const one = (k: string): string => (o.op === 'get' ? respCommand('GET', k) : withWait ? respCommand('SET', k, value) + respCommand('WAIT', '2', '1000') : respCommand('SET', k, value));
+  const write = (k: string): string => (o.op === 'evalsha' || o.op === 'evalsha-wait' ? respCommand('EVALSHA', o.sha ?? '', '1', k, value) : respCommand('SET', k, value));
+  const one = (k: string): string => (o.op === 'get' ? respCommand('GET', k) : withWait ? write(k) + respCommand('WAIT', '2', '1000') : write(k));
   const repliesPerOp = (withWait ? 2 : 1) * pipeline;
   const latencies: number[] = [];
   let errors = 0;

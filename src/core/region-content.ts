@@ -20,6 +20,12 @@ export interface RegionCursor {
   readonly elem: Buffer | null;
 }
 
+/** Where a chunk ending with `item` ended: the cursor the next chunk names (afterKey, afterElem). */
+export function cursorAfter(item: RegionItem): RegionCursor {
+  if (item.t === 'script') return { key: SCRIPTS_CURSOR_KEY, elem: item.key };
+  return { key: item.key, elem: item.t === 'elem' ? item.elem : null };
+}
+
 export interface RegionChunk {
   readonly items: RegionItem[];
   /** Where the next chunk starts; null when the region is exhausted. */
@@ -53,7 +59,7 @@ export function readRegionChunk(reader: StateReader, region: number, after: Regi
     }
     bytes += n;
     items.push(item);
-    last = item.t === 'script' ? { key: SCRIPTS_CURSOR_KEY, elem: item.key } : { key: item.key, elem: item.t === 'elem' ? item.elem : null };
+    last = cursorAfter(item);
     return true;
   };
   // The region's cached scripts come first (few and small next to its keys), then its keys.

@@ -46,7 +46,7 @@ import type {
 import { PendingState } from './pending-state.ts';
 import { emptyReady, type Ready, type StorageOp } from './ready.ts';
 import { ALL_REGIONS, regionOfKey, regionsOfOps } from './regions.ts';
-import { readRegionChunk, type RegionCursor } from './region-content.ts';
+import { cursorAfter, readRegionChunk, type RegionCursor } from './region-content.ts';
 import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
 import type { Epoch, KeyEvent, Lsn, NodeId, Op, Update } from './types.ts';
@@ -1614,7 +1614,7 @@ export class Replica {
     const lastItem = m.items[m.items.length - 1];
     const end: RegionCursor | undefined =
       lastItem !== undefined
-        ? { key: lastItem.key, elem: lastItem.t === 'elem' ? lastItem.elem : null }
+        ? cursorAfter(lastItem)
         : m.afterKey !== null
           ? { key: m.afterKey, elem: m.afterElem }
           : undefined;
