@@ -5,7 +5,7 @@ declare module 'fengari' {
   export default fengari;
 }
 declare module 'fengari/src/lobject.js' {
-  const lobject: { luaO_tostring: (L: any, obj: any) => void };
+  const lobject: { luaO_tostring: (L: any, obj: any) => void; luaO_str2num: (s: Uint8Array, obj: any) => number };
   export default lobject;
 }
 declare module 'fengari/src/lstring.js' {

@@ -3,7 +3,7 @@
 // (holes filled with null up to its sparseness rule), cjson.null for JSON null. Works on bytes:
 // strings pass through unchanged, \u escapes become UTF-8.
 import fengari from 'fengari';
-import { formatLua51Number } from './number-format.ts';
+import { formatLua51Number, pushLuaNumber } from './number-format.ts';
 
 const { lua, to_luastring } = fengari;
 type L = unknown;
@@ -230,7 +230,7 @@ export function decodeJson(Ls: L, s: Uint8Array, fail: (msg: string) => never): 
     if (m === null || m[0].length === 0) bad('value');
     p += m![0].length;
     const n = Number(m![0]);
-    if (Number.isSafeInteger(n) && m![2] === undefined && m![3] === undefined) lua.lua_pushinteger(Ls, n);
+    if (Number.isSafeInteger(n) && m![2] === undefined && m![3] === undefined) pushLuaNumber(lua, Ls, n);
     else lua.lua_pushnumber(Ls, n);
   };
   value(1);

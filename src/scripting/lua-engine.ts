@@ -16,8 +16,9 @@ import { formatDouble } from '../core/kv/float-format.ts';
 import { err, int } from '../core/reply.ts';
 import type { Reply } from '../core/reply.ts';
 import type { ScriptEngine, ScriptRun } from '../core/kv/scripting.ts';
-import { formatCallNumber, formatLua51Number } from './number-format.ts';
+import { formatCallNumber, formatLua51Number, pushLuaNumber } from './number-format.ts';
 import { CJSON_NULL_NAME, decodeJson, encodeJson } from './lua-cjson.ts';
+import { packArgs, unpackAll } from './lua-cmsgpack.ts';
 
 const { lua, lauxlib, lualib, to_luastring } = fengari;
 type L = unknown;
@@ -38,17 +39,36 @@ export interface LuaEngineOptions {
   readonly log?: (level: number, message: string) => void;
 }
 
-// Lua 5.1 writes numbers with "%.14g": patch the VM's number-to-string (concatenation, string
-// coercion) once for the process. fengari calls it through its module object.
+// Two patches of the VM, once for the process (fengari calls both through its module object):
+// - Lua 5.1 writes numbers with "%.14g": the number-to-string of concatenation and coercion;
+// - every number is a double in Lua 5.1, but fengari's integers are 32-bit and wrap on overflow
+//   (2000000000 + 2000000000 would be negative). Numerals — in the source, from tonumber and
+//   from string coercion — are read as floats, so arithmetic is 5.1's double arithmetic; what
+//   the engine pushes (replies, cjson, cmsgpack) is a float too beyond 32 bits.
 let patched = false;
 function patchNumberFormat(): void {
   if (patched) return;
   patched = true;
+  const str2num = lobject.luaO_str2num;
+  lobject.luaO_str2num = (s: Uint8Array, o: { ttisinteger(): boolean; setfltvalue(v: number): void }) => {
+    const n = str2num(s, o);
+    if (n !== 0 && o.ttisinteger()) o.setfltvalue(integerNumeral(s));
+    return n;
+  };
   const original = lobject.luaO_tostring;
   lobject.luaO_tostring = (Ls: unknown, obj: { ttisinteger(): boolean; value: number; setsvalue(v: unknown): void }) => {
     if (obj.ttisinteger()) return original(Ls, obj);
     obj.setsvalue(lstring.luaS_bless(Ls, to_luastring(formatLua51Number(obj.value))));
   };
+}
+
+/** The value of a numeral fengari read as an integer (decimal or hex, with sign and spaces), as a double. */
+function integerNumeral(s: Uint8Array): number {
+  const text = Buffer.from(s).toString('latin1').replace(/\0.*$/s, '').trim();
+  const neg = text.startsWith('-');
+  const body = text.replace(/^[-+]/, '');
+  const v = /^0[xX]/.test(body) ? Number.parseInt(body.slice(2), 16) : Number(body);
+  return neg ? -v : v;
 }
 
 function luaString(s: string): Uint8Array {
@@ -95,58 +115,27 @@ math.frexp = function(x)
   return m, e
 end
 string.gfind = string.gmatch
--- %s of a float writes it as Lua 5.1 does ("3", not "3.0").
+-- string.format as Lua 5.1's: %s of a float writes it as 5.1 does ("3", not "3.0"), and %d
+-- takes any number (truncated), not only those the VM's 32-bit integers hold.
 do
-  local format, mtype, tostr, unpk = string.format, math.type, tostring, table.unpack
+  local format, mtype, tostr, unpk, floor, ceil = string.format, math.type, tostring, table.unpack, math.floor, math.ceil
   string.format = function(f, ...)
     local args, n, i = {...}, select('#', ...), 0
-    for spec in tostr(f):gmatch('%%[-+ #0]*%d*%.?%d*(.)') do
-      if spec ~= '%' then
-        i = i + 1
-        if spec == 's' and mtype(args[i]) == 'float' then args[i] = tostr(args[i]) end
+    local g = tostr(f):gsub('%%([-+ #0]*%d*%.?%d*)(.)', function(flags, spec)
+      if spec == '%' then return nil end
+      i = i + 1
+      local v = args[i]
+      if spec == 's' and mtype(v) == 'float' then args[i] = tostr(v)
+      elseif (spec == 'd' or spec == 'i') and type(v) == 'number' and (v >= 2147483648 or v < -2147483648) then
+        args[i] = v >= 0 and floor(v) or ceil(v)
+        return '%' .. flags:gsub('%.%d*', '') .. '.0f'
       end
-    end
-    return format(f, unpk(args, 1, n))
+      return nil
+    end)
+    return format(g, unpk(args, 1, n))
   end
 end
 gcinfo = function() return math.floor(collectgarbage('count')) end
--- LuaBitOp (Redis's bit library) on 32-bit signed integers.
-do
-  local function tobit(x)
-    x = math.floor(x) % 4294967296
-    if x >= 2147483648 then x = x - 4294967296 end
-    return math.tointeger(x)
-  end
-  local function u(x) return tobit(x) & 0xffffffff end
-  local function fold(op)
-    return function(a, ...)
-      local r = u(a)
-      for i = 1, select('#', ...) do r = op(r, u((select(i, ...)))) end
-      return tobit(r)
-    end
-  end
-  bit = {
-    tobit = tobit,
-    bnot = function(x) return tobit(~u(x)) end,
-    band = fold(function(a, b) return a & b end),
-    bor = fold(function(a, b) return a | b end),
-    bxor = fold(function(a, b) return a ~ b end),
-    lshift = function(x, n) return tobit(u(x) << (u(n) & 31)) end,
-    rshift = function(x, n) return tobit(u(x) >> (u(n) & 31)) end,
-    arshift = function(x, n) n = u(n) & 31 local v = tobit(x) return tobit(math.floor(v / 2 ^ n)) end,
-    rol = function(x, n) n = u(n) & 31 x = u(x) return tobit((x << n) | (x >> (32 - n))) end,
-    ror = function(x, n) n = u(n) & 31 x = u(x) return tobit((x >> n) | (x << (32 - n))) end,
-    bswap = function(x) x = u(x) return tobit(((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >> 8) & 0xff00) | (x >> 24)) end,
-    tohex = function(x, n)
-      n = n or 8
-      local up = n < 0
-      if up then n = -n end
-      local s = string.format('%08x', u(x)):sub(-n)
-      if #s < n then s = string.rep('0', n - #s) .. s end
-      return up and s:upper() or s
-    end,
-  }
-end
 debug = nil
 print = nil
 dofile = nil
@@ -195,9 +184,11 @@ export class LuaEngine implements ScriptEngine {
     }
     this.installRedisTable();
     this.installCjson();
+    this.installCmsgpack();
+    this.installBit();
     this.installBaseOverrides();
     this.installGlobalGuards();
-    if (lauxlib.luaL_loadstring(L, luaString(PRELUDE)) !== lua.LUA_OK || lua.lua_pcall(L, 0, 0, 0) !== lua.LUA_OK) {
+    if (lauxlib.luaL_loadbuffer(L, luaString(PRELUDE), null, luaString('=prelude')) !== lua.LUA_OK || lua.lua_pcall(L, 0, 0, 0) !== lua.LUA_OK) {
       throw new Error(`the Lua prelude failed: ${this.popString()}`);
     }
     lua.lua_sethook(L, (Lh: L) => this.onHook(Lh), lua.LUA_MASKCOUNT, HOOK_INSTRUCTIONS);
@@ -251,8 +242,7 @@ export class LuaEngine implements ScriptEngine {
         this.pushStatusTable('err', r.msg);
         return;
       case 'int':
-        if (typeof r.n === 'bigint' || !Number.isSafeInteger(r.n)) lua.lua_pushinteger(L, Number(r.n));
-        else lua.lua_pushinteger(L, r.n);
+        pushLuaNumber(lua, L, Number(r.n));
         return;
       case 'bulk':
         if (r.b === null) lua.lua_pushboolean(L, false);
@@ -538,6 +528,75 @@ export class LuaEngine implements ScriptEngine {
     lua.lua_pushlightuserdata(L, null);
     lua.lua_rawset(L, -3);
     lua.lua_setglobal(L, luaString('cjson'));
+  }
+
+  /** LuaBitOp (Redis's bit library): 32-bit signed results, arguments reduced modulo 2^32. */
+  private installBit(): void {
+    const L = this.L;
+    const arg = (Lb: L, i: number): number => {
+      const n = lauxlib.luaL_checknumber(Lb, i) as number;
+      return Number.isFinite(n) ? Number(BigInt.asIntN(32, BigInt(Math.trunc(n)))) : 0;
+    };
+    const out = (Lb: L, v: number): number => {
+      lua.lua_pushnumber(Lb, v | 0);
+      return 1;
+    };
+    const fold = (op: (a: number, b: number) => number) => (Lb: L): number => {
+      let r = arg(Lb, 1);
+      for (let i = 2; i <= lua.lua_gettop(Lb); i++) r = op(r, arg(Lb, i));
+      return out(Lb, r);
+    };
+    const fns: Array<[string, (Lb: L) => number]> = [
+      ['tobit', (Lb) => out(Lb, arg(Lb, 1))],
+      ['bnot', (Lb) => out(Lb, ~arg(Lb, 1))],
+      ['band', fold((a, b) => a & b)],
+      ['bor', fold((a, b) => a | b)],
+      ['bxor', fold((a, b) => a ^ b)],
+      ['lshift', (Lb) => out(Lb, arg(Lb, 1) << (arg(Lb, 2) & 31))],
+      ['rshift', (Lb) => out(Lb, arg(Lb, 1) >>> (arg(Lb, 2) & 31))],
+      ['arshift', (Lb) => out(Lb, arg(Lb, 1) >> (arg(Lb, 2) & 31))],
+      ['rol', (Lb) => { const x = arg(Lb, 1); const n = arg(Lb, 2) & 31; return out(Lb, (x << n) | (x >>> (32 - n))); }],
+      ['ror', (Lb) => { const x = arg(Lb, 1); const n = arg(Lb, 2) & 31; return out(Lb, (x >>> n) | (x << (32 - n))); }],
+      ['bswap', (Lb) => { const x = arg(Lb, 1); return out(Lb, ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)); }],
+      ['tohex', (Lb) => {
+        let n = lua.lua_gettop(Lb) >= 2 ? arg(Lb, 2) : 8;
+        const upper = n < 0;
+        if (upper) n = -n;
+        if (n > 8) n = 8;
+        let h = (arg(Lb, 1) >>> 0).toString(16).padStart(8, '0').slice(8 - n);
+        if (upper) h = h.toUpperCase();
+        lua.lua_pushstring(Lb, luaString(h));
+        return 1;
+      }],
+    ];
+    lua.lua_createtable(L, 0, fns.length);
+    for (const [name, f] of fns) {
+      lua.lua_pushstring(L, luaString(name));
+      lua.lua_pushjsfunction(L, f);
+      lua.lua_rawset(L, -3);
+    }
+    lua.lua_setglobal(L, luaString('bit'));
+  }
+
+  private installCmsgpack(): void {
+    const L = this.L;
+    lua.lua_createtable(L, 0, 2);
+    lua.lua_pushstring(L, luaString('pack'));
+    lua.lua_pushjsfunction(L, (Lf: L) => {
+      const out = packArgs(Lf, (msg) => this.raise(Lf, msg));
+      lua.lua_pushlstring(Lf, out, out.length);
+      return 1;
+    });
+    lua.lua_rawset(L, -3);
+    lua.lua_pushstring(L, luaString('unpack'));
+    lua.lua_pushjsfunction(L, (Lf: L) => {
+      const s = lua.lua_tolstring(Lf, 1) as Uint8Array | null;
+      if (s === null) return this.raise(Lf, "bad argument #1 to 'unpack' (string expected)");
+      lua.lua_settop(Lf, 1);
+      return unpackAll(Lf, s, (msg) => this.raise(Lf, msg));
+    });
+    lua.lua_rawset(L, -3);
+    lua.lua_setglobal(L, luaString('cmsgpack'));
   }
 
   /** tostring with Lua 5.1's number text ("3", not "3.0"). */

@@ -2,6 +2,15 @@
 // here is Lua 5.3, which writes floats with integral values as "3.0" and formats differently
 // beyond 1e14; scripts written for Redis concatenate and tostring() numbers expecting "3".
 
+/**
+ * Pushes a number from outside the VM (a reply's integer, a decoded JSON or MessagePack number)
+ * as a float: every number is a double in Redis's Lua 5.1, and fengari's integers are 32-bit and
+ * wrap on overflow, so integer arithmetic on it could go wrong where 5.1's is exact up to 2^53.
+ */
+export function pushLuaNumber(lua: { lua_pushnumber(L: unknown, n: number): void }, L: unknown, n: number): void {
+  lua.lua_pushnumber(L, n);
+}
+
 /** Drops trailing zeros of a fraction (and a bare point), as %g does. */
 function trimFraction(s: string): string {
   if (!s.includes('.')) return s;
