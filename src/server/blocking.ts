@@ -18,6 +18,8 @@
 //   with WRONGTYPE, as Redis does, and the element stays where it was.
 // - Timeouts run from the command's arrival; an attempt in flight when time runs out decides the
 //   reply (an element it popped is delivered, never dropped).
+// - A client that goes away while its pop waits for the commit: what the pop took is put back
+//   (restoreCommands), since nobody will hear of it.
 // - A secondary answers the first attempt with -READONLY, as a Redis replica does for a write.
 //   On demotion the server closes every connection, blocked ones included.
 import { err, type Reply } from '../core/reply.ts';
@@ -69,6 +71,8 @@ interface Blocked {
   ending: Reply | null;
   timer: Timer | null;
   finished: boolean;
+  /** The client went away (its connection closed) while it waited. */
+  dropped: boolean;
 }
 
 /** The keys a blocking command waits on (only used once the command itself was accepted). */
@@ -146,12 +150,12 @@ export class BlockingRegistry {
     const arrivedMs = this.clock.wallMs();
     const ids = new Map<string, Buffer>();
     for (const k of keysOf(name, argv)) ids.set(k.toString('latin1'), k);
-    const b: Blocked = { conn, name, argv, keys: [...ids.keys()], done, trying: true, next: new Map(), waiting: false, ending: null, timer: null, finished: false };
+    const b: Blocked = { conn, name, argv, keys: [...ids.keys()], done, trying: true, next: new Map(), waiting: false, ending: null, timer: null, finished: false, dropped: false };
     this.add(b);
     conn.executeOnNode([argv as Buffer[]], (replies) => {
       b.trying = false;
-      if (b.finished) return;
       const r = replies[0]!;
+      if (b.finished) return this.restoreIfDropped(b, r);
       if (!isNil(r)) return this.finish(b, r);
       // Nothing there: block. The executor accepted the timeout, so this parses.
       const t = parseBlockingTimeout(timeoutArg(name, argv));
@@ -175,7 +179,21 @@ export class BlockingRegistry {
   /** The connection closed: it waits no more (its attempt in flight, if any, still completes at the node). */
   drop(conn: BlockingClient): void {
     const b = this.byConn.get(conn);
-    if (b) this.remove(b);
+    if (!b) return;
+    b.dropped = true;
+    this.remove(b);
+  }
+
+  /**
+   * A pop that was at the node when its client went away took elements nobody will hear of: they
+   * are put back where they were taken from (the head or tail of the list, the sorted set with
+   * their scores unless the member is there again). A BLMOVE's element stays in its destination,
+   * where a queue's owner looks for it, as with Redis.
+   */
+  private restoreIfDropped(b: Blocked, r: Reply): void {
+    if (!b.dropped) return;
+    const cmds = restoreCommands(b.name, b.argv, r);
+    if (cmds.length > 0) b.conn.executeOnNode(cmds, () => undefined);
   }
 
   private add(b: Blocked): void {
@@ -256,14 +274,53 @@ export class BlockingRegistry {
     b.trying = true;
     b.conn.executeOnNode(cmds, (replies) => {
       b.trying = false;
-      if (b.finished) return;
       const r = replies[replies.length - 1]!;
+      if (b.finished) return this.restoreIfDropped(b, r);
       // WRONGTYPE from the key itself keeps the client waiting; BLMOVE's batch says whether the source was a list.
       const wrongSource = r.t === 'error' && r.msg.startsWith(E_WRONGTYPE_PREFIX) && !sourceWasList(replies);
       const served = !isNil(r) && !wrongSource;
       if (served) return this.finish(b, r);
       this.tryNext(b);
     });
+  }
+}
+
+const bulkOf = (r: Reply | undefined): Buffer | null => (r && r.t === 'bulk' ? r.b : null);
+const itemsOf = (r: Reply | undefined): readonly Reply[] => (r && r.t === 'array' && r.items ? r.items : []);
+/** A score as ZADD reads it back exactly: JS's shortest round-trip form, or inf / -inf. */
+const scoreText = (r: Reply | undefined): Buffer | null => {
+  if (r?.t === 'double') return Buffer.from(Number.isFinite(r.d) ? String(r.d) : r.d > 0 ? 'inf' : '-inf');
+  return bulkOf(r);
+};
+
+/** The writes that undo what the pop reply `r` of command `name` took (nothing for BLMOVE, errors and nils). */
+function restoreCommands(name: string, argv: readonly Buffer[], r: Reply): Buffer[][] {
+  const items = itemsOf(r);
+  const key = bulkOf(items[0]);
+  if (key === null) return [];
+  const push = (left: boolean, values: Buffer[]): Buffer[][] => (values.length ? [[Buffer.from(left ? 'LPUSH' : 'RPUSH'), key, ...values.reverse()]] : []);
+  const zadd = (pairs: Array<readonly [Buffer | null, Buffer | null]>): Buffer[][] => {
+    const args = pairs.flatMap(([m, sc]) => (m && sc ? [sc, m] : []));
+    return args.length ? [[Buffer.from('ZADD'), key, Buffer.from('NX'), ...args]] : [];
+  };
+  switch (name) {
+    case 'blpop':
+    case 'brpop': {
+      const v = bulkOf(items[1]);
+      return v ? push(name === 'blpop', [v]) : [];
+    }
+    case 'blmpop': {
+      const n = Number(parseI64(argv[2]!) ?? 0n);
+      const left = argv[3 + n]!.toString('latin1').toLowerCase() === 'left';
+      return push(left, itemsOf(items[1]).flatMap((x) => bulkOf(x) ?? []));
+    }
+    case 'bzpopmin':
+    case 'bzpopmax':
+      return zadd([[bulkOf(items[1]), scoreText(items[2])]]);
+    case 'bzmpop':
+      return zadd(itemsOf(items[1]).map((p) => [bulkOf(itemsOf(p)[0]), scoreText(itemsOf(p)[1])] as const));
+    default:
+      return [];
   }
 }
 
