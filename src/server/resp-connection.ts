@@ -27,7 +27,12 @@ type Outcome = { kind: 'rejected' | 'queued' | 'ran'; startedNs: bigint };
 export type Proto = 2 | 3;
 
 /** What a command handler answers: one reply, a pub/sub push, or several of those in a row. */
-export type Out = Reply | { readonly t: 'push'; readonly items: readonly Reply[] } | { readonly t: 'seq'; readonly outs: readonly Out[] };
+export type Out =
+  | Reply
+  | { readonly t: 'push'; readonly items: readonly Reply[] }
+  | { readonly t: 'seq'; readonly outs: readonly Out[] }
+  /** EXEC's reply: an array header counting the commands, then each one's frames (a SUBSCRIBE of two channels writes two, as Redis does). */
+  | { readonly t: 'exec'; readonly outs: readonly Out[] };
 
 export type Done = (out: Out, opts?: { readonly close?: boolean }) => void;
 
@@ -91,8 +96,8 @@ const NO_AUTH = new Set(['auth', 'hello', 'quit', 'reset']);
 const SUBSCRIBED_ALLOWED = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset']);
 /** Commands that act on the transaction itself and are never queued. */
 const MULTI_CONTROL = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
-/** Commands refused inside MULTI: their replies are pushes, or (SENTINEL FAILOVER) they wait on the cluster. */
-const NOT_IN_MULTI = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'sentinel']);
+/** Commands refused inside MULTI: SENTINEL FAILOVER waits on the cluster. */
+const NOT_IN_MULTI = new Set(['sentinel']);
 /** Command flags that make a command part of what a CLIENT PAUSE WRITE holds (Redis's is_may_replicate_command). */
 const MAY_WRITE_FLAGS = ['write', 'may_replicate'];
 /** Command flags of commands that touch the keyspace, which a MONITOR client may not send (Redis: a replica's rule). */
@@ -634,7 +639,7 @@ export class Connection {
     this.ctx.unwatchAll(this);
     if (m.dirty) return done(err('EXECABORT Transaction discarded because of previous errors.'));
     if (watchDirty) return done(this.proto === 3 ? { t: 'null' } : arr(null));
-    const results: Reply[] = new Array<Reply>(m.queue.length);
+    const results: Out[] = new Array<Out>(m.queue.length);
     const data: number[] = [];
     const local: number[] = [];
     m.queue.forEach((argv, i) => (this.ctx.handlers.has(argv[0]!.toString('latin1').toLowerCase()) ? local : data).push(i));
@@ -649,7 +654,8 @@ export class Connection {
           let answered = false;
           this.inExec = true;
           this.execOne(argv[0]!.toString('latin1').toLowerCase(), argv, (out) => {
-            results[i] = isReply(out) ? out : err('ERR Command not allowed inside a transaction');
+            // Pub/sub confirmations and messages go out as their frames, in place (Redis's EXEC does so).
+            results[i] = isReply(out) || out.t === 'push' || (out.t === 'seq' && out.outs.length > 0) ? out : err('ERR Command not allowed inside a transaction');
             answered = true;
             if (!sync) step();
           });
@@ -659,7 +665,7 @@ export class Connection {
         }
         // Each queued command ran within this EXEC (its time is EXEC's).
         m.queue.forEach((argv, i) => this.count(argv, { kind: 'ran' }, results[i]!, 0));
-        done(arr(results));
+        done(results.every(isReply) ? arr(results) : { t: 'exec', outs: results });
       };
       step();
     };
@@ -690,11 +696,12 @@ export class Connection {
 }
 
 function isReply(out: Out): out is Reply {
-  return out.t !== 'push' && out.t !== 'seq';
+  return out.t !== 'push' && out.t !== 'seq' && out.t !== 'exec';
 }
 
 function encodeOut(out: Out, proto: Proto): Buffer {
   if (out.t === 'push') return encodePush(out.items, proto);
   if (out.t === 'seq') return Buffer.concat(out.outs.map((o) => encodeOut(o, proto)));
+  if (out.t === 'exec') return Buffer.concat([Buffer.from(`*${out.outs.length}\r\n`), ...out.outs.map((o) => encodeOut(o, proto))]);
   return encodeReply(out, proto);
 }

@@ -46,6 +46,16 @@ test('the subscribed context, RESET and errors match redis-server (RESP2)', asyn
   ]);
 });
 
+test('SUBSCRIBE and PUBLISH inside MULTI match redis-server (RESP2 and RESP3)', async () => {
+  await same('multi resp2', 1, [
+    [0, c('MULTI') + c('SUBSCRIBE', 'a', 'b') + c('PING') + c('UNSUBSCRIBE', 'b') + c('PSUBSCRIBE', 'p*') + c('EXEC') + c('PING') + c('GET', 'x') + c('UNSUBSCRIBE', 'a') + c('PUNSUBSCRIBE')],
+  ]);
+  await same('multi resp3', 2, [
+    [0, c('HELLO', '3') + c('MULTI') + c('SUBSCRIBE', 'a', 'b') + c('PING') + c('PUBLISH', 'a', 'self') + c('GET', 'x') + c('SET', 'x', '1') + c('EXEC')],
+    [1, c('PUBLISH', 'b', 'other') + c('MULTI') + c('PUBLISH', 'a', 'm1') + c('PUBLISH', 'b', 'm2') + c('EXEC')],
+  ]);
+});
+
 test('shard channels (SSUBSCRIBE, SPUBLISH, PUBSUB SHARD*) match redis-server', async () => {
   await same('shard', 2, [
     [0, c('SSUBSCRIBE', 'sh', 'sh') + c('SUBSCRIBE', 'sh') + c('PSUBSCRIBE', 's*')],
