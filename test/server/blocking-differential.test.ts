@@ -266,6 +266,19 @@ test('inside MULTI a blocking pop never blocks: it pops, or answers the nil of a
   });
 });
 
+test('in a script BLMPOP and BZMPOP never block, and the one-key-list pops are refused, as in redis-server', async () => {
+  await same('scripts', 1, async (p) => {
+    await p.run(0, 'EVAL', "return redis.call('blmpop', 0, 1, 'k', 'LEFT')", '0');
+    await p.run(0, 'EVAL', "return redis.call('bzmpop', 0, 1, 'z', 'MIN')", '0');
+    await p.run(0, 'RPUSH', 'k', 'a', 'b');
+    await p.run(0, 'ZADD', 'z', '1', 'm');
+    await p.run(0, 'EVAL', "return redis.call('blmpop', 0, 1, KEYS[1], 'RIGHT', 'COUNT', 5)", '1', 'k');
+    await p.run(0, 'EVAL', "return redis.call('bzmpop', 0, 1, KEYS[1], 'MAX')", '1', 'z');
+    await p.run(0, 'EVAL', "return redis.call('blmpop', -1, 1, KEYS[1], 'RIGHT')", '1', 'k');
+    await p.run(0, 'EVAL', "return redis.pcall('blpop', KEYS[1], 0)['err'] ~= nil", '1', 'k');
+  });
+});
+
 test('timeouts answer nil (RESP2 and RESP3), and commands pipelined behind a blocked one wait for it', async () => {
   await same('timeouts', 1, async (p) => {
     await p.run(0, 'BLPOP', 'k', '0.02');
