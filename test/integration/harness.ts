@@ -310,6 +310,23 @@ export class ProcessCluster {
   }
 
   /**
+   * After a failover test: starts the killed node again, waits until it follows the new primary,
+   * makes one more write (so every node has something of the new epoch to agree on), and asserts
+   * that every node converged to one digest.
+   */
+  async rejoinAndConverge(killed: string, primary: string, write: () => Promise<unknown>): Promise<void> {
+    await this.start(killed);
+    await waitFor(`${killed} to rejoin as a secondary of ${primary}`, CONVERGE_TIMEOUT_MS, async () => {
+      const s = await this.statusOrNull(killed);
+      return s?.role === 'secondary' && s.primaryId === primary ? s : undefined;
+    });
+    await write();
+    const st = await this.converged();
+    const digests = new Set([...st.values()].map((s) => s.digest));
+    if (digests.size !== 1) throw new Error(`digests differ: ${JSON.stringify([...st.values()].map((s) => [s.id, s.digest]))}`);
+  }
+
+  /**
    * Waits until every running node holds the same log end and applied position, with no dirty
    * region, then returns their digests (invariant 6: after quiescence, equal storage areas).
    */
