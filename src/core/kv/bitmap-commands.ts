@@ -8,7 +8,7 @@ import type { Entry } from '../types.ts';
 import { del, E_NOT_INT, E_SYNTAX, is, put, typed, WRONG, WRONGTYPE } from './context.ts';
 import type { Ctx, Handler } from './context.ts';
 import { parseI64 } from './numbers.ts';
-import { writeBytes } from './string-writes.ts';
+import { writeBytes, writeChanged } from './string-writes.ts';
 
 const E_BIT_OFFSET = 'ERR bit offset is not an integer or out of range';
 const E_BIT_VALUE = 'ERR bit is not an integer or out of range';
@@ -354,8 +354,6 @@ function bitfieldGeneric(c: Ctx, a: readonly Buffer[], readOnly: boolean): Reply
   if (old !== undefined && firstByte < oldLen) old.value.copy(win, 0, firstByte, Math.min(oldLen, lastByte + 1));
   const base = firstByte * 8;
   const replies: Reply[] = [];
-  let lo = Infinity;
-  let hi = -1;
   for (const o of ops) {
     const raw = readField(win, o.offset - base, o.bits);
     const cur = fieldInt(raw, o.bits, o.signed);
@@ -371,18 +369,11 @@ function bitfieldGeneric(c: Ctx, a: readonly Buffer[], readOnly: boolean): Reply
       continue;
     }
     const next = BigInt.asUintN(o.bits, r.v);
-    if (next !== raw) {
-      writeField(win, o.offset - base, o.bits, next);
-      lo = Math.min(lo, o.offset >> 3);
-      hi = Math.max(hi, (o.offset + o.bits - 1) >> 3);
-    }
+    if (next !== raw) writeField(win, o.offset - base, o.bits, next);
     replies.push(int(toReply(o.op === 'set' ? cur : r.v)));
   }
-  if (grows) {
-    lo = Math.min(lo, oldLen);
-    hi = Math.max(hi, needLen - 1);
-  }
-  if (hi >= lo) writeBytes(c, key, old, lo, win.subarray(lo - firstByte, hi - firstByte + 1));
+  // Only the bytes that changed, and the grown part, are written (a GET past the end grows nothing).
+  writeChanged(c, key, old, firstByte, win.subarray(0, Math.max(oldLen, needLen) - firstByte));
   return arr(replies);
 }
 
