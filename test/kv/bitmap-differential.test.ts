@@ -2,24 +2,13 @@
 // BITFIELD_RO): fixed scripts with their edge cases, then random command sequences, each run on
 // redis-server and on our parser → executor → writer; replies must match byte for byte and the
 // values left behind (GET) must be equal.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RawClient, RedisServer } from './redis-server.ts';
-import { bytesArgs, OursView, runScript } from './string-diff.ts';
+import { bytesArgs, OursView, runScript, useRedisServer } from './string-diff.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+/** The redis-server of this file, started before its tests. */
+const redis = useRedisServer();
 
 const BIG = '9223372036854775807';
 const PAST = '9223372036854775808';
@@ -124,7 +113,7 @@ const CASES: ReadonlyArray<{ name: string; cmds: string[][] }> = [
 describe('bitmap commands match redis-server byte for byte', () => {
   for (const k of CASES) {
     test(k.name, async () => {
-      await runScript(client!, k.cmds);
+      await runScript(redis(), k.cmds);
     });
   }
 });
@@ -164,7 +153,7 @@ describe('bitmap property: random command sequences give redis-server replies an
     );
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 25 }), async (cmds) => {
-        const c = client!;
+        const c = redis();
         await c.command(['FLUSHALL']);
         const ours = new OursView();
         for (const args of cmds) {
@@ -176,7 +165,7 @@ describe('bitmap property: random command sequences give redis-server replies an
           assert.equal(ours.run(['get', k]).toString('latin1'), (await c.command(['get', k])).toString('latin1'), `GET ${k}`);
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 });

@@ -1,39 +1,28 @@
 // Differential tests of the HyperLogLog commands against redis-server: replies byte for byte,
 // and the HLL values themselves (GET) byte for byte — sparse ones, the promotion to dense at
 // hll-sparse-max-bytes, dense ones, cached cardinalities — and a value written by Redis read here.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { RawClient, RedisServer } from './redis-server.ts';
-import { bytesArgs, OursView, runScript } from './string-diff.ts';
+import { bytesArgs, OursView, runScript, useRedisServer } from './string-diff.ts';
 import { HLL_DENSE_SIZE, HLL_SPARSE_MAX_BYTES } from '../../src/core/kv/hll.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+/** The redis-server of this file, started before its tests. */
+const redis = useRedisServer();
 
 function elems(prefix: string, n: number, from = 0): string[] {
   return Array.from({ length: n }, (_, i) => `${prefix}${from + i}`);
 }
 
 async function sameValue(ours: OursView, key: string): Promise<Buffer> {
-  const theirs = await client!.command(['get', key]);
+  const theirs = await redis().command(['get', key]);
   assert.equal(ours.run(['get', key]).toString('hex'), theirs.toString('hex'), `GET ${key}`);
   return theirs;
 }
 
 describe('HyperLogLog matches redis-server', () => {
   test('PFADD PFCOUNT PFMERGE replies, errors and GET bytes', async () => {
-    const ours = await runScript(client!, [
+    const ours = await runScript(redis(), [
       ['pfadd', 'h'], ['get', 'h'], ['pfadd', 'h'], ['pfcount', 'h'], ['get', 'h'], ['pfadd', 'h', 'a', 'b', 'c'], ['get', 'h'],
       ['pfadd', 'h', 'a'], ['pfcount', 'h'], ['get', 'h'], ['pfcount', 'h'], ['pfadd', 'h2', 'c', 'd', 'e', 'f'],
       ['pfcount', 'h', 'h2'], ['pfcount', 'h', 'h2', 'nokey'], ['get', 'h2'], ['pfmerge', 'm', 'h', 'h2'], ['get', 'm'], ['pfcount', 'm'],
@@ -50,28 +39,28 @@ describe('HyperLogLog matches redis-server', () => {
   });
 
   test('growing past the sparse limit turns dense exactly where Redis does, with equal estimates all along', async () => {
-    const ours = await runScript(client!, []);
+    const ours = await runScript(redis(), []);
     let dense = false;
     for (let i = 0; i < 60 && !dense; i++) {
       const args = ['pfadd', 'big', ...elems(`e${i}-`, 100)];
-      const theirs = await client!.command(args);
+      const theirs = await redis().command(args);
       assert.equal(ours.run(args).toString(), theirs.toString());
       const c = ['pfcount', 'big'];
-      assert.equal(ours.run(c).toString(), (await client!.command(c)).toString(), `PFCOUNT after ${(i + 1) * 100}`);
+      assert.equal(ours.run(c).toString(), (await redis().command(c)).toString(), `PFCOUNT after ${(i + 1) * 100}`);
       const v = await sameValue(ours, 'big');
       dense = v.length > HLL_SPARSE_MAX_BYTES;
     }
     assert.ok(dense, 'the HLL never turned dense');
     // Dense from here: more elements, merges with sparse ones, cardinalities.
     for (const args of [['pfadd', 'big', ...elems('more', 500)], ['pfadd', 'sp', 'x', 'y'], ['pfmerge', 'dst', 'sp', 'big'], ['pfcount', 'dst'], ['pfcount', 'big', 'sp'], ['pfmerge', 'sp2', 'sp'], ['pfcount', 'big']]) {
-      assert.equal(ours.run(args).toString(), (await client!.command(args)).toString(), JSON.stringify(args.slice(0, 3)));
+      assert.equal(ours.run(args).toString(), (await redis().command(args)).toString(), JSON.stringify(args.slice(0, 3)));
     }
     for (const k of ['big', 'dst', 'sp2']) await sameValue(ours, k);
-    assert.equal((await client!.command(['strlen', 'big'])).toString(), `:${HLL_DENSE_SIZE}\r\n`);
+    assert.equal((await redis().command(['strlen', 'big'])).toString(), `:${HLL_DENSE_SIZE}\r\n`);
   });
 
   test('an HLL written by Redis (GET there, SET here) is read and extended here as Redis would', async () => {
-    const c = client!;
+    const c = redis();
     await c.command(['flushall']);
     await c.command(['pfadd', 'r', ...elems('r', 300)]);
     await c.command(['pfadd', 'd', ...elems('d', 5000)]);
@@ -98,7 +87,7 @@ describe('HyperLogLog matches redis-server', () => {
     );
     await fc.assert(
       fc.asyncProperty(fc.array(cmd, { minLength: 1, maxLength: 20 }), async (cmds) => {
-        const c = client!;
+        const c = redis();
         await c.command(['flushall']);
         const ours = new OursView();
         for (const args of cmds) {
