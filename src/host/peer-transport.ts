@@ -556,6 +556,10 @@ export class PeerTransport implements Network {
     return this.links.get(peer)?.state ?? 'down';
   }
 
+  queuedBytes(peer: NodeId): number {
+    return this.links.get(peer)?.queuedBytes ?? 0;
+  }
+
   peerStats(peer: NodeId): PeerStats | undefined {
     const l = this.links.get(peer);
     if (!l) return undefined;

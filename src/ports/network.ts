@@ -13,5 +13,7 @@ export interface Network {
   onMessage(handler: (from: NodeId, msg: Message) => void): void;
   /** Connection state per peer, for status and metrics. */
   peerState(peer: NodeId): PeerConnectionState;
+  /** Bytes queued for a peer and not yet written (lets best-effort traffic yield to the protocol's); 0 if unknown. */
+  queuedBytes?(peer: NodeId): number;
   close(): void;
 }

@@ -34,6 +34,19 @@ export const WAIT_POLL_INTERVAL_MS = 5;
 /** WAITs pending at once; beyond, new ones answer at once with the current count (memory bound). */
 export const MAX_PENDING_WAITS = 10_000;
 
+/**
+ * Bytes queued for a peer beyond which a PUBLISH is not sent to it: pub/sub is at most once, and a
+ * flood of messages must not hold back the updates and heartbeats sharing the connection.
+ */
+export const PUBLISH_RELAY_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
+
+/** The peers a PUBLISH goes to: those whose outbound queue is below PUBLISH_RELAY_MAX_QUEUED_BYTES. */
+export function relayTargets(peers: Iterable<NodeId>, queuedBytes: (peer: NodeId) => number): NodeId[] {
+  const out: NodeId[] = [];
+  for (const id of peers) if (queuedBytes(id) < PUBLISH_RELAY_MAX_QUEUED_BYTES) out.push(id);
+  return out;
+}
+
 /** Observes client commands as they complete (for metrics); never changes them. */
 export interface CommandObserver {
   /** One command answered: its name, the time from submit to reply, and the error code if it failed. */
@@ -186,7 +199,7 @@ export class RuntimeNode implements NodeHandle {
   relayPublish(shard: boolean, channel: Buffer, message: Buffer): void {
     // Every other data member has clients; a witness has none. Lost while a peer is unreachable.
     const msg = { t: 'publish', epoch: this.driver.replica.currentEpoch, shard, channel, message } as const;
-    for (const id of this.dataSecondaries) this.network.send(id, msg);
+    for (const id of relayTargets(this.dataSecondaries, (peer) => this.network.queuedBytes?.(peer) ?? 0)) this.network.send(id, msg);
   }
 
   waitReplicas(lsn: Lsn, numReplicas: number, timeoutMs: number, cb: (count: number) => void): void {
