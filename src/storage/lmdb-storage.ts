@@ -33,12 +33,13 @@
 // - db "scripts", the script cache (SCRIPT LOAD, EVAL): key = [regionId: u8] ++ sha (40
 //   lower-case hex bytes; the region is the sha's, as if it were a key), value = the body. Added
 //   beside format 2 (an older store opens with it empty).
-// - a string longer than STRING_CHUNK_BYTES is stored in chunks: its header is [expireAtMs]
+// - a string longer than STRING_INLINE_MAX_BYTES (64 KiB) is stored in chunks: its header is [expireAtMs]
 //   [CHUNKED_STRING_CODE] [length: u64 big-endian], and chunk i (bytes i*STRING_CHUNK_BYTES
 //   onward) is the record [space 2] ++ [i: u32 big-endian] in db "elems"; a chunk of zeros is
 //   not stored (a sparse bitmap takes the room of its set bits). A range op (SETBIT, BITFIELD,
 //   PFADD, SETRANGE, APPEND) rewrites only the chunks it touches, so one bit set in a 512 MiB
 //   bitmap rewrites 4 KiB, not the value; shorter strings stay inline, read in one lookup.
+//   (STRING_CHUNK_BYTES is 4 KiB.)
 // - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
 //   is O(1)), dirty (sorted region ids), openOnBoot (boot id, while open with deferred
 //   commits), stored with lmdb's default msgpack encoding.
@@ -77,8 +78,13 @@ const SPACE_ELEMS = 0;
 const SPACE_SCORES = 1;
 /** Element space of a chunked string's chunks. */
 const SPACE_CHUNKS = 2;
-/** Strings longer than this are stored in chunks of this size (see the layout above). */
+/** Size of a chunk of a chunked string (see the layout above): what a range op rewrites at least. */
 export const STRING_CHUNK_BYTES = 4096;
+/**
+ * Strings up to this long stay inline in their header, read in one lookup (as every string was
+ * before chunks): a range op on one rewrites at most this much. Longer ones are chunked.
+ */
+export const STRING_INLINE_MAX_BYTES = 64 * 1024;
 /** Type byte of a chunked string's header (outside TYPE_CODE: it is a layout, not a type). */
 const CHUNKED_STRING_CODE = 0x80;
 /** A chunked string's header: expiry, type byte, length. */
@@ -635,7 +641,7 @@ export class LmdbStorage implements StorageArea {
 
   /**
    * A range op inside the current transaction (Op 'range'): an inline string stays inline while
-   * it fits one chunk; a longer one is (or becomes) chunked, and only the chunks the range
+   * it fits STRING_INLINE_MAX_BYTES; a longer one is (or becomes) chunked, and only the chunks the range
    * touches are rewritten. Returns the change of the key count.
    */
   private applyRange(region: number, op: Extract<Op, { k: 'range' }>): number {
@@ -658,15 +664,15 @@ export class LmdbStorage implements StorageArea {
       } else this.removeElements(region, op.key);
     }
     const newLen = Math.max(oldLen, op.offset + op.value.length);
-    if (newLen <= STRING_CHUNK_BYTES) {
+    if (newLen <= STRING_INLINE_MAX_BYTES) {
       const out = Buffer.alloc(newLen);
       inline?.copy(out, 0);
       op.value.copy(out, op.offset);
       this.data.putSync(k, encodeHeader(stringEntry(out, expireAtMs)));
       return created;
     }
-    // Chunked from here on; an inline value (at most one chunk) becomes chunk 0.
-    if (inline !== undefined && !isAllZero(inline)) this.elems.putSync(chunkKey(region, op.key, 0), inline);
+    // Chunked from here on; an inline value becomes its first chunks.
+    if (inline !== undefined) this.putChunks(region, op.key, 0, inline);
     if (raw === undefined || !isChunked(raw) || newLen !== oldLen) {
       this.data.putSync(k, encodeChunkedHeader(expireAtMs, newLen));
     }
@@ -692,7 +698,7 @@ export class LmdbStorage implements StorageArea {
     const k = dataKey(region, key);
     const old = this.data.getBinaryFast(k);
     if (old !== undefined && old.length > 8 && old[8] !== TYPE_CODE.string) this.removeElements(region, key);
-    if (entry.type === 'string' && entry.value.length > STRING_CHUNK_BYTES) {
+    if (entry.type === 'string' && entry.value.length > STRING_INLINE_MAX_BYTES) {
       this.data.putSync(k, encodeChunkedHeader(entry.expireAtMs, entry.value.length));
       this.putChunks(region, key, 0, entry.value);
     } else this.data.putSync(k, encodeHeader(entry));

@@ -62,9 +62,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(flush) },
   { weight: 1, arbitrary: fc.tuple(keyArb, expiryArb).map(([k, e]): Op => ({ k: 'expire', key: k, expireAtMs: e })) },
   { weight: 8, arbitrary: fc.tuple(keyArb, elemArb).map(([k, e]) => elemOp(k, e.type, e.elem, e.value)) },
-  { weight: 1, arbitrary: fc.tuple(keyArb, fc.integer({ min: 4000, max: 13_000 }), expiryArb).map(([k, n, e]) => put(k, Buffer.alloc(n, n % 251), e)) },
-  // Range ops in, across and far past LMDB's string chunks (STRING_CHUNK_BYTES), some of zeros.
-  { weight: 5, arbitrary: fc.tuple(keyArb, fc.oneof(fc.nat(40), fc.nat(20_000)), fc.oneof(valueArb, fc.nat(9000).map((n) => Buffer.alloc(n, n % 3 === 0 ? 0 : 0x5a)))).map(([k, offset, v]): Op => ({ k: 'range', key: k, offset, value: v })) },
+  { weight: 1, arbitrary: fc.tuple(keyArb, fc.integer({ min: 60_000, max: 80_000 }), expiryArb).map(([k, n, e]) => put(k, Buffer.alloc(n, n % 251), e)) },
+  // Range ops inline, across the inline limit (STRING_INLINE_MAX_BYTES) and in, across and past
+  // the chunks (STRING_CHUNK_BYTES) beyond it, some of zeros.
+  { weight: 5, arbitrary: fc.tuple(keyArb, fc.oneof(fc.nat(40), fc.nat(20_000), fc.integer({ min: 60_000, max: 90_000 })), fc.oneof(valueArb, fc.nat(9000).map((n) => Buffer.alloc(n, n % 3 === 0 ? 0 : 0x5a)))).map(([k, offset, v]): Op => ({ k: 'range', key: k, offset, value: v })) },
 );
 
 type Step =
