@@ -19,7 +19,7 @@
 // for a file that survives any crash (lmdb's overlapping sync: each commit is
 // flushed in the background and the last flushed one is the recovery point).
 //
-// On-disk layout (format 2; docs/log-format.md, "The LMDB storage area"), in one environment:
+// On-disk layout (format 3; docs/log-format.md, "The LMDB storage area"), in one environment:
 // - db "data", one header per key: key = [regionId: u8] ++ raw key, so each region is one
 //   contiguous key range (regionEntries scans only that range, in key byte order);
 //   value = [expireAtMs: u64 big-endian] [type: u8] then, for a string, its raw value, for a
@@ -43,8 +43,11 @@
 // - db "meta": format (number), appliedLsn (number), count (number of data keys, so size()
 //   is O(1)), dirty (sorted region ids), openOnBoot (boot id, while open with deferred
 //   commits), stored with lmdb's default msgpack encoding.
-// A format-1 store (strings only, value = [expireAtMs] ++ raw value) is rewritten to format 2
-// when opened.
+// A format-1 store (strings only, value = [expireAtMs] ++ raw value) is rewritten to the
+// current format when opened. Format 3 added the scripts db and chunked strings, which a build
+// of format 2 would misread (ignore the scripts; refuse a chunked header as corrupt): a format-2
+// store is valid format 3 as it is, and is marked 3 when opened, so that an older build refuses
+// it by its format number, naming it, before it reads anything.
 import { readFileSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
@@ -65,9 +68,11 @@ import { combineRegionDigests, digestRegion, readExpiry, writeExpiry } from './r
 import { checkApplyOrder, checkLimit, checkLsn, checkOps, checkRegion, checkRegionItems, MAX_KEY_BYTES } from './update-checks.ts';
 
 /** Version of the on-disk layout above; a store written in another layout is refused. */
-export const LMDB_FORMAT_VERSION = 2;
+export const LMDB_FORMAT_VERSION = 3;
 /** The strings-only layout, rewritten to the current one on open. */
 const LMDB_FORMAT_STRINGS_ONLY = 1;
+/** Typed keys and elements without scripts or chunked strings: valid format 3 as it is. */
+const LMDB_FORMAT_TYPED = 2;
 
 /** Bytes before the raw value in a string's header: the expiry and the type. */
 const VALUE_PREFIX_BYTES = 9;
@@ -276,8 +281,12 @@ export class LmdbStorage implements StorageArea {
     try {
       const format = this.meta.get(META_FORMAT);
       const openOnBoot = this.meta.get(META_OPEN_ON_BOOT);
-      if (format !== undefined && format !== LMDB_FORMAT_VERSION && format !== LMDB_FORMAT_STRINGS_ONLY) {
-        throw corrupt(dir, `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}`);
+      if (format !== undefined && format !== LMDB_FORMAT_VERSION && format !== LMDB_FORMAT_STRINGS_ONLY && format !== LMDB_FORMAT_TYPED) {
+        throw corrupt(
+          dir,
+          `on-disk format ${String(format)}, expected ${LMDB_FORMAT_VERSION}` +
+            (typeof format === 'number' && format > LMDB_FORMAT_VERSION ? ' (written by a newer build: run that build, or let the node rebuild the directory by region resync)' : ''),
+        );
       }
       if (openOnBoot !== undefined && openOnBoot !== bootId) {
         throw corrupt(
@@ -292,6 +301,7 @@ export class LmdbStorage implements StorageArea {
       else if (this.bootId === undefined && openOnBoot !== undefined) this.writeBootMarker(undefined);
       if (format === undefined) this.initialise();
       else if (format === LMDB_FORMAT_STRINGS_ONLY) this.upgradeFromStringsOnly();
+      else if (format === LMDB_FORMAT_TYPED) this.markCurrentFormat();
       const applied = this.meta.get(META_APPLIED_LSN);
       const count = this.meta.get(META_COUNT);
       const dirty = this.meta.get(META_DIRTY);
@@ -789,6 +799,11 @@ export class LmdbStorage implements StorageArea {
     } catch (err) {
       throw ioError('cannot write the boot marker', err);
     }
+  }
+
+  /** A format-2 store holds nothing format 3 reads differently: only its number changes. */
+  private markCurrentFormat(): void {
+    this.transact('format upgrade', () => this.meta.putSync(META_FORMAT, LMDB_FORMAT_VERSION), new Set());
   }
 
   private initialise(): void {

@@ -78,6 +78,31 @@ describe('LmdbStorage on disk', () => {
     assert.throws(() => LmdbStorage.open(dir), (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT') && /format 99/.test(e.message));
   });
 
+  test('a format-2 store opens with its data and is marked format 3, so a build of format 2 refuses it by number', async () => {
+    const dir = freshDir();
+    const s = LmdbStorage.open(dir);
+    s.apply(update(1, [put('a', '1', 9)]));
+    await closeP(s);
+    const raw = open({ path: dir });
+    raw.openDB<unknown, string>({ name: 'meta' }).putSync('format', 2);
+    await raw.close();
+    const r = LmdbStorage.open(dir);
+    assert.deepEqual(r.get(Buffer.from('a')), entry('1', 9));
+    await closeP(r);
+    const after = open({ path: dir });
+    assert.equal(after.openDB<unknown, string>({ name: 'meta' }).get('format'), 3);
+    await after.close();
+  });
+
+  test('a store of a newer format says it was written by a newer build', async () => {
+    const dir = freshDir();
+    await closeP(LmdbStorage.open(dir));
+    const raw = open({ path: dir });
+    raw.openDB<unknown, string>({ name: 'meta' }).putSync('format', 4);
+    await raw.close();
+    assert.throws(() => LmdbStorage.open(dir), (e: unknown) => isUnderstudyError(e, 'STORAGE_CORRUPT') && /format 4, expected 3 \(written by a newer build/.test(e.message));
+  });
+
   test('a store left open by a machine that has since restarted is refused; a clean close clears the marker', async () => {
     const dir = freshDir();
     const s = LmdbStorage.open(dir, { bootId: 'boot-a' });
