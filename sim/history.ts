@@ -26,7 +26,9 @@ export type OpCall =
   | { readonly kind: 'write'; readonly key: string; readonly value: string } // SET
   | { readonly kind: 'delete'; readonly key: string } // DEL of one key
   | { readonly kind: 'incr'; readonly key: string; readonly by: number } // INCRBY
-  | { readonly kind: 'append'; readonly key: string; readonly suffix: string }; // APPEND
+  | { readonly kind: 'append'; readonly key: string; readonly suffix: string } // APPEND
+  // Compare-and-set (a script: SET key value if GET key equals expect).
+  | { readonly kind: 'cas'; readonly key: string; readonly expect: string; readonly value: string };
 
 export type OpKind = OpCall['kind'];
 
@@ -37,7 +39,8 @@ export type OpKind = OpCall['kind'];
  * - delete: the count removed, 0 or 1, or null when the caller did not keep it;
  * - incr: the new integer value (a missing key counts as 0), a safe integer:
  *   workloads keep counters well inside ±2^53;
- * - append: the new length in bytes of the UTF-8 value (what Redis returns).
+ * - append: the new length in bytes of the UTF-8 value (what Redis returns);
+ * - cas: 1 when the value equalled `expect` and was replaced, else 0.
  */
 export type OpResult = string | number | null;
 
@@ -73,6 +76,8 @@ export function validResult(call: OpCall, result: OpResult): boolean {
       return typeof result === 'number' && Number.isSafeInteger(result);
     case 'append':
       return typeof result === 'number' && Number.isSafeInteger(result) && result >= 0;
+    case 'cas':
+      return result === 0 || result === 1;
   }
 }
 
@@ -172,6 +177,8 @@ export function describeCall(c: OpCall): string {
       return `incr ${c.by}`;
     case 'append':
       return `append ${JSON.stringify(c.suffix)}`;
+    case 'cas':
+      return `cas ${JSON.stringify(c.expect)}→${JSON.stringify(c.value)}`;
   }
 }
 

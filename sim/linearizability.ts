@@ -133,6 +133,11 @@ function step(state: State, op: SearchOp): State | undefined {
       const next = (state ?? '') + c.suffix;
       return op.known && op.result !== utf8Length(next) ? undefined : next;
     }
+    case 'cas': {
+      const hit = state === c.expect;
+      if (op.known && op.result !== (hit ? 1 : 0)) return undefined;
+      return hit ? c.value : state;
+    }
   }
 }
 
@@ -345,6 +350,8 @@ function unproducible(r: SearchOp, ops: readonly SearchOp[]): boolean {
         return o.known ? String(o.result) === v : parseRedisInt(v) !== undefined;
       case 'append':
         return v.endsWith(c.suffix) && (!o.known || o.result === utf8Length(v));
+      case 'cas':
+        return c.value === v && (!o.known || o.result === 1);
     }
   });
 }

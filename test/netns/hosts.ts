@@ -85,9 +85,14 @@ export class NetnsHosts implements SeparateHosts {
     }
   }
 
+  /** The bridge's end of host i's veth (in the machine's own namespace). */
+  veth(i: number): string {
+    return `usv${this.tag}${i + 1}`;
+  }
+
   /** Cuts host i off the network (its link down) or brings it back. */
   setLink(i: number, up: boolean): void {
-    ip('link', 'set', `usv${this.tag}${i + 1}`, up ? 'up' : 'down');
+    ip('link', 'set', this.veth(i), up ? 'up' : 'down');
   }
 
   /** Removes every namespace and link this made (a namespace's end of a veth goes with it). */

@@ -15,6 +15,7 @@ const w = (value: string, key = 'k'): OpCall => ({ kind: 'write', key, value });
 const del = (key = 'k'): OpCall => ({ kind: 'delete', key });
 const incr = (by: number, key = 'k'): OpCall => ({ kind: 'incr', key, by });
 const app = (suffix: string, key = 'k'): OpCall => ({ kind: 'append', key, suffix });
+const cas = (expect: string, value: string, key = 'k'): OpCall => ({ kind: 'cas', key, expect, value });
 
 /** [client, call, invoked, completed | 'info' | 'fail', result] */
 type Spec = readonly [string, OpCall, number, number | 'info' | 'fail', OpResult?];
@@ -71,6 +72,15 @@ test('an info write may be seen, late, or never', () => {
 
 test('an info incr that failed in its state (not an integer) simply had no effect', () => {
   assertOk(checkLinearizable(hist(['c1', w('abc'), 0, 1], ['c2', incr(1), 2, 'info'], ['c3', r(), 10, 11, 'abc'])));
+});
+
+test('compare-and-set: replaces only the expected value, and two cas from one value cannot both win', () => {
+  assertOk(checkLinearizable(hist(['c1', w('a'), 0, 1], ['c1', cas('a', 'b'), 2, 3, 1], ['c1', cas('a', 'c'), 4, 5, 0], ['c1', r(), 6, 7, 'b'])));
+  assertViolation(checkLinearizable(hist(['c1', w('a'), 0, 1], ['c1', cas('a', 'b'), 2, 3, 0])));
+  assertViolation(checkLinearizable(hist(['c1', w('a'), 0, 1], ['c2', cas('a', 'b'), 2, 10, 1], ['c3', cas('a', 'c'), 2, 10, 1])));
+  // An info cas may have replaced the value, or not.
+  assertOk(checkLinearizable(hist(['c1', w('a'), 0, 1], ['c2', cas('a', 'b'), 2, 'info'], ['c3', r(), 10, 11, 'b'])));
+  assertViolation(checkLinearizable(hist(['c1', w('a'), 0, 1], ['c2', cas('x', 'b'), 2, 'info'], ['c3', r(), 10, 11, 'b'])));
 });
 
 test('concurrent incrs return distinct consecutive values in any overlap order', () => {
@@ -397,6 +407,10 @@ function apply(store: Map<string, string>, call: OpCall): OpResult | 'error' {
       store.set(call.key, v);
       return new TextEncoder().encode(v).length;
     }
+    case 'cas':
+      if (cur !== call.expect) return 0;
+      store.set(call.key, call.value);
+      return 1;
   }
 }
 
