@@ -51,6 +51,7 @@ import { RegionalCounter } from './regional-counter.ts';
 import { err, type Reply } from './reply.ts';
 import type { Epoch, KeyEvent, Lsn, NodeId, Op, Update } from './types.ts';
 import type { StateReader } from './state-reader.ts';
+import { Overlay } from './kv/overlay.ts';
 
 export type Role = 'primary' | 'secondary' | 'candidate' | 'witness';
 
@@ -1515,6 +1516,20 @@ export class Replica {
   }
 
   /** Ship region chunks as of our applied lsn, once it is at least what the secondary stands at. */
+  /**
+   * The storage area as of storageApplied, for region chunks: the applies this step emitted are
+   * carried out by the host only after the step, so the storage area alone may lack them — a
+   * chunk read from it would be older than the asOfLsn it is sent with, and the secondary, which
+   * replays its log only after that lsn, would keep the older value (the simulator found it).
+   */
+  private chunkSource(): StateReader {
+    const pending = this.out.storage.filter((op): op is Extract<StorageOp, { k: 'apply' }> => op.k === 'apply');
+    if (pending.length === 0) return this.storage!;
+    const o = new Overlay(this.storage!);
+    for (const op of pending) o.applyOps(op.update.ops);
+    return o;
+  }
+
   private sendRegionChunks(p: Progress): void {
     if (!this.storage) return;
     let budget = 4; // chunks per step: region transfer must not starve the write path
@@ -1527,7 +1542,7 @@ export class Replica {
       // Items, not keys, are counted: a huge collection goes over many chunks. Within the append
       // byte budget too, so that a chunk of large values still fits one frame (a larger one would
       // be dropped by the transport, and the region never resynced).
-      const chunk = readRegionChunk(this.storage, q.region, q.after, this.cfg.limits.regionChunkEntries, this.cfg.limits.maxAppendBytes);
+      const chunk = readRegionChunk(this.chunkSource(), q.region, q.after, this.cfg.limits.regionChunkEntries, this.cfg.limits.maxAppendBytes);
       const last = chunk.next === null;
       const msg: RegionDataMsg = {
         t: 'region-data',
