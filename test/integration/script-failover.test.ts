@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ProcessCluster, sentinelClient, sleep, waitFor, CONVERGE_TIMEOUT_MS } from './harness.ts';
+import { ProcessCluster, sentinelClient, sleep } from './harness.ts';
 
 const WORKERS = 3;
 /** Bounded load: this many script calls or this long, whichever first. */
@@ -142,15 +142,7 @@ test('kill -9 of the primary under a script rate limiter and a Redlock-style loc
   t.diagnostic(`script calls: ${calls}, ${acks} acknowledged; limiter allowed ${allowed}; lock taken ${lockAcquired} times; ${errors.length} errors during the failover`);
 
   // The killed node comes back as a secondary and holds the same scripts and data.
-  await cluster.start(first);
-  await waitFor(`${first} to rejoin as a secondary of ${second}`, CONVERGE_TIMEOUT_MS, async () => {
-    const s = await cluster.statusOrNull(first);
-    return s?.role === 'secondary' && s.primaryId === second ? s : undefined;
-  });
-  await client.set('after-rejoin', 'x');
-  const st = await cluster.converged();
-  const digests = new Set([...st.values()].map((s) => s.digest));
-  assert.equal(digests.size, 1, `digests differ: ${JSON.stringify([...st.values()].map((s) => [s.id, s.digest]))}`);
+  await cluster.rejoinAndConverge(first, second, () => client.set('after-rejoin', 'x'));
   const direct = new Redis({ port: cluster.spec(first).redisPort, host: '127.0.0.1', lazyConnect: true });
   try {
     await direct.connect();
