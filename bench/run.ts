@@ -28,6 +28,7 @@ import { ResourceSampler, resourceRows, type ResourceSummary, sustainedLoadResou
 import { failoverSyncCost } from './lib/sync-cost.ts';
 import { fanoutRound } from './lib/pubsub-fanout.ts';
 import { evalshaRuns, REDIS_SCRIPT_WORKLOAD, UNDERSTUDY_SCRIPT_WORKLOAD } from './lib/scripts.ts';
+import { dataModelBench } from './lib/data-model.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { queueRound } from './lib/blocking-queue.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     log(`  ${system} ${workload} c=${conc}: ${fmtOps(s.opsPerSec)} ops/s, p50 ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, gen CPU ${s.genCpu.toFixed(2)}`);
   };
   const drills: DrillResult[] = [];
+  let dataModel: string[] | undefined;
   let sampler: ResourceSampler | undefined;
   let throughputResources: ResourceSummary | undefined;
   try {
@@ -168,6 +170,10 @@ async function main(): Promise<void> {
     sampler = undefined;
     const epoch1 = (await cluster.status(await cluster.waitPrimary())).epoch;
     if (epoch1 !== epoch0) notes.push(`understudy changed primary during the throughput runs (epoch ${epoch0} → ${epoch1}).`);
+
+    log('data-model rows: collections and element writes on big and small collections');
+    const uPrimary = async (): Promise<number> => cluster.spec(await cluster.waitPrimary()).redisPort;
+    dataModel = await dataModelBench({ understudyPort: uPrimary, redisPort: redis.primaryPort, log });
 
     for (const p of redis.procs) await stopProcess(p);
     redis = undefined;
@@ -263,6 +269,7 @@ async function main(): Promise<void> {
   }
   notes.push(...PEER_DRILL_NOTES);
   out.push('', ...syncCost);
+  if (dataModel) out.push('', ...dataModel);
   if (throughputResources) out.push('', '## Resources of the understudy nodes during the throughput runs above', '', ...resourceRows(throughputResources));
   out.push('', ...sustained);
   const missing = drills.filter((d) => !d.report).length;
