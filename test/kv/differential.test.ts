@@ -13,6 +13,7 @@ import { MapView } from './map-view.ts';
 import { CASES, DEVIATION_CASES, RAW_CASES } from './differential-cases.ts';
 import { HASH_CASES, SET_CASES, TYPE_CASES } from './collection-cases.ts';
 import { LCS_CASES } from './lcs-cases.ts';
+import { MIXED_SCORE_LEX, ORDER_CASES } from './order-cases.ts';
 import { LIST_CASES } from './list-cases.ts';
 import { ZSET_CASES } from './zset-cases.ts';
 import type { Compare } from './differential-cases.ts';
@@ -138,7 +139,7 @@ async function runCase(name: string, commands: readonly (readonly string[])[], c
 
 describe('differential: command scripts match redis-server byte for byte', () => {
   for (const version of [2, 3] as const) {
-    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES, ...SET_CASES, ...LIST_CASES, ...ZSET_CASES, ...LCS_CASES]) {
+    for (const k of [...CASES, ...TYPE_CASES, ...HASH_CASES, ...SET_CASES, ...LIST_CASES, ...ZSET_CASES, ...LCS_CASES, ...ORDER_CASES]) {
       test(`${k.name} (RESP${version})`, async () => {
         await runCase(k.name, k.commands, k.compare ?? {}, version);
       });
@@ -160,6 +161,17 @@ describe('differential: where a limit of understudy is narrower than Redis\'s, a
       assert.equal(ours.run(k.check).toString('latin1'), k.oursAfter);
     });
   }
+});
+
+test('ZRANGEBYLEX over members of mixed scores: the lexical range here, whatever Redis\'s unspecified answer', async () => {
+  const c = redis();
+  await c.command(['HELLO', '2']);
+  await c.command(['FLUSHALL']);
+  const ours = new Ours();
+  assert.equal(ours.run([...MIXED_SCORE_LEX.setup]).toString(), (await c.command([...MIXED_SCORE_LEX.setup])).toString());
+  const theirs = (await c.command([...MIXED_SCORE_LEX.command])).toString('latin1');
+  assert.notEqual(theirs, MIXED_SCORE_LEX.ours, 'redis-server gives the lexical range too: no longer a difference');
+  assert.equal(ours.run([...MIXED_SCORE_LEX.command]).toString('latin1'), MIXED_SCORE_LEX.ours);
 });
 
 describe('differential: raw protocol input, including malformed requests', () => {

@@ -3,6 +3,7 @@
 // SPOP's random choice is made here, on the primary, and replicated as the removals it chose.
 // SINTER and SDIFF walk one set and look members up in the others, so they read about as
 // many elements as the smallest (or first) set holds, not every set whole.
+import { isIntegerMember, SET_MAX_INTSET_ENTRIES } from '../collections.ts';
 import { arr, bulk, err, int, NIL } from '../reply.ts';
 import type { Reply } from '../reply.ts';
 import type { Element, Entry } from '../types.ts';
@@ -21,6 +22,22 @@ function members(els: readonly Element[] | readonly Buffer[]): Reply {
 }
 
 const EMPTY_SET: Reply = { t: 'set', items: [] };
+
+/**
+ * Members in the order Redis gives a set it holds as an intset (every member an integer, at
+ * most SET_MAX_INTSET_ENTRIES): ascending by value. Other sets Redis holds in a hashtable,
+ * whose order is no order; those stay in byte order.
+ */
+export function intsetOrder<T extends Buffer | Element>(items: readonly T[]): readonly T[] {
+  if (items.length > SET_MAX_INTSET_ENTRIES) return items;
+  const values: Array<[bigint, T]> = [];
+  for (const it of items) {
+    const m = Buffer.isBuffer(it) ? it : it.elem;
+    if (!isIntegerMember(m)) return items;
+    values.push([BigInt(m.toString('latin1')), it]);
+  }
+  return values.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0)).map(([, it]) => it);
+}
 
 const sadd: Handler = (c, a) => {
   const key = a[1]!;
@@ -71,7 +88,7 @@ const smismember: Handler = (c, a) => {
 const smembers: Handler = (c, a) => {
   const h = setOf(c, a[1]!);
   if (h === WRONG) return WRONGTYPE;
-  return h === undefined ? EMPTY_SET : members(allElements(c.view, a[1]!));
+  return h === undefined ? EMPTY_SET : members(intsetOrder(allElements(c.view, a[1]!)));
 };
 
 /** Removes `els` from the set at key; every member gone removes the key at once. */
@@ -90,7 +107,7 @@ const spop: Handler = (c, a) => {
     if (h === undefined) return EMPTY_SET;
     if (h === WRONG) return WRONGTYPE;
     if (n === 0n) return EMPTY_SET;
-    const els = n >= BigInt(h.count) ? allElements(c.view, key) : randomDistinct(c, key, h, Number(n));
+    const els = n >= BigInt(h.count) ? intsetOrder(allElements(c.view, key)) : randomDistinct(c, key, h, Number(n));
     removeMembers(c, key, h, els);
     return members(els);
   }
@@ -114,7 +131,8 @@ const srandmember: Handler = (c, a) => {
     if (n === 0n) return arr([]);
     const els = randomByCount(c, key, h, n);
     if (!Array.isArray(els)) return els;
-    return arr(els.map((e) => bulk(e.elem)));
+    // A count covering the whole set gives the whole set, in its own order.
+    return arr((n >= BigInt(h.count) ? intsetOrder(els) : els).map((e) => bulk(e.elem)));
   }
   const h = setOf(c, key);
   if (h === undefined) return NIL;
@@ -199,7 +217,7 @@ function combineCommand(combine: Combine): Handler {
     const keys = a.slice(1);
     const sets = setsOf(c, keys);
     if (sets === WRONG) return WRONGTYPE;
-    return members(combine(c, keys, sets));
+    return members(intsetOrder(combine(c, keys, sets)));
   };
 }
 
@@ -248,7 +266,9 @@ const sscan: Handler = (c, a) => {
   if (h === WRONG) return WRONGTYPE;
   const args = parseScanArgs(a, 3);
   if (!('count' in args)) return args;
-  return scanReply(scanElements(c, key, h, cursor, args), args.match, (el) => [bulk(el.elem)]);
+  const step = scanElements(c, key, h, cursor, args);
+  // A small set comes back whole in one step, in its intset order when it is one.
+  return scanReply(h.big ? step : { next: step.next, elements: [...intsetOrder(step.elements)] }, args.match, (el) => [bulk(el.elem)]);
 };
 
 const inter: Combine = (c, keys, sets) => intersection(c, keys, sets, 0);

@@ -4,6 +4,7 @@
 // list at the destination, written as element ops like any list). Options are checked before
 // the key, as Redis does, so every error is redis-server's. Equal numeric weights order by the
 // element's bytes, as Redis's sortCompare does.
+import { intsetOrder } from './set-commands.ts';
 import { LIST_POSITION_STEP, encodeListPosition } from '../collections.ts';
 import { arr, bulk, err, int } from '../reply.ts';
 import { allElements, del, E_SYNTAX, is, live, WRONGTYPE } from './context.ts';
@@ -111,7 +112,9 @@ function sortCommand(readonly: boolean): Handler {
     }
     const vector: Sorted[] = [];
     if (h !== undefined) {
-      const els = allElements(c.view, key, h.type === 'zset' ? 'score' : 'elem');
+      const all = allElements(c.view, key, h.type === 'zset' ? 'score' : 'elem');
+      // A set in its own order: Redis's intset order when it holds one.
+      const els = h.type === 'set' && !h.big ? intsetOrder(all) : all;
       for (const e of els) vector.push({ el: h.type === 'list' ? e.value : e.elem, weight: 0, by: undefined });
       // Unsorted, a list or sorted set is read in its own order, from its other end with DESC.
       if (h.type !== 'set' && dontsort && desc) vector.reverse();
