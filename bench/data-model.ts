@@ -3,16 +3,9 @@
 // appendfsync always, started here and stopped by PID). Prints markdown to stdout.
 import { parseArgs } from 'node:util';
 import { ProcessCluster } from '../test/integration/harness.ts';
-import { stopProcess, tempDirs } from './lib/common.ts';
+import { positiveInt, stopProcess, tempDirs } from './lib/common.ts';
 import { dataModelBench, DEFAULT_ELEMENTS } from './lib/data-model.ts';
 import { startRedis } from './lib/peers.ts';
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { elements: { type: 'string' }, requests: { type: 'string' } }, strict: true });

@@ -2,17 +2,11 @@
 // benchmark's FailoverSync-cost and resource sections on their own, without
 // the full comparison run. Prints markdown to stdout, progress to stderr.
 import { parseArgs } from 'node:util';
+import { positiveInt } from './lib/common.ts';
 import { sustainedLoadResources, SUSTAINED_LOAD_MS } from './lib/resources.ts';
 import { DEFAULT_BIG_KEYS, failoverSyncCost } from './lib/sync-cost.ts';
 
 const DEFAULT_REPS = 3;
-
-function positiveInt(name: string, v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
-  return n;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

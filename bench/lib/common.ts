@@ -82,3 +82,11 @@ export function versionOf(cmd: string, args: string[], re: RegExp): string {
   if (r.status !== 0) return 'not installed';
   return re.exec(r.stdout)?.[1] ?? r.stdout.trim().split('\n')[0]!;
 }
+
+/** A command-line option that must be a positive integer (its default when absent). */
+export function positiveInt(name: string, v: string | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${v}`);
+  return n;
+}
