@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import type { Prng } from '../../src/lib/prng.ts';
 import { ELECTION_TIMEOUT_MS, sleep, type ProcessCluster } from '../integration/harness.ts';
 import type { NetnsHosts } from '../netns/hosts.ts';
+import type { TmpfsDisks } from './disk.ts';
 
 export interface NemesisContext {
   readonly cluster: ProcessCluster;
@@ -16,6 +17,8 @@ export interface NemesisContext {
   /** How long a fault is held: longer than the nodes' election timeout. */
   readonly holdMs: number;
   readonly log: (line: string) => void;
+  /** The nodes' tmpfs data directories, for disk-full. */
+  readonly disks?: TmpfsDisks;
 }
 
 export interface Fault {
@@ -35,6 +38,7 @@ export const FAULT_KINDS = [
   'one-way',
   'bridge',
   'netem',
+  'disk-full',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -78,17 +82,35 @@ function dropRoute(h: NetnsHosts, from: number, to: number): void {
   );
 }
 
-function netem(h: NetnsHosts, i: number, args: readonly string[]): void {
+/** A root qdisc on both ends of host i's veth. */
+function qdisc(h: NetnsHosts, i: number, args: readonly string[]): void {
   const outside = h.veth(i);
   const ns = h.namespace(i);
   applied(
-    () => sh(['tc', 'qdisc', 'add', 'dev', outside, 'root', 'netem', ...args]),
+    () => sh(['tc', 'qdisc', 'add', 'dev', outside, 'root', ...args]),
     () => sh(['tc', 'qdisc', 'del', 'dev', outside, 'root']),
   );
   applied(
-    () => sh(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', ...args]),
+    () => sh(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'eth0', 'root', ...args]),
     () => sh(['tc', '-n', ns, 'qdisc', 'del', 'dev', 'eth0', 'root']),
   );
+}
+
+/**
+ * Delay, jitter and loss with netem where the kernel has it; else (a kernel without sch_netem,
+ * as in some containers) a token bucket slow enough that packets queue (delay varying with the
+ * load) and are dropped past its latency bound. Returns which was used.
+ */
+function shape(h: NetnsHosts, i: number, netem: readonly string[], tbf: readonly string[]): 'netem' | 'tbf' {
+  try {
+    qdisc(h, i, netem);
+    return 'netem';
+  } catch (e) {
+    healAll();
+    if (!/unknown/i.test(String((e as { stderr?: unknown }).stderr ?? (e as Error).message))) throw e;
+    qdisc(h, i, tbf);
+    return 'tbf';
+  }
 }
 
 function pick<T>(rng: Prng, xs: readonly T[]): T {
@@ -188,11 +210,27 @@ export async function runFault(kind: FaultKind, ctx: NemesisContext): Promise<Fa
       const delay = rng.int(20, 120);
       const jitter = rng.int(5, delay);
       const loss = rng.int(1, 20);
-      const args = ['delay', `${delay}ms`, `${jitter}ms`, 'loss', `${loss}%`];
-      detail = `tc netem on ${id}'s veth, both ends: delay ${delay} ms ± ${jitter} ms, loss ${loss}%, for ${holdMs * 2} ms`;
-      netem(h, indexOf(c, id), args);
+      const rate = rng.int(64, 512);
+      const what = shape(h, indexOf(c, id), ['netem', 'delay', `${delay}ms`, `${jitter}ms`, 'loss', `${loss}%`], ['tbf', 'rate', `${rate}kbit`, 'burst', '4kb', 'latency', `${delay * 4}ms`]);
+      detail =
+        what === 'netem'
+          ? `tc netem on ${id}'s veth, both ends: delay ${delay} ms ± ${jitter} ms, loss ${loss}%, for ${holdMs * 2} ms`
+          : `tc tbf on ${id}'s veth, both ends (this kernel has no netem): ${rate} kbit/s, packets queued past ${delay * 4} ms dropped, for ${holdMs * 2} ms`;
       await sleep(holdMs * 2);
       healAll();
+      break;
+    }
+    case 'disk-full': {
+      const disks = ctx.disks;
+      if (!disks) throw new Error('disk-full needs the data directories on tmpfs (TmpfsDisks)');
+      const id = pick(rng, ids);
+      const bytes = disks.fill(id);
+      undo.push(() => disks.free(id));
+      await sleep(holdMs);
+      healAll();
+      const crashed = !c.isRunning(id);
+      detail = `${id}'s disk full${id === primary ? ' (primary)' : ''} (a file took its ${(bytes / 2 ** 20).toFixed(0)} MiB left free) for ${holdMs} ms${crashed ? `; it exited (${JSON.stringify(c.lastExit.get(id))}) and was restarted` : '; it kept running'}`;
+      if (crashed) await c.start(id);
       break;
     }
   }

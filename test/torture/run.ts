@@ -11,6 +11,7 @@ import type { FailoverReport } from '../../src/runtime/node-api.ts';
 import { CONVERGE_TIMEOUT_MS, ELECTION_TIMEOUT_MS, lostWrites, ProcessCluster, REPO_ROOT, SHARED_MACHINE_TIMING, sentinelClient, sleep } from '../integration/harness.ts';
 import { NetnsHosts } from '../netns/hosts.ts';
 import { FAULT_KINDS, healAll, runFault, type Fault, type FaultKind } from './nemesis.ts';
+import { TmpfsDisks } from './disk.ts';
 import { startWorkload } from './workload.ts';
 
 export interface TortureOptions {
@@ -64,6 +65,13 @@ export function longestGap(okTimes: readonly number[], from: number, to: number)
   return Math.max(max, to - prev);
 }
 
+async function collectFailovers(c: ProcessCluster, into: Map<string, FailoverReport>): Promise<void> {
+  for (const s of c.specs) {
+    if (!c.isRunning(s.id)) continue;
+    for (const r of await c.failovers(s.id).catch(() => [] as FailoverReport[])) into.set(`${r.newEpoch}:${r.newPrimary}`, r);
+  }
+}
+
 export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const kinds = o.kinds ?? FAULT_KINDS;
@@ -74,13 +82,17 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const holdMs = SHARED_MACHINE_TIMING.electionTimeoutMs * HOLD_FACTOR;
   const hosts = NetnsHosts.create(3);
   let cluster: ProcessCluster | undefined;
+  let disks: TmpfsDisks | undefined;
   try {
     cluster = await ProcessCluster.create({ nodes: 3, init: true, hosts, extra: { listenHost: '0.0.0.0', timing: SHARED_MACHINE_TIMING } });
+    if (kinds.includes('disk-full')) disks = TmpfsDisks.create(cluster);
     await cluster.startAll();
     await cluster.waitPrimary();
     const t0 = performance.now();
     const w = startWorkload(cluster, o.clients ?? DEFAULT_CLIENTS, rng.int(1, 2 ** 31));
     const faults: FaultRecord[] = [];
+    // Collected after every fault: a node keeps its reports in memory, so a kill loses them.
+    const reports = new Map<string, FailoverReport>();
     await sleep(QUIET_MS);
     let recoveryError: string | undefined;
     while (performance.now() - t0 < o.durationMs) {
@@ -88,8 +100,9 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       w.round++;
       const startMs = performance.now();
       try {
-        const f = await runFault(kind, { cluster, hosts, rng, holdMs, log });
+        const f = await runFault(kind, { cluster, hosts, rng, holdMs, log, ...(disks ? { disks } : {}) });
         await cluster.waitPrimary(CONVERGE_TIMEOUT_MS);
+        await collectFailovers(cluster, reports);
         faults.push({ ...f, startMs, endMs: performance.now(), unavailableMs: 0 });
       } catch (e) {
         healAll();
@@ -135,10 +148,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
     const history = w.recorder.ops();
     const lin = checkLinearizable(history, { clock: () => performance.now(), maxTimeMs: CHECK_BUDGET_MS });
 
-    const reports = new Map<string, FailoverReport>();
-    for (const s of cluster.specs) {
-      for (const r of await cluster.failovers(s.id).catch(() => [] as FailoverReport[])) reports.set(`${r.newEpoch}`, r);
-    }
+    await collectFailovers(cluster, reports);
     const pass = lin.ok === true && lost.length === 0 && digestsEqual && recoveryError === undefined;
     const stamp = `seed-${o.seed}`;
     const reportPath = join(outDir, `${stamp}.txt`);
@@ -167,6 +177,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   } finally {
     healAll();
     await cluster?.close();
+    disks?.close();
     hosts.close();
   }
 }

@@ -1,6 +1,6 @@
 // A short torture run (test/torture/run.ts) as part of the suite: three nodes on three hosts,
 // about 25 s of faults of a few kinds (kill -9 of any node, the primary cut off, the primary
-// partitioned from the secondaries while clients reach it, a paused secondary), then the
+// partitioned from the secondaries while clients reach it, a paused secondary, a full disk), then the
 // linearizability checker over the clients' history, every acknowledged write read back and
 // equal digests. The seed is printed; replay with `npm run torture -- --seed N --faults ...`.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import type { FaultKind } from './nemesis.ts';
 import { runTorture } from './run.ts';
 
-const KINDS: readonly FaultKind[] = ['kill-one', 'isolate-primary', 'primary-minority', 'pause-secondary'];
+const KINDS: readonly FaultKind[] = ['kill-one', 'isolate-primary', 'primary-minority', 'pause-secondary', 'disk-full'];
 /** How long the nemesis starts new faults; recovery and the checks come on top. */
 const FAULTS_MS = 25_000;
 
