@@ -65,17 +65,30 @@ export class Checkers {
       this.committed.set(l, e);
     }
     if (lsn > this.highestCommitted) this.highestCommitted = lsn;
-    const e = r.log.epochAt(lsn);
-    let holders = 0;
-    for (const n of this.nodes) {
-      // A crashed node's disk keeps what its last incarnation had made durable.
-      const rr = n.driver?.replica ?? n.lastReplica;
-      if (!rr) continue;
-      if ((rr.durable >= lsn && rr.log.epochAt(lsn) === e) || rr.log.start > lsn) holders++;
-    }
+    const holders = this.holdersOf(lsn, r.log.epochAt(lsn));
     if (holders < majorityOf(this.voters)) {
       throw new InvariantViolation('5', `lsn ${lsn} committed by ${node.id} but durable on only ${holders} live nodes of ${this.voters}`);
     }
+  }
+
+  /**
+   * How many nodes hold the update at (lsn, epoch) durably, or cleared it (their storage area
+   * holds it), not counting `except`. A crashed node's disk keeps what its last incarnation had
+   * made durable; a node that lost its disk holds nothing of its old log.
+   */
+  holdersOf(lsn: Lsn, epoch: Epoch | undefined, except?: SimNode): number {
+    let holders = 0;
+    for (const n of this.nodes) {
+      const rr = n.driver?.replica ?? n.lastReplica;
+      if (!rr || n === except) continue;
+      if ((rr.durable >= lsn && rr.log.epochAt(lsn) === epoch) || rr.log.start > lsn) holders++;
+    }
+    return holders;
+  }
+
+  /** The highest lsn some primary committed (in the epoch recorded for it). */
+  get highestCommittedLsn(): Lsn {
+    return this.highestCommitted;
   }
 
   onFailover(s: FailoverSummary): void {

@@ -3,7 +3,7 @@
 // partition. A safety phase under faults is followed by a liveness phase that
 // must converge. Same seed, same run.
 import { formatDouble } from '../src/core/kv/float-format.ts';
-import { type CoreConfig, DEFAULT_LIMITS, DEFAULT_TIMING, type MemberSpec } from '../src/core/config.ts';
+import { type CoreConfig, DEFAULT_LIMITS, DEFAULT_TIMING, majorityOf, type MemberSpec } from '../src/core/config.ts';
 import type { CoreEvent } from '../src/core/ready.ts';
 import type { Reply } from '../src/core/reply.ts';
 import { Prng } from '../src/lib/prng.ts';
@@ -336,16 +336,28 @@ export function runSimulation(o: SimOptions): SimResult {
   const lostAt = new Set<SimNode>();
   let disksLost = 0;
   /**
-   * A disk may be lost only where that is one failure, not two: every other data node is up and
-   * holds what the primary committed (with a witness, everything the primary logged: a witness
-   * holding update headers no data node has would refuse every remaining candidate).
+   * A disk may be lost only where that is one failure, not two (docs/protocol.md, "What a lost
+   * disk may cost"): for every node that acts as primary, every other data node is up and holds
+   * what that primary committed (with a witness, everything it logged: a witness holding update
+   * headers no data node has would refuse every remaining candidate), and without the victim a
+   * majority still holds everything committed — and everything the victim holds matching the
+   * primary's log, since an acknowledgement of it may be on its way and commit it after the loss.
+   * A disk lost on the one other holder of a committed update (the rest out of dest) leaves one
+   * copy: the protocol stays safe then (test/claims/lost-data.test.ts), but no design keeps
+   * invariant 5 through it.
    */
-  const othersHoldEverything = (victim: SimNode, primary: SimNode | undefined): boolean => {
-    if (!primary) return false;
-    const p = primary.driver!.replica;
-    const upTo = nodes.some((n) => n.kind === 'witness') ? p.log.last : p.commit;
-    return dataNodes.every((n) => n === victim || (n.up && n.driver!.replica.durable >= upTo && n.driver!.replica.log.epochAt(upTo) === p.log.epochAt(upTo)));
-  };
+  const othersHoldEverything = (victim: SimNode, primaries: readonly SimNode[]): boolean =>
+    primaries.length > 0 &&
+    primaries.every((primary) => {
+      const p = primary.driver!.replica;
+      const upTo = nodes.some((n) => n.kind === 'witness') ? p.log.last : p.commit;
+      if (!dataNodes.every((n) => n === victim || (n.up && n.driver!.replica.durable >= upTo && n.driver!.replica.log.epochAt(upTo) === p.log.epochAt(upTo)))) return false;
+      const v = victim.driver?.replica;
+      let acked = v ? Math.min(v.durable, p.log.last) : 0;
+      while (acked > p.commit && v!.log.epochAt(acked) !== p.log.epochAt(acked)) acked--;
+      const top = Math.min(p.log.last, Math.max(p.commit, checkers.highestCommittedLsn, acked));
+      return top <= 0 || checkers.holdersOf(top, p.log.epochAt(top), victim) >= majorityOf(nodes.length);
+    });
   const scheduleCrash = (): void => {
     if (!Number.isFinite(crashEveryMs)) return;
     q.schedule(crashEveryMs * (0.5 + faultPrng.float()), () => {
@@ -357,7 +369,8 @@ export function runSimulation(o: SimOptions): SimResult {
         const victim = o.crash === 'any' && primary && faultPrng.chance(0.5) ? primary : faultPrng.pick(candidates);
         const tear = faultPrng.chance(0.5);
         for (const n of [...lostAt]) if (n.up && n.driver!.replica.lostDataState === null) lostAt.delete(n);
-        const loseDisk = diskLossRate > 0 && diskPrng.chance(diskLossRate) && unrefilled().length === 0 && othersHoldEverything(victim, primary);
+        const primaries = nodes.filter((n) => n.up && n.driver!.replica.currentRole === 'primary');
+        const loseDisk = diskLossRate > 0 && diskPrng.chance(diskLossRate) && unrefilled().length === 0 && othersHoldEverything(victim, primaries);
         trace?.(`${q.now.toFixed(1)} ${loseDisk ? 'DISK LOST' : 'CRASH'} ${victim.id}${victim === primary ? ' (primary)' : ''}${tear && !loseDisk ? ' torn' : ''}`);
         if (loseDisk) {
           victim.loseDisk();

@@ -16,6 +16,8 @@ const REGRESSIONS: Array<{ seed: number; crash: SimOptions['crash']; diskLoss?: 
   { seed: 4, crash: 'none', found: 'a secondary beyond the retention limit must restart its log' },
   { seed: 1, crash: 'any', found: 'a restarted secondary beyond retention' },
   { seed: 2034, crash: 'any', found: 'no primary ever again: the only data member with the whole log awaited a region resync, the other lacked its tail' },
+  { seed: 1025, crash: 'secondaries', diskLoss: true, found: 'a disk lost on the one other holder of updates whose acknowledgement was on its way (the injector made it two failures)' },
+  { seed: 1041, crash: 'secondaries', diskLoss: true, found: 'a disk lost on the one other holder of updates a waiver then committed (the injector made it two failures)' },
 ];
 
 function runMany(crash: SimOptions['crash'], from: number, n: number, diskLoss = false): void {
