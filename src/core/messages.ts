@@ -69,7 +69,7 @@ export interface VoteMsg {
   readonly t: 'vote';
   readonly epoch: Epoch;
   readonly granted: boolean;
-  /** Answer to a pre-vote; `epoch` is then the epoch asked about. */
+  /** Answer to a pre-vote; `epoch` is then the epoch asked about if granted, the voter's own if refused. */
   readonly pre: boolean;
 }
 

@@ -564,7 +564,10 @@ export class Replica {
     if (!sticky && !this.logUpToDate(m.lastEpoch, m.lastLsn)) this.offerCatchUp(from, m);
     if (m.pre) {
       const granted = !sticky && m.epoch > this.epoch && this.logUpToDate(m.lastEpoch, m.lastLsn);
-      this.send(from, { t: 'vote', epoch: m.epoch, granted, pre: true });
+      // A refusal carries our own epoch (Raft's pre-vote rule): a candidate behind it adopts it.
+      // Nothing else tells it, and when its log is the only one the others would vote for (one
+      // of them lost data, the other's log is behind) it would ask in our epoch forever.
+      this.send(from, { t: 'vote', epoch: granted ? m.epoch : this.epoch, granted, pre: true });
       return;
     }
     if (m.epoch < this.epoch) {
@@ -1718,8 +1721,8 @@ export class Replica {
         this.onVoteRequest(from, msg);
         return;
       case 'vote':
-        if (msg.pre) this.onVote(from, msg);
-        else if (msg.epoch > this.epoch) this.adoptEpoch(msg.epoch, null);
+        // A granted pre-vote names the epoch asked about, which nobody is in yet.
+        if (msg.epoch > this.epoch && !(msg.pre && msg.granted)) this.adoptEpoch(msg.epoch, null);
         else this.onVote(from, msg);
         return;
       case 'append':

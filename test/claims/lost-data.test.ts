@@ -98,3 +98,32 @@ test('a node that lost its disk does not vote for a log missing what it had ackn
   ledger.verify(c);
   assert.ok(c.runUntil(() => replicaOf(c, W).lostDataState === null, 10_000), `${W} is refilled`);
 });
+
+test('a node behind the epoch of the others, holding the only log they would vote for, learns their epoch from refused pre-votes and is elected', () => {
+  const { c, P, ledger } = clusterWithWrites(1104, 5);
+  const ids = c.nodes.map((n) => n.id);
+  // P is cut off and logs writes it can no longer commit: its log becomes the longest.
+  c.net.isolate(P, ids);
+  for (let i = 0; i < 3; i++) c.submit(P, 'SET', `tail${i}`, 'x');
+  c.run(20);
+  const tail = replicaOf(c, P).log.last;
+  // The other two elect one of themselves in epoch 2, which loses its disk before its first
+  // update of the epoch reaches the third: that one is in epoch 2 with a log shorter than P's.
+  assert.ok(c.runUntil(() => othersThan(c, P).some((id) => replicaOf(c, id).currentRole === 'primary'), 5000), 'the other two elect a primary');
+  const Y = othersThan(c, P).find((id) => replicaOf(c, id).currentRole === 'primary')!;
+  const Z = othersThan(c, Y).find((id) => id !== P)!;
+  const epochOfY = replicaOf(c, Y).currentEpoch;
+  c.loseDisk(Y);
+  assert.ok(replicaOf(c, Z).currentEpoch === epochOfY && replicaOf(c, Z).log.last < tail, `${Z} is in epoch ${epochOfY} with a shorter log than ${P}`);
+  c.net.heal();
+  c.start(Y);
+  // Y, until refilled, votes only for a log holding P's tail (its floor), and P refuses Z's
+  // shorter log: only P can be elected, and P is behind the epoch the other two are in.
+  assert.ok(replicaOf(c, P).currentEpoch < epochOfY, `${P} has not heard of epoch ${epochOfY}`);
+  assert.ok(c.runUntil(() => c.primary()?.id === P, 5000), `no primary elected: ${c.nodes.map((n) => `${n.id} epoch ${n.driver?.replica.currentEpoch} ${n.driver?.replica.currentRole} log ${n.driver?.replica.log.last}`).join('; ')}`);
+  assert.ok(replicaOf(c, P).currentEpoch > epochOfY);
+  assert.ok(c.runUntil(() => replicaOf(c, Y).lostDataState === null, 10_000), `${Y} is refilled`);
+  ledger.set(c, P, 'after', 'y');
+  assertConverged(c);
+  ledger.verify(c);
+});
