@@ -331,8 +331,8 @@ export function runSimulation(o: SimOptions): SimResult {
   // Drawn from its own stream, so that a seed's other faults stay as they were without disk loss.
   const diskPrng = new Prng(o.seed ^ 0x0d15_c1055);
   const diskLossRate = o.diskLoss ? 0.15 + diskPrng.float() * 0.35 : 0;
-  /** Nodes that lost their disk and are not refilled yet. */
-  const unrefilled = (): SimNode[] => nodes.filter((n) => n.disksLost > 0 && (!n.up || n.driver!.replica.lostDataState !== null) && lostAt.has(n));
+  /** Nodes that lost their disk or had their log's tail torn, and are not refilled yet. */
+  const unrefilled = (): SimNode[] => nodes.filter((n) => lostAt.has(n) && (!n.up || n.driver!.replica.lostDataState !== null));
   const lostAt = new Set<SimNode>();
   let disksLost = 0;
   /**
@@ -367,14 +367,17 @@ export function runSimulation(o: SimOptions): SimResult {
       const down = nodes.filter((n) => !n.up).length;
       if (candidates.length > 0 && down < Math.ceil(nodes.length / 2)) {
         const victim = o.crash === 'any' && primary && faultPrng.chance(0.5) ? primary : faultPrng.pick(candidates);
-        const tear = faultPrng.chance(0.5);
+        const tearDrawn = faultPrng.chance(0.5);
         for (const n of [...lostAt]) if (n.up && n.driver!.replica.lostDataState === null) lostAt.delete(n);
         const primaries = nodes.filter((n) => n.up && n.driver!.replica.currentRole === 'primary');
         const loseDisk = diskLossRate > 0 && diskPrng.chance(diskLossRate) && unrefilled().length === 0 && othersHoldEverything(victim, primaries);
-        trace?.(`${q.now.toFixed(1)} ${loseDisk ? 'DISK LOST' : 'CRASH'} ${victim.id}${victim === primary ? ' (primary)' : ''}${tear && !loseDisk ? ' torn' : ''}`);
+        // A torn write cuts the log's tail at restart, and a node whose log was cut lost data as
+        // one whose disk is gone does (docs/protocol.md): one such node at a time as well.
+        const tear = tearDrawn && !loseDisk && unrefilled().every((n) => n === victim);
+        if (loseDisk || tear) lostAt.add(victim);
+        trace?.(`${q.now.toFixed(1)} ${loseDisk ? 'DISK LOST' : 'CRASH'} ${victim.id}${victim === primary ? ' (primary)' : ''}${tear ? ' torn' : ''}`);
         if (loseDisk) {
           victim.loseDisk();
-          lostAt.add(victim);
           checkers.onDiskLost(victim);
           disksLost++;
         } else victim.crash(tear);
