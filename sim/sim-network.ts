@@ -30,6 +30,8 @@ export class SimNetwork {
   readonly stats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, bytes: 0 };
   /** Observes every delivery (for traces). */
   onDeliver: ((from: NodeId, to: NodeId, msg: Message) => void) | null = null;
+  /** Extra delay for chosen messages (scenarios that need one reordering every time). */
+  extraDelayMs: ((from: NodeId, to: NodeId, msg: Message) => number) | null = null;
 
   constructor(
     private readonly q: EventQueue,
@@ -94,6 +96,7 @@ export class SimNetwork {
     for (let i = 0; i < copies; i++) {
       let delay = f.minDelayMs + this.prng.float() * (f.maxDelayMs - f.minDelayMs);
       if (this.prng.chance(f.slowRate)) delay += this.prng.float() * 40;
+      if (this.extraDelayMs) delay += this.extraDelayMs(from, to, msg);
       this.q.schedule(delay, () => {
         // A partition that appeared while the message was in flight also drops it.
         if (this.cut.has(`${from}>${to}`)) {

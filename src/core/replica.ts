@@ -185,6 +185,8 @@ export class Replica {
   /** Current region transfer: chunks must carry this seq and follow on from the last key installed. */
   private regionSeq = 0;
   private readonly regionCursor = new Map<number, RegionCursor>();
+  /** Chunks of the current transfer that arrived before the chunk they continue, by where they start. */
+  private readonly regionAhead = new Map<string, RegionDataMsg>();
 
   // timers
   private lastHeardFromPrimaryMs = 0;
@@ -1470,6 +1472,7 @@ export class Replica {
     this.regionRequestSentMs = this.now;
     this.regionSeq++;
     this.regionCursor.clear();
+    this.regionAhead.clear();
     const msg: RegionRequestMsg = {
       t: 'region-req',
       epoch: this.epoch,
@@ -1600,6 +1603,7 @@ export class Replica {
     this.matchLsn = m.afterLsn;
     this.regionSeq = 0;
     this.regionCursor.clear();
+    this.regionAhead.clear();
     this.regionRequestSentMs = this.now;
     const regions = [...new Set([...m.regions, ...extra])].sort((a, b) => a - b);
     if (this.storage && regions.length > 0) {
@@ -1628,7 +1632,18 @@ export class Replica {
     const contiguous = m.first
       ? m.afterKey === null && cursor === undefined
       : cursor !== undefined && m.afterKey !== null && cursor.key.equals(m.afterKey) && sameElem(cursor.elem, m.afterElem);
-    if (!contiguous) return; // lost or reordered: the re-request after a timeout starts it over
+    if (!contiguous) {
+      // Reordered: a later chunk overtook the one it continues. Keep it until that one is
+      // installed. Dropping it made a transfer whose chunks are always reordered the same way (a
+      // large first chunk, small ones after it) start over at every re-request and never finish.
+      // A lost chunk is still recovered by the re-request after a timeout.
+      if (!m.first && m.afterKey !== null && this.regionAhead.size < REGION_CHUNKS_AHEAD) this.regionAhead.set(chunkAheadKey(m.region, m.afterKey, m.afterElem), m);
+      return;
+    }
+    this.installRegionChunk(m);
+  }
+
+  private installRegionChunk(m: RegionDataMsg): void {
     const lastItem = m.items[m.items.length - 1];
     const end: RegionCursor | undefined =
       lastItem !== undefined
@@ -1649,6 +1664,14 @@ export class Replica {
         this.storageApplied = Math.max(this.storageApplied, this.log.start - 1);
         this.applyUpTo(this.matchLsn);
       }
+      for (const [k, a] of this.regionAhead) if (a.region === m.region) this.regionAhead.delete(k);
+      return;
+    }
+    // The chunk that continues this one may have arrived first.
+    const next = end !== undefined ? this.regionAhead.get(chunkAheadKey(m.region, end.key, end.elem)) : undefined;
+    if (next) {
+      this.regionAhead.delete(chunkAheadKey(m.region, end!.key, end!.elem));
+      this.installRegionChunk(next);
     }
   }
 
@@ -1855,6 +1878,17 @@ function stripForWitness(u: Update): Update {
 }
 
 /** Two optional element cursors name the same place. */
+/**
+ * Region chunks a secondary keeps while the chunk they continue is still on its way (each at most
+ * limits.maxAppendBytes). Beyond, a chunk is dropped and the re-request after a timeout resends it.
+ */
+const REGION_CHUNKS_AHEAD = 64;
+
+/** Where a region chunk starts, as the key of the chunks kept ahead. */
+function chunkAheadKey(region: number, afterKey: Buffer, afterElem: Buffer | null): string {
+  return `${region}:${afterKey.toString('hex')}:${afterElem === null ? '' : afterElem.toString('hex')}`;
+}
+
 function sameElem(a: Buffer | null, b: Buffer | null): boolean {
   return a === null || b === null ? a === b : a.equals(b);
 }
