@@ -10,7 +10,7 @@ import { Prng } from '../../src/lib/prng.ts';
 import type { FailoverReport } from '../../src/runtime/node-api.ts';
 import { CONVERGE_TIMEOUT_MS, ELECTION_TIMEOUT_MS, lostWrites, ProcessCluster, REPO_ROOT, SHARED_MACHINE_TIMING, sentinelClient, sleep } from '../integration/harness.ts';
 import { NetnsHosts } from '../netns/hosts.ts';
-import { FAULT_KINDS, healAll, runFault, type Fault, type FaultKind } from './nemesis.ts';
+import { FAULT_KINDS, healAll, restart, runFault, type Fault, type FaultKind } from './nemesis.ts';
 import { TmpfsDisks } from './disk.ts';
 import { startWorkload } from './workload.ts';
 
@@ -83,6 +83,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
   const hosts = NetnsHosts.create(3);
   let cluster: ProcessCluster | undefined;
   let disks: TmpfsDisks | undefined;
+  let passed = false;
   try {
     cluster = await ProcessCluster.create({ nodes: 3, init: true, hosts, extra: { listenHost: '0.0.0.0', timing: SHARED_MACHINE_TIMING } });
     if (kinds.includes('disk-full')) disks = TmpfsDisks.create(cluster);
@@ -119,7 +120,7 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
 
     // Healed: every node runs, one primary, equal digests.
     healAll();
-    for (const s of cluster.specs) if (!cluster.isRunning(s.id)) await cluster.start(s.id);
+    for (const s of cluster.specs) if (!cluster.isRunning(s.id)) await restart(cluster, s.id);
     await cluster.waitPrimary(CONVERGE_TIMEOUT_MS);
     let digestsEqual = false;
     let digestLine: string;
@@ -171,12 +172,14 @@ export async function runTorture(o: TortureOptions): Promise<TortureResult> {
       pass,
       historyPath,
     });
+    passed = pass;
     writeFileSync(reportPath, report);
     log(report);
     return { pass, report, reportPath, historyPath, linearizable: lin, lost, digestsEqual, faults };
   } finally {
     healAll();
-    await cluster?.close();
+    // A failed run keeps the nodes' data directories and logs (named in the report's errors).
+    await cluster?.close(!passed);
     disks?.close();
     hosts.close();
   }
