@@ -55,6 +55,8 @@ export const ERRORS = {
   /** The node lost data (an empty data directory, a cut log tail) and is being refilled. */
   DATA_LOST: { resp: 'LOADING', http: 503 },
   WRITE_TIMEOUT: { resp: 'TIMEOUT', http: 504 },
+  /** A client command sent to a witness, which holds no data. */
+  WITNESS_NO_DATA: { resp: 'ERR', http: 409 },
   SWITCHOVER_FAILED: { resp: 'ERR', http: 409 },
   // Configuration (src/config)
   CONFIG_INVALID: { resp: 'ERR', http: 400 },
@@ -62,6 +64,26 @@ export const ERRORS = {
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
+
+/**
+ * The fixed texts of the errors the protocol core replies with to clients, so that each has one
+ * wording. (READONLY's is Redis's own, which clients match on.) src/core builds its replies from
+ * these through replyText; this file imports nothing, so the core stays pure.
+ */
+export const REPLY_TEXTS = {
+  READONLY: "You can't write against a read only replica.",
+  NOT_PRIMARY: 'this node is no longer the primary; the outcome of this write is unknown',
+  WITNESS_NO_DATA: 'this node is a witness and holds no data',
+  DATA_LOST: 'this node lost its data and is being refilled from the primary, try another replica or the primary',
+  REGION_RESYNC: 'region resync in progress, try another replica or the primary',
+  FAILOVER_IN_PROGRESS: 'too many requests waiting for failover to finish (limits.maxQueuedRequests)',
+  WRITE_TIMEOUT: 'the write was not confirmed in time; its outcome is unknown (timing.requestTimeoutMs)',
+} as const satisfies Partial<Record<ErrorCode, string>>;
+
+/** The RESP error body ("PREFIX text") of one of the core's fixed replies. */
+export function replyText(code: keyof typeof REPLY_TEXTS): string {
+  return `${ERRORS[code].resp} ${REPLY_TEXTS[code]}`;
+}
 
 /** An expected operating error with a stable code. */
 export class UnderstudyError extends Error {

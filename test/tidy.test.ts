@@ -39,7 +39,8 @@ const forbiddenInPure: Array<[RegExp, string]> = [
 ];
 
 for (const [dir, allowed] of [
-  ['src/core', ['src/core', 'src/lib']],
+  // The error catalogue imports nothing: the core takes its reply texts from it.
+  ['src/core', ['src/core', 'src/lib', 'src/errors.ts']],
   ['src/lib', ['src/lib']],
 ] as const) {
   test(`${dir} is pure: imports only ${allowed.join(', ')} and no I/O, time or randomness`, () => {

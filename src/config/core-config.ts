@@ -2,7 +2,7 @@
 // the core takes only what it decides with, and checks its own safety rules
 // (validateCoreConfig) when a node starts; the config layer has already
 // reported any violation in the operator's terms.
-import type { CoreConfig } from '../core/config.ts';
+import { type CoreConfig, DEFAULT_LIMITS } from '../core/config.ts';
 import { MAX_RECORD_BYTES } from '../log/log-limits.ts';
 import type { Config } from './schema.ts';
 
@@ -46,7 +46,7 @@ export function coreConfigOf(c: Config, seed: number): CoreConfig {
  * while it digested one); within half a frame (the rest covers encoding overhead), and never
  * below one gathered update.
  */
-export const APPEND_BYTES = 4 * 1024 * 1024;
+export const APPEND_BYTES = DEFAULT_LIMITS.maxAppendBytes;
 
 function appendBytesOf(maxFrameBytes: number, maxUpdateBytes: number): number {
   return Math.max(maxUpdateBytes, Math.min(APPEND_BYTES, Math.floor(maxFrameBytes / 2)));

@@ -2,6 +2,7 @@
 // source of the defaults documented in docs/configuration.md. Every object is
 // strict, so an unknown (typo'd) key is an error rather than a silent no-op.
 import { z } from 'zod';
+import { DEFAULT_LIMITS, DEFAULT_TIMING } from '../core/config.ts';
 
 /** host:port with a numeric port in 1..65535 (IPv6 hosts in brackets: [::1]:7001). */
 const ADDR_RE = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
@@ -30,15 +31,9 @@ export const memberSchema = z.strictObject({
   adminAddr: addrSchema.optional(),
 });
 
+/** The protocol's timings come from the core's one table (src/core/config.ts); the rest are the host's. */
 export const TIMING_DEFAULTS = {
-  heartbeatIntervalMs: 50,
-  electionTimeoutMs: 300,
-  electionJitterMs: 150,
-  leaseMarginMs: 60,
-  ackTimeoutMs: 600,
-  syncWaitMs: 50,
-  resendAfterMs: 150,
-  requestTimeoutMs: 5000,
+  ...DEFAULT_TIMING,
   connectTimeoutMs: 1000,
 } as const;
 
@@ -66,21 +61,22 @@ export const timingSchema = z.strictObject({
 });
 
 const MiB = 1024 * 1024;
+/** The protocol's limits come from the core's one table (src/core/config.ts); the rest are the host's. */
 export const LIMITS_DEFAULTS = {
   maxClients: 10_000,
-  maxValueBytes: 8 * MiB,
+  maxValueBytes: DEFAULT_LIMITS.maxValueBytes,
   maxArgs: 1024 * 1024,
   maxInlineBytes: 64 * 1024,
   maxQueryBufferBytes: 256 * MiB,
   maxQueuedCommands: 10_000,
   maxFrameBytes: 64 * MiB,
-  maxRetainedLogBytes: 1024 * MiB,
-  maxRetainedUpdates: 1_000_000,
-  maxInFlightPerSecondary: 8192,
-  maxUpdatesPerAppend: 1024,
-  maxQueuedRequests: 100_000,
-  regionChunkEntries: 1024,
-  maxUpdateBytes: MiB,
+  maxRetainedLogBytes: DEFAULT_LIMITS.maxRetainedBytes,
+  maxRetainedUpdates: DEFAULT_LIMITS.maxRetainedUpdates,
+  maxInFlightPerSecondary: DEFAULT_LIMITS.maxInFlightPerSecondary,
+  maxUpdatesPerAppend: DEFAULT_LIMITS.maxUpdatesPerAppend,
+  maxQueuedRequests: DEFAULT_LIMITS.maxQueuedRequests,
+  regionChunkEntries: DEFAULT_LIMITS.regionChunkEntries,
+  maxUpdateBytes: DEFAULT_LIMITS.maxUpdateBytes,
 } as const;
 
 export const limitsSchema = z.strictObject({

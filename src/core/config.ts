@@ -111,6 +111,20 @@ export function validateCoreConfig(c: CoreConfig): void {
   assert(c.limits.maxUpdatesPerAppend >= 1 && c.limits.maxInFlightPerSecondary >= c.limits.maxUpdatesPerAppend, 'window ≥ batch ≥ 1');
 }
 
+/** Append messages in flight to one secondary (beyond its acknowledged point). */
+export const MAX_APPENDS_IN_FLIGHT = 32;
+/** Appends a secondary holds while an earlier one is late (network reordering); ≥ the above. */
+export const MAX_AHEAD_APPENDS = 2 * MAX_APPENDS_IN_FLIGHT;
+
+/**
+ * Active expiry runs this often at the primary (Redis's default hz is 10 too): reads already hide
+ * expired keys, so this only reclaims space, and running it on every tick cost a few percent of
+ * the primary's CPU under load.
+ */
+export const EXPIRY_INTERVAL_MS = 100;
+/** Entries examined per expiry run, across regions (a full pass over N keys takes about N / this runs). */
+export const EXPIRY_SCAN_PER_RUN = 1024;
+
 export function majorityOf(n: number): number {
   return Math.floor(n / 2) + 1;
 }

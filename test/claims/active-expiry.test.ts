@@ -3,7 +3,7 @@
 // it, and replicas never diverge on time.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXPIRY_INTERVAL_MS } from '../../src/core/replica.ts';
+import { EXPIRY_INTERVAL_MS } from '../../src/core/config.ts';
 import { show } from '../../sim/sim-cluster.ts';
 import type { AppendMsg } from '../../src/core/messages.ts';
 import { liveDataNodes, recordDeliveries, startCluster, storedValue } from './helpers.ts';

@@ -3,13 +3,19 @@
 // requires the simulator to report the invariant that guards it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Indicators } from '../../src/core/indicators.ts';
 import { Replica } from '../../src/core/replica.ts';
 import { runSimulation } from '../../sim/simulation.ts';
 
 type Proto = Record<string, (...a: unknown[]) => unknown>;
 
-function withBroken(method: string, broken: (orig: (...a: unknown[]) => unknown) => (this: unknown, ...a: unknown[]) => unknown, body: () => void): void {
-  const proto = Replica.prototype as unknown as Proto;
+function withBroken(
+  method: string,
+  broken: (orig: (...a: unknown[]) => unknown) => (this: unknown, ...a: unknown[]) => unknown,
+  body: () => void,
+  on: object = Replica.prototype,
+): void {
+  const proto = on as unknown as Proto;
   const orig = proto[method]!;
   proto[method] = broken(orig);
   try {
@@ -51,22 +57,18 @@ test('acknowledging before the update is durable is caught (invariant 5: committ
 
 test('clearing before every secondary acknowledged is caught (invariant 5)', () => {
   withBroken(
-    'computeClear',
+    'clearableUpTo',
     () =>
-      function (this: unknown) {
-        const self = this as { role: string; commitLsn: number; nextToClear: number; maybeClearOwnLog(): void };
-        if (self.role !== 'primary') return;
-        // Clear everything committed, whether every secondary holds it or not.
-        if (self.commitLsn + 1 > self.nextToClear) {
-          self.nextToClear = self.commitLsn + 1;
-          self.maybeClearOwnLog();
-        }
+      // Clear everything committed, whether every secondary holds it or not.
+      function (this: unknown, _waived: unknown, capLsn: unknown) {
+        return capLsn;
       },
     () => {
       const v = firstViolation('secondaries', 30);
       assert.ok(v, 'the broken variant went unnoticed');
       assert.match(v, /invariant 5|LOG|resync|append/);
     },
+    Indicators.prototype,
   );
 });
 
