@@ -29,6 +29,8 @@ import { failoverSyncCost } from './lib/sync-cost.ts';
 import { fanoutRound } from './lib/pubsub-fanout.ts';
 import { evalshaRuns, REDIS_SCRIPT_WORKLOAD, UNDERSTUDY_SCRIPT_WORKLOAD } from './lib/scripts.ts';
 import { dataModelBench } from './lib/data-model.ts';
+import { clusterCpuSeconds, fmtWriteCpu, medianWriteCpu, type WriteCpu, writeCpuOf } from './lib/write-cpu.ts';
+import { benchArgs, stopForProfiles } from './lib/bench-args.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { queueRound } from './lib/blocking-queue.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
@@ -51,6 +53,8 @@ interface Row {
   readonly workload: string;
   readonly conc: string;
   readonly samples: Sample[];
+  /** understudy SET rows: the nodes' CPU per acknowledged write, one per run. */
+  readonly cpu: WriteCpu[];
   readonly note?: string;
 }
 
@@ -66,20 +70,26 @@ async function main(): Promise<void> {
     etcd: versionOf('etcd', ['--version'], /etcd Version: (\S+)/),
   };
   const log = (s: string): void => void process.stderr.write(`[bench ${((Date.now() - t0) / 1000).toFixed(0)}s] ${s}\n`);
+  // `--only set`: the SET rows alone (understudy and Redis + WAIT 2); `--cpu-prof DIR`: profile the nodes.
+  const args = benchArgs(process.argv.slice(2));
+  const setOnly = args.only === 'set';
 
   log('starting a 3-node understudy cluster (LMDB), Redis primary + 2 replicas (appendfsync always)…');
+  if (args.cpuProfDir) process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${args.cpuProfDir}`.trim();
   const cluster = await ProcessCluster.create({ nodes: 3, storage: 'lmdb' });
+  if (args.cpuProfDir) delete process.env['NODE_OPTIONS'];
   tempDirs.push(cluster.dir);
   let redis: RedisSet | undefined;
   let etcd: EtcdSet | undefined;
   const notes: string[] = [];
   const rows = new Map<string, Row>();
-  const add = (system: string, workload: string, conc: string, s: Sample): void => {
+  const add = (system: string, workload: string, conc: string, s: Sample, cpu?: WriteCpu): void => {
     const k = `${system}|${workload}|${conc}`;
-    const r = rows.get(k) ?? { system, workload, conc, samples: [] };
+    const r = rows.get(k) ?? { system, workload, conc, samples: [], cpu: [] };
     r.samples.push(s);
+    if (cpu) r.cpu.push(cpu);
     rows.set(k, r);
-    log(`  ${system} ${workload} c=${conc}: ${fmtOps(s.opsPerSec)} ops/s, p50 ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, gen CPU ${s.genCpu.toFixed(2)}`);
+    log(`  ${system} ${workload} c=${conc}: ${fmtOps(s.opsPerSec)} ops/s, p50 ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, gen CPU ${s.genCpu.toFixed(2)}${cpu ? `, node CPU µs/write ${fmtWriteCpu(cpu)}` : ''}`);
   };
   const drills: DrillResult[] = [];
   let dataModel: string[] | undefined;
@@ -90,10 +100,10 @@ async function main(): Promise<void> {
     const primary = await cluster.waitPrimary();
     const epoch0 = (await cluster.status(primary)).epoch;
     redis = await startRedis();
-    if (etcdInstalled()) {
+    if (etcdInstalled() && !setOnly) {
       log('starting a 3-member etcd cluster…');
       etcd = await startEtcd();
-    } else notes.push('etcd is not installed (Debian package etcd-server): etcd rows skipped.');
+    } else if (!setOnly) notes.push('etcd is not installed (Debian package etcd-server): etcd rows skipped.');
     const uPort = cluster.spec(primary).redisPort;
     // Memory and log size of the understudy nodes through the throughput runs.
     sampler = new ResourceSampler(cluster);
@@ -102,7 +112,7 @@ async function main(): Promise<void> {
 
     // Probe runs (not recorded): warm up every system and size the redis-benchmark runs.
     const rbConfigs: Array<{ test: 'set' | 'get'; c: number; p: number }> = [];
-    for (const test of ['set', 'get'] as const) {
+    for (const test of setOnly ? [] : (['set', 'get'] as const)) {
       for (const c of CONCURRENCY) rbConfigs.push({ test, c, p: 1 });
       rbConfigs.push({ test, c: 16, p: PIPELINE });
     }
@@ -118,14 +128,18 @@ async function main(): Promise<void> {
       }
     }
 
-    for (let round = 1; round <= ROUNDS; round++) {
-      log(`round ${round}/${ROUNDS}`);
-      for (const c of CONCURRENCY) {
+    const rounds = args.rounds ?? ROUNDS;
+    for (let round = 1; round <= rounds; round++) {
+      log(`round ${round}/${rounds}`);
+      for (const c of args.clients ?? CONCURRENCY) {
         // The primary may have changed (an election under load): always load the current one.
-        const u = await respLoad({ port: cluster.spec(await cluster.waitPrimary()).redisPort, conns: c, durationMs: RUN_MS, op: 'set' });
+        const loaded = await cluster.waitPrimary();
+        const cpu0 = clusterCpuSeconds(cluster);
+        const u = await respLoad({ port: cluster.spec(loaded).redisPort, conns: c, durationMs: RUN_MS, op: 'set' });
+        const cpu = writeCpuOf(cpu0, clusterCpuSeconds(cluster), u.ops, loaded);
         if (u.errors) notes.push(`round ${round}: understudy SET c=${c}: ${u.errors} error replies`);
         if (u.stalled) notes.push(`round ${round}: understudy SET c=${c}: ${u.stalled} connection(s) ended with an operation unanswered (closed by a demoted primary, or no reply ${STALL_GRACE_MS} ms after the run)`);
-        add('understudy', 'SET (fsync on 3 nodes)', String(c), u);
+        add('understudy', 'SET (fsync on 3 nodes)', String(c), u, cpu);
         const r = await respLoad({ port: redis.primaryPort, conns: c, durationMs: RUN_MS, op: 'set-wait' });
         if (r.errors) notes.push(`round ${round}: Redis SET+WAIT c=${c}: ${r.errors} replies that were errors or WAIT < 2`);
         if (r.stalled) notes.push(`round ${round}: Redis SET+WAIT c=${c}: ${r.stalled} connection(s) left without a reply`);
@@ -136,6 +150,7 @@ async function main(): Promise<void> {
           add('etcd', 'put (JSON gateway, leader)', String(c), e);
         }
       }
+      if (setOnly) continue; // --only set: the SET rows alone
       // Blocking pops: a 16-producer, 16-consumer RPUSH/BLPOP job queue on both RESP systems.
       for (const q of await queueRound({ understudyPort: cluster.spec(await cluster.waitPrimary()).redisPort, redisPort: redis.primaryPort, durationMs: RUN_MS })) {
         add(q.system, q.workload, q.conc, q.sample);
@@ -171,16 +186,19 @@ async function main(): Promise<void> {
     const epoch1 = (await cluster.status(await cluster.waitPrimary())).epoch;
     if (epoch1 !== epoch0) notes.push(`understudy changed primary during the throughput runs (epoch ${epoch0} → ${epoch1}).`);
 
-    log('data-model rows: collections and element writes on big and small collections');
-    const uPrimary = async (): Promise<number> => cluster.spec(await cluster.waitPrimary()).redisPort;
-    dataModel = await dataModelBench({ understudyPort: uPrimary, redisPort: redis.primaryPort, log });
+    if (!setOnly) {
+      log('data-model rows: collections and element writes on big and small collections');
+      const uPrimary = async (): Promise<number> => cluster.spec(await cluster.waitPrimary()).redisPort;
+      dataModel = await dataModelBench({ understudyPort: uPrimary, redisPort: redis.primaryPort, log });
+    }
 
     for (const p of redis.procs) await stopProcess(p);
     redis = undefined;
     if (etcd) for (const p of etcd.procs) await stopProcess(p);
     etcd = undefined;
 
-    for (let rep = 1; rep <= FAILOVER_REPS; rep++) {
+    if (args.cpuProfDir) await stopForProfiles(cluster, args.cpuProfDir, log);
+    for (let rep = 1; rep <= (setOnly ? 0 : FAILOVER_REPS); rep++) {
       log(`failover drill ${rep}/${FAILOVER_REPS}`);
       drills.push(await failoverDrill(cluster, rep));
       const d = drills[drills.length - 1]!;
@@ -195,18 +213,22 @@ async function main(): Promise<void> {
 
   // The same drill on the systems users would pick instead, each on a fresh cluster of its own.
   const peerDrills: Array<{ label: string; rs: PeerDrillResult[] }> = [];
-  if (etcdInstalled()) {
+  if (etcdInstalled() && !setOnly) {
     log(`etcd failover drills (${ETCD_FAST_TIMING.heartbeatMs}/${ETCD_FAST_TIMING.electionMs} ms), ${FAILOVER_REPS}×`);
     peerDrills.push({ label: `etcd, --heartbeat-interval ${ETCD_FAST_TIMING.heartbeatMs} --election-timeout ${ETCD_FAST_TIMING.electionMs}`, rs: await etcdFailoverDrill({ ...ETCD_FAST_TIMING, reps: FAILOVER_REPS, log }) });
     log(`etcd failover drills (default timing), ${FAILOVER_REPS}×`);
     peerDrills.push({ label: 'etcd, default timing (100/1000 ms)', rs: await etcdFailoverDrill({ reps: FAILOVER_REPS, log }) });
   }
-  log(`FailoverSync cost at 10k and 1M keys, ${SYNC_COST_REPS}× per scenario`);
-  const syncCost = await failoverSyncCost({ reps: SYNC_COST_REPS, log });
-  log('memory and log size under a sustained write load');
-  const sustained = await sustainedLoadResources({ log });
-  log(`Redis Sentinel failover drills (down-after ${SENTINEL_DOWN_AFTER_MS} ms), ${FAILOVER_REPS}×`);
-  peerDrills.push({ label: `Redis + 3 Sentinels, down-after-milliseconds ${SENTINEL_DOWN_AFTER_MS}`, rs: await sentinelFailoverDrill({ downAfterMs: SENTINEL_DOWN_AFTER_MS, reps: FAILOVER_REPS, log }) });
+  let syncCost: string[] = [];
+  let sustained: string[] = [];
+  if (!setOnly) {
+    log(`FailoverSync cost at 10k and 1M keys, ${SYNC_COST_REPS}× per scenario`);
+    syncCost = await failoverSyncCost({ reps: SYNC_COST_REPS, log });
+    log('memory and log size under a sustained write load');
+    sustained = await sustainedLoadResources({ log });
+    log(`Redis Sentinel failover drills (down-after ${SENTINEL_DOWN_AFTER_MS} ms), ${FAILOVER_REPS}×`);
+    peerDrills.push({ label: `Redis + 3 Sentinels, down-after-milliseconds ${SENTINEL_DOWN_AFTER_MS}`, rs: await sentinelFailoverDrill({ downAfterMs: SENTINEL_DOWN_AFTER_MS, reps: FAILOVER_REPS, log }) });
+  }
 
   // ---------------------------------------------------------------- report
   const out: string[] = [];
@@ -221,13 +243,13 @@ async function main(): Promise<void> {
     '',
     '## Throughput and latency',
     '',
-    '| system | workload | clients | ops/s | p50 ms | p99 ms | p99.9 ms | gen CPU |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| system | workload | clients | ops/s | p50 ms | p99 ms | p99.9 ms | gen CPU | node CPU µs per acknowledged write: all nodes (primary · secondaries) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   );
   const sorted = [...rows.values()].sort((a, b) => (a.workload.startsWith('redis-benchmark') ? 1 : 0) - (b.workload.startsWith('redis-benchmark') ? 1 : 0));
   for (const r of sorted) {
     out.push(
-      `| ${r.system} | ${r.workload} | ${r.conc} | ${cell(r.samples.map((s) => s.opsPerSec), fmtOps)} | ${cell(r.samples.map((s) => s.p50Ms), fmtMs)} | ${cell(r.samples.map((s) => s.p99Ms), fmtMs)} | ${cell(r.samples.flatMap((s) => (s.p999Ms === undefined ? [] : [s.p999Ms])), fmtMs)} | ${median(r.samples.map((s) => s.genCpu)).toFixed(2)} |`,
+      `| ${r.system} | ${r.workload} | ${r.conc} | ${cell(r.samples.map((s) => s.opsPerSec), fmtOps)} | ${cell(r.samples.map((s) => s.p50Ms), fmtMs)} | ${cell(r.samples.map((s) => s.p99Ms), fmtMs)} | ${cell(r.samples.flatMap((s) => (s.p999Ms === undefined ? [] : [s.p999Ms])), fmtMs)} | ${median(r.samples.map((s) => s.genCpu)).toFixed(2)} | ${r.cpu.length ? fmtWriteCpu(medianWriteCpu(r.cpu)!) : ''} |`,
     );
   }
   out.push('', '## Ratios (medians; understudy SET vs durable writes acknowledged by every replica)', '');
@@ -237,41 +259,43 @@ async function main(): Promise<void> {
     return r ? median(r.samples.map(f)) : NaN;
   };
   const ratio = (a: number, b: number): string => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}×` : '—');
-  for (const c of CONCURRENCY.map(String)) {
+  for (const c of (args.clients ?? CONCURRENCY).map(String)) {
     const u = med('understudy', 'SET (', c, (s) => s.opsPerSec);
     const up = med('understudy', 'SET (', c, (s) => s.p99Ms);
     out.push(
       `| ${c} | ${ratio(u, med('Redis', 'SET + WAIT', c, (s) => s.opsPerSec))} | ${ratio(up, med('Redis', 'SET + WAIT', c, (s) => s.p99Ms))} | ${ratio(u, med('etcd', 'put', c, (s) => s.opsPerSec))} | ${ratio(up, med('etcd', 'put', c, (s) => s.p99Ms))} |`,
     );
   }
-  out.push('', `## Failover: kill -9 of the understudy primary under a steady write load (${FAILOVER_WORKERS} writers), ${drills.length} repetitions`, '');
-  const dcell = (f: (d: DrillResult) => number | undefined): string => {
-    const xs = drills.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
-    return xs.length ? cell(xs, (x) => x.toFixed(0)) : '—';
-  };
-  out.push('| measure | median (min–max) |', '| --- | --- |');
-  out.push(`| kill → first acknowledged write on the new primary, ms | ${dcell((d) => d.killToFirstWriteMs)} |`);
-  out.push(`| detection, ms (failover report) | ${dcell((d) => d.report?.detectionMs)} |`);
-  out.push(`| election, ms (failover report) | ${dcell((d) => d.report?.electionMs)} |`);
-  out.push(`| FailoverSync, ms (failover report) | ${dcell((d) => d.report?.failoverSyncMs)} |`);
-  out.push(`| FailoverSync updates shipped (all nodes) | ${dcell((d) => (d.report ? Object.values(d.report.shippedTo).reduce((a, b) => a + b, 0) : undefined))} |`);
-  out.push(`| acknowledged writes per drill | ${dcell((d) => d.acked)} |`);
-  out.push(`| acknowledged writes lost (all drills) | ${drills.reduce((a, d) => a + d.lost, 0)} |`);
-  out.push(`| write attempts no node accepted (refused or timed out during the failovers, all drills) | ${drills.reduce((a, d) => a + d.unknown, 0)} |`);
-  out.push('', `## Failover side by side: kill -9 of the primary/leader under a steady write load, ${FAILOVER_REPS} repetitions each`, '');
-  out.push('| system | kill → first acknowledged write on the new primary, ms: median (min–max) | max, ms | acknowledged writes lost | acknowledged writes per drill |', '| --- | --- | --- | --- | --- |');
-  const foRow = (label: string, times: number[], lost: number, acked: number[], failedDrills: number): string =>
-    `| ${label} | ${times.length ? cell(times, (x) => x.toFixed(0)) : '—'} | ${times.length ? Math.max(...times).toFixed(0) : '—'}${failedDrills ? ` (${failedDrills} drill(s) without a write in time)` : ''} | ${lost} | ${acked.length ? cell(acked, (x) => x.toFixed(0)) : '—'} |`;
-  out.push(foRow('understudy, default timing (heartbeat 50 ms, election 300 ms + jitter)', drills.map((d) => d.killToFirstWriteMs).filter(Number.isFinite), drills.reduce((a, d) => a + d.lost, 0), drills.map((d) => d.acked), drills.filter((d) => !Number.isFinite(d.killToFirstWriteMs)).length));
-  for (const p of peerDrills) {
-    const ok = p.rs.filter((r) => Number.isFinite(r.killToFirstWriteMs));
-    out.push(foRow(p.label, ok.map((r) => r.killToFirstWriteMs), p.rs.reduce((a, r) => a + r.lost, 0), p.rs.map((r) => r.acked), p.rs.length - ok.length));
+  if (!setOnly) {
+    out.push('', `## Failover: kill -9 of the understudy primary under a steady write load (${FAILOVER_WORKERS} writers), ${drills.length} repetitions`, '');
+    const dcell = (f: (d: DrillResult) => number | undefined): string => {
+      const xs = drills.map(f).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      return xs.length ? cell(xs, (x) => x.toFixed(0)) : '—';
+    };
+    out.push('| measure | median (min–max) |', '| --- | --- |');
+    out.push(`| kill → first acknowledged write on the new primary, ms | ${dcell((d) => d.killToFirstWriteMs)} |`);
+    out.push(`| detection, ms (failover report) | ${dcell((d) => d.report?.detectionMs)} |`);
+    out.push(`| election, ms (failover report) | ${dcell((d) => d.report?.electionMs)} |`);
+    out.push(`| FailoverSync, ms (failover report) | ${dcell((d) => d.report?.failoverSyncMs)} |`);
+    out.push(`| FailoverSync updates shipped (all nodes) | ${dcell((d) => (d.report ? Object.values(d.report.shippedTo).reduce((a, b) => a + b, 0) : undefined))} |`);
+    out.push(`| acknowledged writes per drill | ${dcell((d) => d.acked)} |`);
+    out.push(`| acknowledged writes lost (all drills) | ${drills.reduce((a, d) => a + d.lost, 0)} |`);
+    out.push(`| write attempts no node accepted (refused or timed out during the failovers, all drills) | ${drills.reduce((a, d) => a + d.unknown, 0)} |`);
+    out.push('', `## Failover side by side: kill -9 of the primary/leader under a steady write load, ${FAILOVER_REPS} repetitions each`, '');
+    out.push('| system | kill → first acknowledged write on the new primary, ms: median (min–max) | max, ms | acknowledged writes lost | acknowledged writes per drill |', '| --- | --- | --- | --- | --- |');
+    const foRow = (label: string, times: number[], lost: number, acked: number[], failedDrills: number): string =>
+      `| ${label} | ${times.length ? cell(times, (x) => x.toFixed(0)) : '—'} | ${times.length ? Math.max(...times).toFixed(0) : '—'}${failedDrills ? ` (${failedDrills} drill(s) without a write in time)` : ''} | ${lost} | ${acked.length ? cell(acked, (x) => x.toFixed(0)) : '—'} |`;
+    out.push(foRow('understudy, default timing (heartbeat 50 ms, election 300 ms + jitter)', drills.map((d) => d.killToFirstWriteMs).filter(Number.isFinite), drills.reduce((a, d) => a + d.lost, 0), drills.map((d) => d.acked), drills.filter((d) => !Number.isFinite(d.killToFirstWriteMs)).length));
+    for (const p of peerDrills) {
+      const ok = p.rs.filter((r) => Number.isFinite(r.killToFirstWriteMs));
+      out.push(foRow(p.label, ok.map((r) => r.killToFirstWriteMs), p.rs.reduce((a, r) => a + r.lost, 0), p.rs.map((r) => r.acked), p.rs.length - ok.length));
+    }
+    notes.push(...PEER_DRILL_NOTES);
+    out.push('', ...syncCost);
+    if (dataModel) out.push('', ...dataModel);
+    if (throughputResources) out.push('', '## Resources of the understudy nodes during the throughput runs above', '', ...resourceRows(throughputResources));
+    out.push('', ...sustained);
   }
-  notes.push(...PEER_DRILL_NOTES);
-  out.push('', ...syncCost);
-  if (dataModel) out.push('', ...dataModel);
-  if (throughputResources) out.push('', '## Resources of the understudy nodes during the throughput runs above', '', ...resourceRows(throughputResources));
-  out.push('', ...sustained);
   const missing = drills.filter((d) => !d.report).length;
   if (missing) notes.push(`${missing} drill(s) without a failover report on the new primary.`);
   if (notes.length) out.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
@@ -280,8 +304,9 @@ async function main(): Promise<void> {
   process.stdout.write(text);
   const resultsDir = join(REPO_ROOT, 'bench', 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `${date}.md`), text);
-  log(`written to bench/results/${date}.md`);
+  const name = `${date}${setOnly ? '-set' : ''}.md`;
+  writeFileSync(join(resultsDir, name), text);
+  log(`written to bench/results/${name}`);
 }
 
 main().then(
