@@ -75,9 +75,7 @@ async function main(): Promise<void> {
   const setOnly = args.only === 'set';
 
   log('starting a 3-node understudy cluster (LMDB), Redis primary + 2 replicas (appendfsync always)…');
-  if (args.cpuProfDir) process.env['NODE_OPTIONS'] = `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${args.cpuProfDir}`.trim();
-  const cluster = await ProcessCluster.create({ nodes: 3, storage: 'lmdb' });
-  if (args.cpuProfDir) delete process.env['NODE_OPTIONS'];
+  const cluster = await ProcessCluster.create({ nodes: 3, storage: 'lmdb', nodeArgs: args.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${args.cpuProfDir}`] : [] });
   tempDirs.push(cluster.dir);
   let redis: RedisSet | undefined;
   let etcd: EtcdSet | undefined;

@@ -130,6 +130,8 @@ export interface ClusterOptions {
   readonly init?: boolean;
   /** Each node on a host of its own (test/netns/hosts.ts) instead of all on 127.0.0.1. */
   readonly hosts?: SeparateHosts;
+  /** Options for node itself before the program (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Where node i runs: its address, and the command line that starts a process there. */
@@ -161,6 +163,7 @@ export class ProcessCluster {
     dir: string,
     specs: NodeSpec[],
     private readonly hosts?: SeparateHosts,
+    private readonly nodeArgs: readonly string[] = [],
   ) {
     this.dir = dir;
     this.specs = specs;
@@ -211,7 +214,7 @@ export class ProcessCluster {
         assert.equal(r.status, 0, `understudy init for ${s.id}: ${r.stderr}`);
       }
     }
-    return new ProcessCluster(dir, specs, o.hosts);
+    return new ProcessCluster(dir, specs, o.hosts, o.nodeArgs);
   }
 
   spec(id: string): NodeSpec {
@@ -225,7 +228,7 @@ export class ProcessCluster {
     assert.ok(!this.running.has(id), `${id} is already running`);
     const s = this.spec(id);
     const out = createWriteStream(s.logPath, { flags: 'a' });
-    const argv = [process.execPath, BIN, 'start', '--config', s.configPath];
+    const argv = [process.execPath, ...this.nodeArgs, BIN, 'start', '--config', s.configPath];
     const [cmd, ...args] = this.hosts ? this.hosts.command(this.specs.indexOf(s), argv) : argv;
     const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     assert.ok(child.pid !== undefined, `${id} did not spawn`);
