@@ -30,7 +30,7 @@ import { fanoutRound } from './lib/pubsub-fanout.ts';
 import { evalshaRuns, REDIS_SCRIPT_WORKLOAD, UNDERSTUDY_SCRIPT_WORKLOAD } from './lib/scripts.ts';
 import { dataModelBench } from './lib/data-model.ts';
 import { clusterCpuSeconds, fmtWriteCpu, medianWriteCpu, type WriteCpu, writeCpuOf } from './lib/write-cpu.ts';
-import { benchArgs, stopForProfiles } from './lib/bench-args.ts';
+import { benchArgs, monotonicUs, recordProfileWindow, stopForProfiles } from './lib/bench-args.ts';
 import { etcdFailoverDrill, PEER_DRILL_NOTES, type PeerDrillResult, sentinelFailoverDrill } from './lib/peer-drills.ts';
 import { queueRound } from './lib/blocking-queue.ts';
 import { etcdInstalled, etcdPutLoad, type EtcdSet, RB_TARGET_MS, RbSizer, redisBenchmark, type RedisSet, startEtcd, startRedis } from './lib/peers.ts';
@@ -133,7 +133,9 @@ async function main(): Promise<void> {
         // The primary may have changed (an election under load): always load the current one.
         const loaded = await cluster.waitPrimary();
         const cpu0 = clusterCpuSeconds(cluster);
+        const from = monotonicUs();
         const u = await respLoad({ port: cluster.spec(loaded).redisPort, conns: c, durationMs: RUN_MS, op: 'set' });
+        recordProfileWindow(args.cpuProfDir, from, monotonicUs(), u.ops, c);
         const cpu = writeCpuOf(cpu0, clusterCpuSeconds(cluster), u.ops, loaded);
         if (u.errors) notes.push(`round ${round}: understudy SET c=${c}: ${u.errors} error replies`);
         if (u.stalled) notes.push(`round ${round}: understudy SET c=${c}: ${u.stalled} connection(s) ended with an operation unanswered (closed by a demoted primary, or no reply ${STALL_GRACE_MS} ms after the run)`);

@@ -4,7 +4,8 @@
 //   --clients 1,64    the client counts of the SET rows (default 1,16,64)
 //   --cpu-prof DIR    every node runs with node --cpu-prof; the profiles land in DIR once the
 //                     throughput runs end (the nodes are stopped with SIGTERM so they write them)
-import { mkdirSync, readdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import type { ProcessCluster } from '../../test/integration/harness.ts';
 
@@ -58,4 +59,14 @@ export async function stopForProfiles(cluster: ProcessCluster, dir: string, log:
     await cluster.kill(s.id, 'SIGTERM');
   }
   log(`CPU profiles in ${dir}: ${readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).join(', ')}`);
+}
+
+/** The monotonic clock in µs, as V8 stamps profile samples (CLOCK_MONOTONIC on Linux). */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+/** Notes a measured run in DIR/windows.jsonl, so the profile summary counts only the load (not start-up). */
+export function recordProfileWindow(dir: string | undefined, fromUs: number, toUs: number, writes: number, clients: number): void {
+  if (dir) appendFileSync(join(dir, 'windows.jsonl'), JSON.stringify({ fromUs, toUs, writes, clients }) + '\n');
 }
