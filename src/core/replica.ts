@@ -736,6 +736,13 @@ export class Replica {
       return;
     }
     if (this.ahead.size > 0) for (const k of [...this.ahead.keys()]) if (k < this.log.last || this.ahead.get(k)!.epoch !== this.epoch) this.ahead.delete(k);
+    // One acknowledgement per durable batch: while updates inserted in this step are on their way
+    // to disk, an ack now could not cover them (it says only what is durable), so it would carry
+    // nothing new. The ack onPersisted sends once they are durable echoes this round instead.
+    if (this.out.appends.length > 0 && this.durableLsn < Math.min(this.matchLsn, this.log.last)) {
+      if (m.round > this.lastAckRound) this.lastAckRound = m.round;
+      return;
+    }
     this.sendAck(from, true, m.round);
   }
 
