@@ -15,8 +15,8 @@ import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import { respCommand, type Sample } from '../../src/bench/resp-load.ts';
 import { fmtOps } from './common.ts';
 
-/** redis-benchmark's collection tests (as this redis-benchmark names them). */
-export const DATA_MODEL_TESTS = ['hset', 'lpush', 'rpush', 'lpop', 'rpop', 'sadd', 'spop', 'zadd', 'zpopmin', 'lrange_100'] as const;
+/** redis-benchmark's own tests: the strings and every collection type (this redis-benchmark's names). */
+export const DATA_MODEL_TESTS = ['set', 'get', 'incr', 'lpush', 'rpush', 'lpop', 'rpop', 'sadd', 'hset', 'spop', 'zadd', 'zpopmin', 'lrange_100', 'lrange_600', 'mset'] as const;
 /** Size of the big collections. */
 export const DEFAULT_ELEMENTS = 1_000_000;
 const SMALL_ELEMENTS = 10;
