@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bytesArgs, OursView, runScript, useRedisServer } from './string-diff.ts';
+import { bytesArgs, OursView, runScript } from './string-diff.ts';
+import { useRedisServer } from './redis-server.ts';
 
 /** The redis-server of this file, started before its tests. */
 const redis = useRedisServer();

@@ -1,7 +1,7 @@
 // Differential tests: every script of differential-cases.ts runs on Debian's redis-server and on
 // our parser → executor → writer, and the raw reply bytes must match (RESP2, and RESP3 after
 // HELLO 3). Without redis-server these tests fail: install it with `apt-get install redis-server`.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RespParser } from '../../src/resp/parser.ts';
@@ -17,25 +17,9 @@ import { MIXED_SCORE_LEX, ORDER_CASES } from './order-cases.ts';
 import { LIST_CASES } from './list-cases.ts';
 import { ZSET_CASES } from './zset-cases.ts';
 import type { Compare } from './differential-cases.ts';
-import { encodeCommand, RawClient, RedisServer, replyEnd } from './redis-server.ts';
+import { encodeCommand, RawClient, replyEnd, useRedisServer } from './redis-server.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
-
-function redis(): RawClient {
-  assert.ok(client, 'redis-server is not running (apt-get install redis-server)');
-  return client;
-}
+const redis = useRedisServer();
 
 /** Our side: the command's bytes go through the parser, the executor and the writer. */
 class Ours {
@@ -180,7 +164,7 @@ describe('differential: raw protocol input, including malformed requests', () =>
       const c = redis();
       assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
       const input = Buffer.from(k.input, 'latin1');
-      const conn = await RawClient.connect(server!.port);
+      const conn = await RawClient.connect(redis.port());
       let theirs: Buffer;
       try {
         theirs = await conn.raw(input);

@@ -4,26 +4,15 @@
 // redis-server to the same contents; payloads in the older forms Redis 7.0 still reads
 // (ziplist, zipmap, quicklist of ziplists, text-score zsets), built by hand, RESTORE alike on
 // both; every error (options, BUSYKEY, TTL, checksum, version, damaged data) is Redis's.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execute } from '../../src/core/kv/executor.ts';
 import { crc64 } from '../../src/lib/crc64.ts';
 import { encodeReply } from '../../src/resp/writer.ts';
 import { MapView } from './map-view.ts';
-import { RawClient, RedisServer } from './redis-server.ts';
+import { useRedisServer } from './redis-server.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+const redisClient = useRedisServer();
 
 type Arg = string | Buffer;
 
@@ -40,7 +29,7 @@ class Ours {
   }
 }
 
-const redis = (args: readonly Arg[]): Promise<Buffer> => client!.command(args);
+const redis = (args: readonly Arg[]): Promise<Buffer> => redisClient().command(args);
 
 /** The bulk body of a DUMP reply. */
 function bulkBody(reply: Buffer): Buffer {

@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { bytesArgs, OursView, runScript, useRedisServer } from './string-diff.ts';
+import { bytesArgs, OursView, runScript } from './string-diff.ts';
+import { useRedisServer } from './redis-server.ts';
 import { HLL_DENSE_SIZE, HLL_SPARSE_MAX_BYTES } from '../../src/core/kv/hll.ts';
 
 /** The redis-server of this file, started before its tests. */

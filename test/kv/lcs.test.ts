@@ -1,27 +1,16 @@
 // LCS beyond the scripted cases: random strings over a small alphabet (many equally long
 // subsequences, so the choice among them is tested) give redis-server's replies byte for byte,
 // and the table-size limit that is narrower here than Redis's refuses with its own message.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { execute } from '../../src/core/kv/executor.ts';
 import { E_LCS_TOO_BIG_HERE, MAX_LCS_TABLE_BYTES } from '../../src/core/kv/lcs-command.ts';
 import { encodeReply } from '../../src/resp/writer.ts';
 import { MapView } from './map-view.ts';
-import { RawClient, RedisServer } from './redis-server.ts';
+import { useRedisServer } from './redis-server.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+const redisClient = useRedisServer();
 
 function ours(view: MapView, args: readonly string[], version: 2 | 3 = 2): string {
   const r = execute(args.map((a) => Buffer.from(a)), view, Date.now());
@@ -30,7 +19,7 @@ function ours(view: MapView, args: readonly string[], version: 2 | 3 = 2): strin
 }
 
 test('LCS of random strings matches redis-server (subsequence, LEN, IDX with MINMATCHLEN and WITHMATCHLEN, RESP2 and RESP3)', async () => {
-  const c = client!;
+  const c = redisClient();
   const word = fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'd'), maxLength: 40 });
   await fc.assert(
     fc.asyncProperty(word, word, fc.integer({ min: -1, max: 4 }), fc.constantFrom(2 as const, 3 as const), async (s1, s2, min, version) => {
@@ -57,7 +46,7 @@ test('LCS whose table would pass MAX_LCS_TABLE_BYTES is refused here with a mess
   assert.ok((side + 1) * (side + 1) * 4 > MAX_LCS_TABLE_BYTES && (side + 1) * (side + 1) * 4 <= 512 * 1024 * 1024);
   const s1 = 'ab'.repeat(side / 2 + 1).slice(0, side);
   const s2 = 'ba'.repeat(side / 2 + 1).slice(0, side);
-  const c = client!;
+  const c = redisClient();
   await c.command(['HELLO', '2']);
   await c.command(['mset', 'a', s1, 'b', s2]);
   const theirs = (await c.command(['lcs', 'a', 'b', 'len'])).toString('latin1');

@@ -1,30 +1,18 @@
 // Number parsing and INCRBYFLOAT arithmetic against redis-server: the long-double emulation must
 // agree on every accepted/refused string and on every printed digit.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { execute } from '../../src/core/kv/executor.ts';
 import { encodeReply } from '../../src/resp/writer.ts';
 import { isDeliberateDeviation } from './deviations.ts';
 import { MapView } from './map-view.ts';
-import { RawClient, RedisServer } from './redis-server.ts';
+import { useRedisServer } from './redis-server.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+const redisClient = useRedisServer();
 
 async function both(script: readonly (readonly string[])[]): Promise<void> {
-  const c = client;
-  assert.ok(c, 'redis-server is not running (apt-get install redis-server)');
+  const c = redisClient();
   await c.command(['FLUSHALL']);
   const view = new MapView();
   for (const args of script) {

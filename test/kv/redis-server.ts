@@ -5,6 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 
 /** How long to wait for redis-server to accept connections. */
 const START_TIMEOUT_MS = 10_000;
@@ -204,4 +206,28 @@ export class RawClient {
   close(): void {
     this.sock.destroy();
   }
+}
+
+/** Starts a redis-server before the calling file's tests and stops it after; returns its client. */
+export function useRedisServer(): (() => RawClient) & { port(): number } {
+  let server: RedisServer | undefined;
+  let client: RawClient | undefined;
+  before(async () => {
+    server = await RedisServer.start();
+    client = await RawClient.connect(server.port);
+  });
+  after(() => {
+    client?.close();
+    server?.stop();
+  });
+  const get = (): RawClient => {
+    assert.ok(client, 'redis-server is not running (apt-get install redis-server)');
+    return client;
+  };
+  return Object.assign(get, {
+    port(): number {
+      assert.ok(server, 'redis-server is not running (apt-get install redis-server)');
+      return server.port;
+    },
+  });
 }

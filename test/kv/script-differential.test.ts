@@ -3,7 +3,7 @@
 // reply bytes must match, in RESP2 and in RESP3. They cover the Lua ⇄ RESP conversions, the
 // redis.* API, cjson, the error texts (script errors, compile errors, NOSCRIPT, read-only
 // scripts, wrong numbers of keys) and the script cache (SCRIPT LOAD / EXISTS / FLUSH).
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RespParser } from '../../src/resp/parser.ts';
 import { encodeReply } from '../../src/resp/writer.ts';
@@ -12,22 +12,11 @@ import { execute } from '../../src/core/kv/executor.ts';
 import { MemoryStorage } from '../../src/storage/memory-storage.ts';
 import { LuaEngine } from '../../src/scripting/lua-engine.ts';
 import { regionsOfOps } from '../../src/core/regions.ts';
-import { encodeCommand, RawClient, RedisServer } from './redis-server.ts';
+import { encodeCommand, useRedisServer } from './redis-server.ts';
 import { SCRIPT_CASES } from './script-cases.ts';
 import { sha1Hex } from '../../src/lib/sha1.ts';
 
-let server: RedisServer | undefined;
-let client: RawClient | undefined;
-
-before(async () => {
-  server = await RedisServer.start();
-  client = await RawClient.connect(server.port);
-});
-
-after(() => {
-  client?.close();
-  server?.stop();
-});
+const redisClient = useRedisServer();
 
 /** Our side: parser, executor with a Lua engine, writer; writes are applied to a storage area. */
 class Ours {
@@ -55,8 +44,7 @@ describe('differential: scripts match redis-server byte for byte', () => {
   for (const version of [2, 3] as const) {
     for (const k of SCRIPT_CASES) {
       test(`${k.name} (RESP${version})`, async () => {
-        const c = client!;
-        assert.ok(c, 'redis-server is not running (apt-get install redis-server)');
+        const c = redisClient();
         assert.equal((await c.command(['HELLO', String(version)]))[0], version === 3 ? 0x25 : 0x2a);
         assert.equal((await c.command(['FLUSHALL'])).toString(), '+OK\r\n');
         assert.equal((await c.command(['SCRIPT', 'FLUSH'])).toString(), '+OK\r\n');

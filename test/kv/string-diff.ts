@@ -2,13 +2,12 @@
 // keyspace, commands through the parser, the executor and the writer) and a script runner that
 // sends every command to redis-server and to us and compares the raw replies.
 import assert from 'node:assert/strict';
-import { after, before } from 'node:test';
 import { RespParser } from '../../src/resp/parser.ts';
 import { encodeReply } from '../../src/resp/writer.ts';
 import { execute } from '../../src/core/kv/executor.ts';
 import type { Op } from '../../src/core/types.ts';
 import { MapView } from './map-view.ts';
-import { encodeCommand, RawClient, RedisServer } from './redis-server.ts';
+import { encodeCommand, RawClient } from './redis-server.ts';
 
 export class OursView {
   readonly view = new MapView();
@@ -42,20 +41,3 @@ export async function runScript(redis: RawClient, cmds: readonly (readonly strin
   return ours;
 }
 
-/** Starts a redis-server before the calling file's tests and stops it after; returns its client. */
-export function useRedisServer(): () => RawClient {
-  let server: RedisServer | undefined;
-  let client: RawClient | undefined;
-  before(async () => {
-    server = await RedisServer.start();
-    client = await RawClient.connect(server.port);
-  });
-  after(() => {
-    client?.close();
-    server?.stop();
-  });
-  return () => {
-    assert.ok(client, 'redis-server is not running (apt-get install redis-server)');
-    return client;
-  };
-}
